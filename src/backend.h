@@ -1,0 +1,98 @@
+/* backend.h - the contract between the engine and the protocol backends
+ * (redfish.c, ipmi.c): the connection a request names, the outcome of one
+ * operation, and the table of operations each backend implements.
+ * Owns: nothing; see each struct for who owns its members. */
+#ifndef BMC_BACKEND_H
+#define BMC_BACKEND_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+enum bmc_protocol { BMC_PROTO_REDFISH, BMC_PROTO_IPMI };
+
+#define BMC_IP_MAX 64        /* textual IPv4/IPv6 literal, NUL included */
+#define BMC_USERNAME_MAX 65  /* 64 characters + NUL */
+#define BMC_PASSWORD_MAX 257 /* 256 bytes + NUL */
+
+/* The BMC a request names. The password lives only here, in the memory of
+ * the process serving the request; wipe it with conn_wipe when done. */
+struct bmc_conn {
+    char ip[BMC_IP_MAX];
+    char username[BMC_USERNAME_MAX];
+    char password[BMC_PASSWORD_MAX];
+    enum bmc_protocol protocol;
+    int cipher_suite; /* IPMI only; 0-17, default 17 */
+    int port;         /* 443 (Redfish) / 623 (IPMI) unless the request says */
+};
+
+/* Overwrite the password in a way the compiler cannot elide. */
+void conn_wipe(struct bmc_conn *conn);
+
+/* The result of one backend operation.
+ *  - code == 0: the operation reached the BMC and finished. `success` says
+ *    what the BMC did; `message` is the BMC's own message when it said no
+ *    (e.g. "Action 'X' is not supported"), `data` the method payload.
+ *  - code != 0: a classified failure (1xxx connection/auth/protocol, 3001
+ *    execution failed, 3002 deadline passed); `details` explains it and
+ *    never contains a password.
+ * `data` is owned by the outcome: free it with outcome_clear. */
+struct bmc_outcome {
+    int code;
+    bool success;
+    char message[256];
+    char details[512];
+    json_object *data;
+};
+
+/* Initialise OUT to {code 0, success false, empty strings, data NULL}. */
+void outcome_init(struct bmc_outcome *out);
+
+/* Release OUT->data and re-initialise OUT. */
+void outcome_clear(struct bmc_outcome *out);
+
+/* Set a classified failure: code, details (printf format), data freed. */
+void outcome_fail(struct bmc_outcome *out, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Set a completed operation with SUCCESS, MESSAGE (may be NULL) and DATA
+ * (ownership taken; may be NULL, then an empty object is used). */
+void outcome_done(struct bmc_outcome *out, bool success, const char *message,
+                  json_object *data);
+
+/* One call of a backend operation. */
+struct bmc_call {
+    const struct bmc_conn *conn;
+    double deadline;        /* CLOCK_MONOTONIC seconds (clock_now_mono) */
+    const char *request_id; /* for logs; may be NULL */
+    json_object *params;    /* method parameters (borrowed); may be NULL.
+                               run_action reads "action_name"; Redfish reads
+                               optional "system_id". */
+};
+
+typedef void (*bmc_op_fn)(const struct bmc_call *call, struct bmc_outcome *out);
+
+/* What every backend implements. Payloads (outcome.data), per DESIGN.md:
+ *   validate_connection  {"ok": true}
+ *   get_power_state      {"power_state": "On"|"Off"|... (Redfish) or "on"|"off" (IPMI)}
+ *   list_actions         {"actions": [...]}
+ *   run_action           {"message": "Command Accepted (204)" | ipmitool's line, ...}
+ *                        unsupported action: success=false, message
+ *                        "Action 'X' is not supported", data.actions = list
+ *   list_users           {"users": [{id, name, role, enabled, ...}]}
+ *   get_fw_version       {"fw_version": ..., + bios_version | manufacturer, product}
+ */
+struct bmc_backend {
+    const char *name; /* "redfish" | "ipmitool" */
+    bmc_op_fn validate_connection;
+    bmc_op_fn get_power_state;
+    bmc_op_fn list_actions;
+    bmc_op_fn run_action;
+    bmc_op_fn list_users;
+    bmc_op_fn get_fw_version;
+};
+
+extern const struct bmc_backend redfish_backend; /* redfish.c */
+extern const struct bmc_backend ipmi_backend;    /* ipmi.c */
+
+#endif

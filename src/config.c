@@ -1,0 +1,221 @@
+/* config.c - BMC_* environment → bmc_cfg, with ranges (see config.h). */
+#include "autoconfig.h"
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+struct bmc_config bmc_cfg;
+
+static const char *const level_names[] = {"DEBUG", "INFO", "WARNING", "ERROR"};
+
+const char *config_log_level_name(enum bmc_log_level level)
+{
+    return level_names[level];
+}
+
+static const char *env_or_null(const char *name)
+{
+    const char *v = getenv(name);
+    return (v && *v) ? v : NULL;
+}
+
+static int bad_value(char *err, size_t errlen, const char *name,
+                     const char *value, const char *range)
+{
+    snprintf(err, errlen, "invalid %s=%.64s: expected %s", name, value, range);
+    return -1;
+}
+
+/* Integer in [lo, hi]; the default when unset. */
+static int env_long(const char *name, long long def, long long lo,
+                    long long hi, long long *out, char *err, size_t errlen)
+{
+    const char *v = env_or_null(name);
+    char range[96], *end;
+
+    *out = def;
+    if (!v)
+        return 0;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (errno || end == v || *end != '\0' || n < lo || n > hi) {
+        snprintf(range, sizeof(range), "an integer from %lld to %lld", lo, hi);
+        return bad_value(err, errlen, name, v, range);
+    }
+    *out = n;
+    return 0;
+}
+
+/* Number in [lo, hi] (lo exclusive when LO_OPEN); the default when unset. */
+static int env_double(const char *name, double def, double lo, int lo_open,
+                      double hi, double *out, char *err, size_t errlen)
+{
+    const char *v = env_or_null(name);
+    char range[96], *end;
+
+    *out = def;
+    if (!v)
+        return 0;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (errno || end == v || *end != '\0' || !isfinite(d) ||
+        (lo_open ? d <= lo : d < lo) || d > hi) {
+        snprintf(range, sizeof(range), "a number %s %g and at most %g",
+                 lo_open ? "above" : "from", lo, hi);
+        return bad_value(err, errlen, name, v, range);
+    }
+    *out = d;
+    return 0;
+}
+
+static int env_bool(const char *name, bool def, bool *out, char *err,
+                    size_t errlen)
+{
+    const char *v = env_or_null(name);
+
+    *out = def;
+    if (!v)
+        return 0;
+    if (!strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "yes") ||
+        !strcasecmp(v, "on"))
+        *out = true;
+    else if (!strcasecmp(v, "false") || !strcmp(v, "0") ||
+             !strcasecmp(v, "no") || !strcasecmp(v, "off"))
+        *out = false;
+    else
+        return bad_value(err, errlen, name, v, "true or false");
+    return 0;
+}
+
+static int env_string(const char *name, const char *def, size_t maxlen,
+                      char **out, char *err, size_t errlen)
+{
+    const char *v = getenv(name);
+    char range[64];
+
+    if (!v)
+        v = def;
+    if (strlen(v) > maxlen) {
+        snprintf(range, sizeof(range), "at most %zu characters", maxlen);
+        return bad_value(err, errlen, name, v, range);
+    }
+    free(*out);
+    *out = strdup(v);
+    return *out ? 0 : bad_value(err, errlen, name, v, "(out of memory)");
+}
+
+static int env_log_level(char *err, size_t errlen)
+{
+    const char *v = env_or_null("BMC_LOG_LEVEL");
+
+    bmc_cfg.log_level = BMC_LOG_INFO;
+    if (!v)
+        return 0;
+    for (int i = 0; i < 4; i++) {
+        if (!strcasecmp(v, level_names[i])) {
+            bmc_cfg.log_level = (enum bmc_log_level)i;
+            return 0;
+        }
+    }
+    if (!strcasecmp(v, "WARN")) {
+        bmc_cfg.log_level = BMC_LOG_WARNING;
+        return 0;
+    }
+    return bad_value(err, errlen, "BMC_LOG_LEVEL", v,
+                     "one of DEBUG, INFO, WARNING, ERROR");
+}
+
+static int load_guide_settings(char *err, size_t errlen)
+{
+    long long n;
+
+    if (env_long("BMC_MAX_WORKERS", 10, 1, 256, &n, err, errlen))
+        return -1;
+    bmc_cfg.max_workers = (int)n;
+    if (env_double("BMC_TIMEOUT", 30, 0, 1, 3600, &bmc_cfg.timeout, err, errlen) ||
+        env_log_level(err, errlen) ||
+        env_bool("BMC_ENABLE_CORS", false, &bmc_cfg.enable_cors, err, errlen) ||
+        env_double("BMC_MIN_RETRY_DELAY_SECONDS", 0.2, 0, 0, 60,
+                   &bmc_cfg.min_retry_delay_seconds, err, errlen))
+        return -1;
+    if (env_long("BMC_MAX_TASKS", 0, 0, 100000000, &n, err, errlen))
+        return -1;
+    bmc_cfg.max_tasks = (long)n;
+    if (env_long("BMC_TASK_RETENTION_DAYS", 7, 1, 3650, &n, err, errlen))
+        return -1;
+    bmc_cfg.task_retention_days = (int)n;
+    return env_double("BMC_REDFISH_REQUEST_TIMEOUT", 5, 0, 1, 600,
+                      &bmc_cfg.redfish_request_timeout, err, errlen) ||
+                   env_double("BMC_POWER_STATE_POLL_INTERVAL", 1.5, 0, 1, 60,
+                              &bmc_cfg.power_state_poll_interval, err, errlen) ||
+                   env_double("BMC_MAX_WAIT_FOR_STATE_SECONDS", 300, 0, 0, 3600,
+                              &bmc_cfg.max_wait_for_state_seconds, err, errlen)
+               ? -1
+               : 0;
+}
+
+static int load_own_settings(char *err, size_t errlen)
+{
+    long long n;
+
+    if (env_long("BMC_LIGHT_WORKERS", 2, 1, 64, &n, err, errlen))
+        return -1;
+    bmc_cfg.light_workers = (int)n;
+    if (env_long("BMC_WORKER_MAX_REQUESTS", 10000, 1, 1000000000, &n, err, errlen))
+        return -1;
+    bmc_cfg.worker_max_requests = (long)n;
+    if (env_long("BMC_NODE_ID", 0, 0, 255, &n, err, errlen))
+        return -1;
+    bmc_cfg.node_id = (int)n;
+    if (env_long("BMC_MAX_ASYNC_TASKS", 256, 1, 4096, &n, err, errlen))
+        return -1;
+    bmc_cfg.max_async_tasks = (int)n;
+    if (env_long("BMC_ASYNC_QUEUE_MAX", 10000, 0, 1000000, &n, err, errlen))
+        return -1;
+    bmc_cfg.async_queue_max = (int)n;
+    if (env_long("BMC_STORE_MAX_BYTES", 4LL << 30, 1LL << 20, 1LL << 40, &n,
+                 err, errlen))
+        return -1;
+    bmc_cfg.store_max_bytes = n;
+    if (env_long("BMC_MAX_PER_BMC", 2, 1, 16, &n, err, errlen))
+        return -1;
+    bmc_cfg.max_per_bmc = (int)n;
+    return (env_bool("BMC_REDFISH_VERIFY_TLS", false,
+                     &bmc_cfg.redfish_verify_tls, err, errlen) ||
+            env_string("BMC_STATE_DIR", "/var/lib/bmc-manager", 200,
+                       &bmc_cfg.state_dir, err, errlen) ||
+            env_string("BMC_SOCKET", "/run/bmc-manager/bmc.sock", 100,
+                       &bmc_cfg.socket_path, err, errlen) ||
+            env_string("BMC_LIGHT_SOCKET", "/run/bmc-manager/light.sock", 100,
+                       &bmc_cfg.light_socket_path, err, errlen) ||
+            env_string("BMC_CORS_ORIGINS", "", 4096, &bmc_cfg.cors_origins,
+                       err, errlen) ||
+            env_string("BMC_REDFISH_CA_BUNDLE", "", 4096,
+                       &bmc_cfg.redfish_ca_bundle, err, errlen) ||
+            env_string("BMC_IPMITOOL", "", 4096, &bmc_cfg.ipmitool, err, errlen))
+               ? -1
+               : 0;
+}
+
+int config_load(char *err, size_t errlen)
+{
+    if (load_guide_settings(err, errlen) || load_own_settings(err, errlen))
+        return -1;
+    return 0;
+}
+
+void config_free(void)
+{
+    char **strings[] = {&bmc_cfg.state_dir,    &bmc_cfg.socket_path,
+                        &bmc_cfg.light_socket_path, &bmc_cfg.cors_origins,
+                        &bmc_cfg.redfish_ca_bundle, &bmc_cfg.ipmitool};
+    for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
+        free(*strings[i]);
+        *strings[i] = NULL;
+    }
+}

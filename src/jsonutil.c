@@ -1,0 +1,74 @@
+/* jsonutil.c - see jsonutil.h. */
+#include "autoconfig.h"
+#include "jsonutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+json_object *json_new_number(double d)
+{
+    char buf[40];
+
+    if (isfinite(d) && d == trunc(d) && fabs(d) < 9007199254740992.0)
+        return json_object_new_int64((int64_t)d);
+    if (!isfinite(d))
+        return json_object_new_null();
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, sizeof(buf), "%.*g", prec, d);
+        if (strtod(buf, NULL) == d)
+            break;
+    }
+    return json_object_new_double_s(d, buf);
+}
+
+json_object *json_new_time(double unix_seconds)
+{
+    return json_new_number(round(unix_seconds * 1000.0) / 1000.0);
+}
+
+json_object *json_parse_strict(const char *text, size_t len, int max_depth,
+                               char *err, size_t errlen)
+{
+    json_tokener *tok = json_tokener_new_ex(max_depth);
+    json_object *obj = NULL;
+
+    if (!tok) {
+        if (err)
+            snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+    obj = json_tokener_parse_ex(tok, text, (int)len);
+    enum json_tokener_error jerr = json_tokener_get_error(tok);
+    if (obj == NULL || jerr != json_tokener_success) {
+        if (err)
+            snprintf(err, errlen, "%s",
+                     jerr == json_tokener_continue
+                         ? "unexpected end of JSON"
+                         : json_tokener_error_desc(jerr));
+        json_object_put(obj);
+        obj = NULL;
+        goto out;
+    }
+    /* Whatever follows the value must be whitespace only. */
+    for (size_t i = json_tokener_get_parse_end(tok); i < len; i++) {
+        if (!strchr(" \t\r\n", text[i])) {
+            if (err)
+                snprintf(err, errlen, "unexpected data after JSON value");
+            json_object_put(obj);
+            obj = NULL;
+            goto out;
+        }
+    }
+out:
+    json_tokener_free(tok);
+    return obj;
+}
+
+const char *json_compact(json_object *obj)
+{
+    return json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
+                                                    JSON_C_TO_STRING_NOSLASHESCAPE);
+}
