@@ -219,3 +219,18 @@ void config_free(void)
         *strings[i] = NULL;
     }
 }
+
+void config_print(FILE *out)
+{
+    fprintf(out, "BMC_MAX_WORKERS=%d\n", bmc_cfg.max_workers);
+    fprintf(out, "BMC_TIMEOUT=%g\n", bmc_cfg.timeout);
+    fprintf(out, "BMC_LOG_LEVEL=%s\n", config_log_level_name(bmc_cfg.log_level));
+    fprintf(out, "BMC_ENABLE_CORS=%s\n", bmc_cfg.enable_cors ? "true" : "false");
+    fprintf(out, "BMC_MAX_WAIT_FOR_STATE_SECONDS=%g\n",
+            bmc_cfg.max_wait_for_state_seconds);
+    fprintf(out, "BMC_SOCKET=%s\n", bmc_cfg.socket_path);
+    fprintf(out, "BMC_LIGHT_SOCKET=%s\n", bmc_cfg.light_socket_path);
+    fprintf(out, "BMC_STATE_DIR=%s\n", bmc_cfg.state_dir);
+    fprintf(out, "BMC_CORS_ORIGINS=%s\n", bmc_cfg.cors_origins);
+    fprintf(out, "BMC_NODE_ID=%d\n", bmc_cfg.node_id);
+}

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 enum bmc_log_level { BMC_LOG_DEBUG, BMC_LOG_INFO, BMC_LOG_WARNING, BMC_LOG_ERROR };
 
@@ -44,6 +45,10 @@ extern struct bmc_config bmc_cfg;
 /* Fill `bmc_cfg` from the environment. On a bad value writes one line naming
  * the variable and its accepted range into ERR and returns -1. */
 int config_load(char *err, size_t errlen);
+
+/* Write the resolved configuration as NAME=VALUE lines (BMC_* names), for
+ * scripts that render nginx's configuration from the same values. */
+void config_print(FILE *out);
 
 /* Free the strings `config_load` allocated (tests and clean exits). */
 void config_free(void);

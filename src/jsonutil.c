@@ -42,6 +42,11 @@ json_object *json_parse_strict(const char *text, size_t len, int max_depth,
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
     obj = json_tokener_parse_ex(tok, text, (int)len);
     enum json_tokener_error jerr = json_tokener_get_error(tok);
+    if (obj == NULL && jerr == json_tokener_success) {
+        if (err)
+            snprintf(err, errlen, "null is not a JSON object");
+        goto out;
+    }
     if (obj == NULL || jerr != json_tokener_success) {
         if (err)
             snprintf(err, errlen, "%s",

@@ -1,0 +1,27 @@
+/* api.h - the endpoint handlers of the guide's API (one per route) plus
+ * /metrics. Each turns a request into an envelope; BMC work goes through
+ * the engine, task reads through the task store.
+ * Owns: nothing across calls. */
+#ifndef BMC_API_H
+#define BMC_API_H
+
+#include "http.h"
+
+struct taskstore;
+
+/* Give the handlers the process's task store (NULL: none yet). */
+void api_set_store(struct taskstore *store);
+
+void api_health(const struct http_request *req, struct http_response *resp);
+void api_metrics(const struct http_request *req, struct http_response *resp);
+void api_task_status(const struct http_request *req, struct http_response *resp);
+void api_execute(const struct http_request *req, struct http_response *resp);
+void api_execute_async(const struct http_request *req, struct http_response *resp);
+void api_validate(const struct http_request *req, struct http_response *resp);
+void api_list_users(const struct http_request *req, struct http_response *resp);
+void api_list_actions(const struct http_request *req, struct http_response *resp);
+void api_power_state(const struct http_request *req, struct http_response *resp);
+void api_action(const struct http_request *req, struct http_response *resp);
+void api_action_async(const struct http_request *req, struct http_response *resp);
+
+#endif

@@ -1,0 +1,36 @@
+/* http.h - one HTTP exchange as a worker sees it, independent of FastCGI:
+ * the request the router dispatches and the response it fills.
+ * Owns: http_response.body (a json object, freed by http_response_clear). */
+#ifndef BMC_HTTP_H
+#define BMC_HTTP_H
+
+#include <json-c/json.h>
+#include <stddef.h>
+
+#define HTTP_MAX_BODY 65536 /* same as nginx's client_max_body_size */
+
+struct http_request {
+    char method[16];
+    char path[512];       /* decoded path, no query string */
+    char request_id[65];  /* from nginx (X-Request-ID or $request_id) */
+    const char *body;     /* borrowed from the worker's buffer */
+    size_t body_len;
+};
+
+struct http_response {
+    int status;
+    json_object *body; /* the envelope; owned */
+    int retry_after;   /* seconds for a Retry-After header; 0 = none */
+    const char *allow; /* Allow header for 405 (static string) or NULL */
+};
+
+/* Reset RESP to an empty 500 with no body. */
+void http_response_init(struct http_response *resp);
+
+/* Free RESP's body and reset it. */
+void http_response_clear(struct http_response *resp);
+
+/* The reason phrase of STATUS ("OK", "Not Found", ...; static). */
+const char *http_reason(int status);
+
+#endif

@@ -1,0 +1,215 @@
+/* master.c - process supervision (see master.h). */
+#include "autoconfig.h"
+#include "master.h"
+
+#include "api.h"
+#include "clock.h"
+#include "config.h"
+#include "log.h"
+#include "sockets.h"
+#include "worker.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+enum child_kind { CHILD_BMC_WORKER, CHILD_LIGHT_WORKER };
+
+struct child {
+    pid_t pid;              /* 0 = slot empty, to be (re)spawned */
+    enum child_kind kind;
+    double spawned_at;      /* monotonic */
+    double respawn_after;   /* monotonic; backoff after a crash */
+};
+
+struct master {
+    struct listen_sockets *ls;
+    struct taskstore *store;
+    struct child *children;
+    int nchildren;
+    bool draining;
+    double drain_deadline;
+};
+
+static const char *kind_name(enum child_kind k)
+{
+    return k == CHILD_BMC_WORKER ? "bmc" : "light";
+}
+
+static void child_main(struct master *m, struct child *c)
+{
+    int fd = c->kind == CHILD_BMC_WORKER ? m->ls->bmc_fd : m->ls->light_fd;
+    int other = c->kind == CHILD_BMC_WORKER ? m->ls->light_fd : m->ls->bmc_fd;
+
+    if (other != fd)
+        close(other);
+    api_set_store(m->store);
+    _exit(worker_run(fd, kind_name(c->kind), bmc_cfg.worker_max_requests));
+}
+
+static void spawn(struct master *m, struct child *c)
+{
+    pid_t pid = fork();
+
+    if (pid < 0) {
+        log_error("fork_failed", "kind=%s errno=%d", kind_name(c->kind), errno);
+        c->respawn_after = clock_now_mono() + 1;
+        return;
+    }
+    if (pid == 0)
+        child_main(m, c);
+    c->pid = pid;
+    c->spawned_at = clock_now_mono();
+    log_debug("child_started", "kind=%s child=%d", kind_name(c->kind), (int)pid);
+}
+
+static struct child *find_child(struct master *m, pid_t pid)
+{
+    for (int i = 0; i < m->nchildren; i++)
+        if (m->children[i].pid == pid)
+            return &m->children[i];
+    return NULL;
+}
+
+static void reap_children(struct master *m)
+{
+    int status;
+    pid_t pid;
+
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        struct child *c = find_child(m, pid);
+        if (!c)
+            continue;
+        bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        if (!clean) {
+            log_warn("child_died", "kind=%s child=%d %s=%d", kind_name(c->kind),
+                     (int)pid, WIFSIGNALED(status) ? "signal" : "status",
+                     WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+        } else {
+            log_debug("child_recycled", "kind=%s child=%d", kind_name(c->kind),
+                      (int)pid);
+        }
+        c->pid = 0;
+        /* A child that dies at once is not respawned in a tight loop. */
+        bool quick = clock_now_mono() - c->spawned_at < 1.0;
+        c->respawn_after = (!clean && quick) ? clock_now_mono() + 1 : 0;
+    }
+}
+
+static void respawn_missing(struct master *m)
+{
+    double now = clock_now_mono();
+
+    if (m->draining)
+        return;
+    for (int i = 0; i < m->nchildren; i++)
+        if (m->children[i].pid == 0 && now >= m->children[i].respawn_after)
+            spawn(m, &m->children[i]);
+}
+
+static int live_children(struct master *m)
+{
+    int n = 0;
+    for (int i = 0; i < m->nchildren; i++)
+        n += m->children[i].pid != 0;
+    return n;
+}
+
+static void signal_children(struct master *m, int sig)
+{
+    for (int i = 0; i < m->nchildren; i++)
+        if (m->children[i].pid)
+            kill(m->children[i].pid, sig);
+}
+
+static void start_drain(struct master *m)
+{
+    if (m->draining)
+        return;
+    m->draining = true;
+    m->drain_deadline = clock_now_mono() + bmc_cfg.timeout +
+                        bmc_cfg.max_wait_for_state_seconds + 10;
+    log_info("draining", "children=%d", live_children(m));
+    signal_children(m, SIGTERM);
+}
+
+/* Once a second: re-send SIGTERM while draining (a worker may have been
+ * between its flag check and accept), and kill what outlives the bound. */
+static void drain_tick(struct master *m)
+{
+    if (clock_now_mono() > m->drain_deadline) {
+        log_warn("drain_timeout", "killing=%d", live_children(m));
+        signal_children(m, SIGKILL);
+    } else {
+        signal_children(m, SIGTERM);
+    }
+}
+
+static void handle_signal(struct master *m, int sig)
+{
+    switch (sig) {
+    case SIGCHLD:
+        reap_children(m);
+        break;
+    case SIGTERM:
+    case SIGINT:
+        start_drain(m);
+        break;
+    case SIGHUP:
+        log_reopen();
+        signal_children(m, SIGHUP);
+        log_info("logs_reopened", "%s", "");
+        break;
+    default:
+        break;
+    }
+}
+
+static int build_child_table(struct master *m)
+{
+    m->nchildren = bmc_cfg.max_workers + bmc_cfg.light_workers;
+    m->children = calloc((size_t)m->nchildren, sizeof(*m->children));
+    if (!m->children)
+        return -1;
+    for (int i = 0; i < m->nchildren; i++)
+        m->children[i].kind = i < bmc_cfg.max_workers ? CHILD_BMC_WORKER
+                                                      : CHILD_LIGHT_WORKER;
+    return 0;
+}
+
+int master_run(struct listen_sockets *ls, struct taskstore *store)
+{
+    struct master m = {.ls = ls, .store = store};
+    sigset_t set;
+    struct timespec tick = {1, 0};
+
+    if (build_child_table(&m))
+        return 1;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    log_info("started", "bmc_workers=%d light_workers=%d version=%s",
+             bmc_cfg.max_workers, bmc_cfg.light_workers, PACKAGE_VERSION);
+    respawn_missing(&m);
+    while (!m.draining || live_children(&m) > 0) {
+        int sig = sigtimedwait(&set, NULL, &tick);
+        if (sig > 0)
+            handle_signal(&m, sig);
+        else if (m.draining)
+            drain_tick(&m);
+        reap_children(&m);
+        respawn_missing(&m);
+    }
+    log_info("stopped", "%s", "");
+    free(m.children);
+    return 0;
+}

@@ -1,0 +1,329 @@
+/* request.c - body validation (see request.h for the order and codes). */
+#include "autoconfig.h"
+#include "request.h"
+
+#include "config.h"
+#include "errors.h"
+#include "jsonutil.h"
+
+#include <arpa/inet.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#define IPMI_USERNAME_MAX 16 /* bytes, IPMI 2.0 user name field */
+#define IPMI_PASSWORD_MAX 20 /* bytes, IPMI 2.0 password field */
+
+__attribute__((format(printf, 4, 5)))
+static int fail(int code, char *details, size_t dlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(details, dlen, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+/* A JSON string without embedded NUL, or NULL. */
+static const char *get_string(json_object *obj, const char *key, size_t *len)
+{
+    json_object *v;
+
+    if (!json_object_object_get_ex(obj, key, &v) ||
+        !json_object_is_type(v, json_type_string))
+        return NULL;
+    const char *s = json_object_get_string(v);
+    *len = (size_t)json_object_get_string_len(v);
+    return strlen(s) == *len ? s : NULL;
+}
+
+static bool has_value(json_object *obj, const char *key)
+{
+    json_object *v;
+    return json_object_object_get_ex(obj, key, &v) && v != NULL;
+}
+
+/* Count UTF-8 code points (json-c has validated the encoding). */
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        if (((unsigned char)*s & 0xC0) != 0x80)
+            n++;
+    return n;
+}
+
+static bool has_control_chars(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return true;
+    return false;
+}
+
+/* Integral JSON number (int, or a double with no fraction) in [lo, hi]. */
+static bool get_integer(json_object *v, long lo, long hi, long *out)
+{
+    if (json_object_is_type(v, json_type_int)) {
+        int64_t n = json_object_get_int64(v);
+        if (n < lo || n > hi)
+            return false;
+        *out = (long)n;
+        return true;
+    }
+    if (json_object_is_type(v, json_type_double)) {
+        double d = json_object_get_double(v);
+        if (!isfinite(d) || d != trunc(d) || d < (double)lo || d > (double)hi)
+            return false;
+        *out = (long)d;
+        return true;
+    }
+    return false;
+}
+
+/* JSON number (int or double) in [lo, hi]. */
+static bool get_number(json_object *v, double lo, double hi, double *out)
+{
+    if (!json_object_is_type(v, json_type_int) &&
+        !json_object_is_type(v, json_type_double))
+        return false;
+    double d = json_object_get_double(v);
+    if (!isfinite(d) || d < lo || d > hi)
+        return false;
+    *out = d;
+    return true;
+}
+
+static int check_ip(json_object *obj, struct api_request *out, char *details,
+                    size_t dlen)
+{
+    size_t len;
+    const char *ip = get_string(obj, "ip", &len);
+    unsigned char buf[sizeof(struct in6_addr)];
+
+    if (!has_value(obj, "ip"))
+        return fail(BMC_ERR_INVALID_IP, details, dlen, "%sip is required", "");
+    if (!ip || len == 0 || len >= BMC_IP_MAX ||
+        (inet_pton(AF_INET, ip, buf) != 1 && inet_pton(AF_INET6, ip, buf) != 1))
+        return fail(BMC_ERR_INVALID_IP, details, dlen,
+                    "%sip must be an IPv4 or IPv6 address literal", "");
+    memcpy(out->conn.ip, ip, len + 1);
+    return 0;
+}
+
+static int check_username(json_object *obj, struct api_request *out,
+                          char *details, size_t dlen)
+{
+    size_t len;
+    const char *u = get_string(obj, "username", &len);
+
+    if (!has_value(obj, "username"))
+        return fail(BMC_ERR_INVALID_USERNAME, details, dlen,
+                    "%susername is required", "");
+    if (!u || len == 0 || utf8_chars(u) > 64 || len >= BMC_USERNAME_MAX ||
+        has_control_chars(u))
+        return fail(BMC_ERR_INVALID_USERNAME, details, dlen,
+                    "%susername must be a string of 1 to 64 characters", "");
+    memcpy(out->conn.username, u, len + 1);
+    return 0;
+}
+
+static int check_password(json_object *obj, struct api_request *out,
+                          char *details, size_t dlen)
+{
+    size_t len;
+    const char *p = get_string(obj, "password", &len);
+
+    if (!has_value(obj, "password"))
+        return fail(BMC_ERR_INVALID_PASSWORD, details, dlen,
+                    "%spassword is required", "");
+    if (!p || len == 0 || len >= BMC_PASSWORD_MAX)
+        return fail(BMC_ERR_INVALID_PASSWORD, details, dlen,
+                    "%spassword must be a string of 1 to 256 bytes without NUL",
+                    "");
+    memcpy(out->conn.password, p, len + 1);
+    return 0;
+}
+
+static int check_protocol(json_object *obj, struct api_request *out,
+                          char *details, size_t dlen)
+{
+    size_t len;
+    const char *p = get_string(obj, "protocol", &len);
+
+    if (!has_value(obj, "protocol"))
+        return fail(BMC_ERR_INVALID_PROTOCOL, details, dlen,
+                    "%sprotocol is required", "");
+    if (p && !strcmp(p, "redfish"))
+        out->conn.protocol = BMC_PROTO_REDFISH;
+    else if (p && !strcmp(p, "ipmitool"))
+        out->conn.protocol = BMC_PROTO_IPMI;
+    else
+        return fail(BMC_ERR_INVALID_PROTOCOL, details, dlen,
+                    "%sprotocol must be \"redfish\" or \"ipmitool\"", "");
+    return 0;
+}
+
+/* IPMI's own field sizes, checked once the protocol is known. */
+static int check_ipmi_limits(struct api_request *out, char *details,
+                             size_t dlen)
+{
+    if (out->conn.protocol != BMC_PROTO_IPMI)
+        return 0;
+    if (strlen(out->conn.username) > IPMI_USERNAME_MAX)
+        return fail(BMC_ERR_INVALID_USERNAME, details, dlen,
+                    "%susername must be at most 16 bytes for ipmitool", "");
+    if (strlen(out->conn.password) > IPMI_PASSWORD_MAX)
+        return fail(BMC_ERR_INVALID_PASSWORD, details, dlen,
+                    "%spassword must be at most 20 bytes for ipmitool", "");
+    return 0;
+}
+
+static int check_cipher_and_port(json_object *obj, struct api_request *out,
+                                 char *details, size_t dlen)
+{
+    json_object *v;
+    long n;
+
+    out->conn.cipher_suite = 17;
+    if (json_object_object_get_ex(obj, "cipher_suite", &v) && v) {
+        if (!get_integer(v, 0, 17, &n))
+            return fail(BMC_ERR_INVALID_CIPHER_SUITE, details, dlen,
+                        "%scipher_suite must be an integer from 0 to 17", "");
+        out->conn.cipher_suite = (int)n;
+    }
+    out->conn.port = out->conn.protocol == BMC_PROTO_IPMI ? 623 : 443;
+    if (json_object_object_get_ex(obj, "port", &v) && v) {
+        if (!get_integer(v, 1, 65535, &n))
+            return fail(BMC_ERR_INVALID_IP, details, dlen,
+                        "%sport must be an integer from 1 to 65535", "");
+        out->conn.port = (int)n;
+    }
+    return 0;
+}
+
+static int check_name_field(json_object *obj, const char *key, char *dst,
+                            size_t max, char *details, size_t dlen)
+{
+    size_t len;
+    const char *s = get_string(obj, key, &len);
+
+    if (!has_value(obj, key))
+        return fail(BMC_ERR_INVALID_PARAMETERS, details, dlen,
+                    "%s is required", key);
+    if (!s || len == 0 || len > max || has_control_chars(s)) {
+        snprintf(details, dlen, "%s must be a string of 1 to %zu characters",
+                 key, max);
+        return BMC_ERR_INVALID_PARAMETERS;
+    }
+    memcpy(dst, s, len + 1);
+    return 0;
+}
+
+static int check_params(json_object *obj, struct api_request *out,
+                        char *details, size_t dlen)
+{
+    json_object *v;
+
+    if (json_object_object_get_ex(obj, "params", &v) && v) {
+        if (!json_object_is_type(v, json_type_object))
+            return fail(BMC_ERR_INVALID_PARAMETERS, details, dlen,
+                        "%sparams must be an object", "");
+        out->params = json_object_get(v);
+    }
+    return 0;
+}
+
+static int check_numbers(json_object *obj, unsigned fields,
+                         struct api_request *out, char *details, size_t dlen)
+{
+    json_object *v;
+    long n;
+
+    if ((fields & REQ_DELAY) && json_object_object_get_ex(obj, "delay", &v) &&
+        v && !get_number(v, 0, REQUEST_DELAY_MAX, &out->delay))
+        return fail(BMC_ERR_INVALID_PARAMETERS, details, dlen,
+                    "%sdelay must be a number from 0 to 3600", "");
+    if ((fields & REQ_RETRY) &&
+        json_object_object_get_ex(obj, "retry_times", &v) && v) {
+        if (!get_integer(v, 1, REQUEST_RETRY_MAX, &n))
+            return fail(BMC_ERR_INVALID_PARAMETERS, details, dlen,
+                        "%sretry_times must be an integer from 1 to 100", "");
+        out->retry_times = (int)n;
+    }
+    if ((fields & REQ_WAIT) &&
+        json_object_object_get_ex(obj, "wait_for_state_seconds", &v) && v &&
+        !get_number(v, 0, bmc_cfg.max_wait_for_state_seconds,
+                    &out->wait_for_state_seconds)) {
+        snprintf(details, dlen,
+                 "wait_for_state_seconds must be a number from 0 to %g",
+                 bmc_cfg.max_wait_for_state_seconds);
+        return BMC_ERR_INVALID_PARAMETERS;
+    }
+    return 0;
+}
+
+int request_validate(json_object *obj, unsigned fields, struct api_request *out,
+                     char *details, size_t dlen)
+{
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    out->retry_times = 1;
+    if (!json_object_is_type(obj, json_type_object)) {
+        snprintf(details, dlen, "the request body must be a JSON object");
+        return BMC_ERR_INVALID_REQUEST;
+    }
+    if ((rc = check_ip(obj, out, details, dlen)) ||
+        (rc = check_username(obj, out, details, dlen)) ||
+        (rc = check_password(obj, out, details, dlen)) ||
+        (rc = check_protocol(obj, out, details, dlen)) ||
+        (rc = check_ipmi_limits(out, details, dlen)) ||
+        (rc = check_cipher_and_port(obj, out, details, dlen)))
+        goto out;
+    if ((fields & REQ_ACTION) &&
+        (rc = check_name_field(obj, "action", out->action, REQUEST_ACTION_MAX,
+                               details, dlen)))
+        goto out;
+    if ((fields & REQ_METHOD) &&
+        (rc = check_name_field(obj, "method", out->method, REQUEST_METHOD_MAX,
+                               details, dlen)))
+        goto out;
+    if ((fields & REQ_PARAMS) && (rc = check_params(obj, out, details, dlen)))
+        goto out;
+    rc = check_numbers(obj, fields, out, details, dlen);
+out:
+    if (rc == 0 && !out->params)
+        out->params = json_object_new_object();
+    if (rc)
+        request_free(out);
+    return rc;
+}
+
+int request_parse(const char *body, size_t len, unsigned fields,
+                  struct api_request *out, char *details, size_t dlen)
+{
+    char why[128];
+    json_object *obj;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    obj = json_parse_strict(body, len, REQUEST_JSON_DEPTH, why, sizeof(why));
+    if (!obj) {
+        snprintf(details, dlen, "malformed JSON body: %s", why);
+        return BMC_ERR_INVALID_REQUEST;
+    }
+    rc = request_validate(obj, fields, out, details, dlen);
+    json_object_put(obj);
+    return rc;
+}
+
+void request_free(struct api_request *req)
+{
+    conn_wipe(&req->conn);
+    json_object_put(req->params);
+    req->params = NULL;
+}

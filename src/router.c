@@ -1,0 +1,71 @@
+/* router.c - endpoint table (see router.h). */
+#include "autoconfig.h"
+#include "router.h"
+
+#include "api.h"
+#include "errors.h"
+#include "response.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+struct route {
+    const char *path;   /* exact, or a prefix when it ends with '/' */
+    const char *method; /* "GET" or "POST" */
+    const char *allow;  /* Allow header when another method is used */
+    route_handler handler;
+};
+
+static const struct route routes[] = {
+    {"/health", "GET", "GET, HEAD", api_health},
+    {"/metrics", "GET", "GET, HEAD", api_metrics},
+    {"/tasks/", "GET", "GET, HEAD", api_task_status},
+    {"/execute", "POST", "POST", api_execute},
+    {"/execute/async", "POST", "POST", api_execute_async},
+    {"/validate", "POST", "POST", api_validate},
+    {"/list-users", "POST", "POST", api_list_users},
+    {"/list-actions", "POST", "POST", api_list_actions},
+    {"/power-state", "POST", "POST", api_power_state},
+    {"/action", "POST", "POST", api_action},
+    {"/action/async", "POST", "POST", api_action_async},
+};
+
+static bool route_matches(const struct route *r, const char *path)
+{
+    size_t n = strlen(r->path);
+
+    if (r->path[n - 1] == '/')
+        return strncmp(path, r->path, n) == 0 && path[n] != '\0' &&
+               strchr(path + n, '/') == NULL;
+    return strcmp(path, r->path) == 0;
+}
+
+bool router_knows(const char *path)
+{
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+        if (route_matches(&routes[i], path))
+            return true;
+    return false;
+}
+
+void router_dispatch(const struct http_request *req, struct http_response *resp)
+{
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        const struct route *r = &routes[i];
+        if (!route_matches(r, req->path))
+            continue;
+        bool is_head = strcmp(req->method, "HEAD") == 0;
+        if (strcmp(req->method, r->method) == 0 ||
+            (is_head && strcmp(r->method, "GET") == 0)) {
+            r->handler(req, resp);
+            return;
+        }
+        response_error(resp, BMC_ERR_METHOD_NOT_ALLOWED, NULL, NULL,
+                       "%s is not allowed on %s; use %s", req->method,
+                       r->path, r->allow);
+        resp->allow = r->allow;
+        return;
+    }
+    response_error(resp, BMC_ERR_NOT_FOUND, NULL, NULL,
+                   "no endpoint at this path; see /docs for the API");
+}

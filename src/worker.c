@@ -1,0 +1,194 @@
+/* worker.c - the FastCGI request loop (see worker.h). */
+#include "autoconfig.h"
+#include "worker.h"
+
+#include "clock.h"
+#include "errors.h"
+#include "http.h"
+#include "jsonutil.h"
+#include "log.h"
+#include "response.h"
+#include "router.h"
+
+#include <errno.h>
+#include <fcgiapp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static volatile sig_atomic_t worker_stop;
+static volatile sig_atomic_t worker_reopen_logs;
+static char body_buf[HTTP_MAX_BODY + 1];
+
+static void on_term(int sig)
+{
+    (void)sig;
+    worker_stop = 1;
+}
+
+static void on_hup(int sig)
+{
+    (void)sig;
+    worker_reopen_logs = 1;
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    sigset_t none;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_term; /* no SA_RESTART: accept() must return EINTR */
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = on_hup;
+    sigaction(SIGHUP, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+    sa.sa_handler = SIG_DFL;
+    sigaction(SIGCHLD, &sa, NULL);
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static void copy_param(FCGX_Request *rq, const char *name, char *dst, size_t len)
+{
+    const char *v = FCGX_GetParam(name, rq->envp);
+    snprintf(dst, len, "%s", v ? v : "");
+}
+
+static void read_request_line(FCGX_Request *rq, struct http_request *req)
+{
+    copy_param(rq, "REQUEST_METHOD", req->method, sizeof(req->method));
+    copy_param(rq, "DOCUMENT_URI", req->path, sizeof(req->path));
+    if (!req->path[0]) {
+        copy_param(rq, "REQUEST_URI", req->path, sizeof(req->path));
+        req->path[strcspn(req->path, "?")] = '\0';
+    }
+    copy_param(rq, "REQUEST_ID", req->request_id, sizeof(req->request_id));
+}
+
+/* Read the body named by CONTENT_LENGTH; answers the error itself and
+ * returns -1 when the body is missing, too large or incomplete. */
+static int read_body(FCGX_Request *rq, struct http_request *req,
+                     struct http_response *resp)
+{
+    const char *cl = FCGX_GetParam("CONTENT_LENGTH", rq->envp);
+    char *end;
+    size_t got = 0;
+
+    req->body = body_buf;
+    req->body_len = 0;
+    if (strcmp(req->method, "POST") != 0)
+        return 0;
+    if (!cl || !*cl) {
+        response_error(resp, BMC_ERR_INVALID_REQUEST, NULL, NULL,
+                       "Content-Length is required");
+        resp->status = 411;
+        return -1;
+    }
+    errno = 0;
+    unsigned long long len = strtoull(cl, &end, 10);
+    if (errno || *end || end == cl) {
+        response_error(resp, BMC_ERR_INVALID_REQUEST, NULL, NULL,
+                       "Content-Length is not a number");
+        return -1;
+    }
+    if (len > HTTP_MAX_BODY) {
+        response_error(resp, BMC_ERR_BODY_TOO_LARGE, NULL, NULL,
+                       "the body may be at most %d bytes", HTTP_MAX_BODY);
+        return -1;
+    }
+    while (got < len) {
+        int n = FCGX_GetStr(body_buf + got, (int)(len - got), rq->in);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    if (got != len) {
+        response_error(resp, BMC_ERR_INVALID_REQUEST, NULL, NULL,
+                       "the body ended after %zu of %llu bytes", got, len);
+        return -1;
+    }
+    body_buf[got] = '\0';
+    req->body_len = got;
+    return 0;
+}
+
+/* Headers are formatted with snprintf: libfcgi's own printf knows no %zu. */
+static void write_response(FCGX_Request *rq, const struct http_request *req,
+                           const struct http_response *resp)
+{
+    const char *body = resp->body ? json_compact(resp->body) : "{}";
+    size_t len = strlen(body);
+    char head[512];
+    int n;
+
+    n = snprintf(head, sizeof(head),
+                 "Status: %d %s\r\nContent-Type: application/json\r\n",
+                 resp->status, http_reason(resp->status));
+    if (resp->retry_after > 0)
+        n += snprintf(head + n, sizeof(head) - (size_t)n, "Retry-After: %d\r\n",
+                      resp->retry_after);
+    if (resp->allow)
+        n += snprintf(head + n, sizeof(head) - (size_t)n, "Allow: %s\r\n",
+                      resp->allow);
+    n += snprintf(head + n, sizeof(head) - (size_t)n,
+                  "Content-Length: %zu\r\n\r\n", len);
+    FCGX_PutStr(head, n, rq->out);
+    if (strcmp(req->method, "HEAD") != 0)
+        FCGX_PutStr(body, (int)len, rq->out);
+}
+
+static void serve_one(FCGX_Request *rq)
+{
+    struct http_request req;
+    struct http_response resp;
+    double started = clock_now_mono();
+
+    memset(&req, 0, sizeof(req));
+    http_response_init(&resp);
+    read_request_line(rq, &req);
+    log_set_request_id(req.request_id);
+    if (!router_knows(req.path) || read_body(rq, &req, &resp) == 0)
+        router_dispatch(&req, &resp);
+    write_response(rq, &req, &resp);
+    FCGX_Finish_r(rq);
+    log_info("request", "method=%s path=%.128s status=%d ms=%.1f", req.method,
+             req.path, resp.status, (clock_now_mono() - started) * 1000.0);
+    log_set_request_id(NULL);
+    http_response_clear(&resp);
+}
+
+int worker_run(int listen_fd, const char *pool, long max_requests)
+{
+    FCGX_Request rq;
+    long served = 0;
+
+    install_signals();
+    if (FCGX_Init() != 0 ||
+        FCGX_InitRequest(&rq, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+        log_error("worker_init_failed", "pool=%s", pool);
+        return 1;
+    }
+    log_debug("worker_start", "pool=%s", pool);
+    while (!worker_stop && served < max_requests) {
+        if (worker_reopen_logs) {
+            worker_reopen_logs = 0;
+            log_reopen();
+        }
+        if (FCGX_Accept_r(&rq) < 0) {
+            if (worker_stop || errno == EINTR || worker_reopen_logs)
+                continue;
+            log_error("accept_failed", "pool=%s errno=%d", pool, errno);
+            return 1;
+        }
+        serve_one(&rq);
+        served++;
+    }
+    log_debug("worker_exit", "pool=%s served=%ld reason=%s", pool, served,
+              worker_stop ? "stop" : "recycle");
+    FCGX_Free(&rq, 1);
+    return 0;
+}
