@@ -1,0 +1,42 @@
+# Shared by scripts/run and scripts/test: package installation and the
+# autotools build. Sourced, not run.
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# Debian packages, by what needs them.
+PKGS_BUILD="autoconf automake libtool pkg-config make gcc libfcgi-dev libjson-c-dev libcurl4-openssl-dev"
+PKGS_RUN="nginx ipmitool openipmi openssl python3 curl procps"
+PKGS_TEST="check python3-pytest python3-requests wrk valgrind clang libclang-rt-14-dev cppcheck"
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Install whichever of the named Debian packages are missing.
+ensure_packages() {
+    local missing=() p
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+            missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    echo "==> installing Debian packages: ${missing[*]}"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# build_tree DIR [configure args...]: configure (once) and make in DIR.
+build_tree() {
+    local dir=$1
+    shift
+    if [ ! -x "$top/configure" ] || [ "$top/configure.ac" -nt "$top/configure" ] ||
+       [ "$top/Makefile.am" -nt "$top/Makefile.in" ]; then
+        (cd "$top" && autoreconf -fi >/dev/null)
+    fi
+    mkdir -p "$dir"
+    if [ ! -f "$dir/Makefile" ] || [ "$dir/config.status" -ot "$top/configure" ]; then
+        (cd "$dir" && "$top/configure" -q "$@")
+    fi
+    make -C "$dir" -s -j"$(nproc)"
+}
