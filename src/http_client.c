@@ -1,0 +1,350 @@
+/* http_client.c - libcurl transport for Redfish (see http_client.h). */
+#include "autoconfig.h"
+#include "http_client.h"
+
+#include "clock.h"
+#include "config.h"
+#include "errors.h"
+#include "log.h"
+
+#include <curl/curl.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* The thread's handle and its counters. */
+struct http_thread {
+    CURL *curl;
+    long requests;
+    long connections;
+};
+
+/* What the callbacks of one transfer fill. */
+struct http_sink {
+    struct http_response *resp;
+    size_t cap;
+    bool oversized;
+};
+
+static __thread struct http_thread tl_http;
+static pthread_key_t http_key;
+static pthread_once_t http_key_once = PTHREAD_ONCE_INIT;
+
+static void http_thread_free(void *unused)
+{
+    (void)unused;
+    http_client_release();
+}
+
+static void http_key_create(void)
+{
+    (void)pthread_key_create(&http_key, http_thread_free);
+}
+
+int http_client_init(void)
+{
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return -1;
+    if (!bmc_cfg.redfish_verify_tls)
+        log_warn("redfish_tls", "verify=false reason=\"BMC certificates are not "
+                                "verified (BMC_REDFISH_VERIFY_TLS=false)\"");
+    return 0;
+}
+
+void http_client_release(void)
+{
+    if (tl_http.curl)
+        curl_easy_cleanup(tl_http.curl);
+    memset(&tl_http, 0, sizeof(tl_http));
+}
+
+void http_client_stats(long *requests, long *connections)
+{
+    *requests = tl_http.requests;
+    *connections = tl_http.connections;
+}
+
+void http_response_free(struct http_response *resp)
+{
+    free(resp->body);
+    memset(resp, 0, sizeof(*resp));
+}
+
+static CURL *http_thread_handle(void)
+{
+    if (!tl_http.curl) {
+        pthread_once(&http_key_once, http_key_create);
+        tl_http.curl = curl_easy_init();
+        if (tl_http.curl)
+            (void)pthread_setspecific(http_key, &tl_http);
+    }
+    return tl_http.curl;
+}
+
+static size_t http_on_body(char *data, size_t size, size_t nmemb, void *userp)
+{
+    struct http_sink *sink = userp;
+    struct http_response *resp = sink->resp;
+    size_t n = size * nmemb;
+
+    if (n > HTTP_BODY_MAX - resp->len) {
+        sink->oversized = true;
+        return 0; /* aborts the transfer: CURLE_WRITE_ERROR */
+    }
+    if (resp->len + n + 1 > sink->cap) {
+        size_t cap = sink->cap ? sink->cap : 8192;
+        while (cap < resp->len + n + 1)
+            cap *= 2;
+        char *p = realloc(resp->body, cap);
+        if (!p)
+            return 0;
+        resp->body = p;
+        sink->cap = cap;
+    }
+    memcpy(resp->body + resp->len, data, n);
+    resp->len += n;
+    resp->body[resp->len] = '\0';
+    return n;
+}
+
+/* Copy the value of header line LINE into DST if its name is NAME. */
+static void http_take_header(const char *line, size_t len, const char *name,
+                             char *dst, size_t dstlen)
+{
+    size_t nl = strlen(name);
+
+    if (len <= nl || line[nl] != ':' || strncasecmp(line, name, nl))
+        return;
+    line += nl + 1;
+    len -= nl + 1;
+    while (len && (*line == ' ' || *line == '\t'))
+        line++, len--;
+    while (len && (line[len - 1] == '\r' || line[len - 1] == '\n' ||
+                   line[len - 1] == ' '))
+        len--;
+    if (len >= dstlen)
+        len = 0; /* an oversized value is as good as none */
+    memcpy(dst, line, len);
+    dst[len] = '\0';
+}
+
+static size_t http_on_header(char *data, size_t size, size_t nmemb, void *userp)
+{
+    struct http_sink *sink = userp;
+    size_t n = size * nmemb;
+
+    if (n > 5 && !strncmp(data, "HTTP/", 5)) { /* a new response starts */
+        sink->resp->etag[0] = '\0';
+        sink->resp->location[0] = '\0';
+    }
+    http_take_header(data, n, "ETag", sink->resp->etag, sizeof(sink->resp->etag));
+    http_take_header(data, n, "Location", sink->resp->location,
+                     sizeof(sink->resp->location));
+    return n;
+}
+
+/* The bmc_err code for a failed transfer. */
+static int http_classify(CURLcode rc, bool oversized, bool deadline_bound,
+                         double deadline)
+{
+    switch (rc) {
+    case CURLE_OPERATION_TIMEDOUT:
+        if (deadline_bound || clock_remaining(deadline) <= 0.0)
+            return BMC_ERR_TIMEOUT;
+        return BMC_ERR_CONNECTION_TIMEOUT;
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+        return BMC_ERR_CONNECTION_TIMEOUT;
+    case CURLE_WRITE_ERROR:
+        return oversized ? BMC_ERR_PROTOCOL_ERROR : BMC_ERR_UNEXPECTED_ERROR;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_USE_SSL_FAILED:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_BAD_CONTENT_ENCODING:
+    case CURLE_TOO_MANY_REDIRECTS:
+        return BMC_ERR_PROTOCOL_ERROR;
+    default:
+        return BMC_ERR_UNEXPECTED_ERROR;
+    }
+}
+
+/* Set every option of one request on C (after curl_easy_reset). */
+static int http_setup(CURL *c, const struct http_request *req, const char *url,
+                      struct curl_slist *headers, struct http_sink *sink,
+                      long timeout_ms)
+{
+    CURLcode rc = CURLE_OK;
+    bool verify = bmc_cfg.redfish_verify_tls;
+    const char *ca = bmc_cfg.redfish_ca_bundle;
+
+#define SET(opt, val) if (rc == CURLE_OK) rc = curl_easy_setopt(c, opt, val)
+    SET(CURLOPT_URL, url);
+    SET(CURLOPT_PROTOCOLS_STR, "https");
+    SET(CURLOPT_REDIR_PROTOCOLS_STR, "https");
+    SET(CURLOPT_FOLLOWLOCATION, 0L);
+    SET(CURLOPT_PROXY, "");
+    SET(CURLOPT_NOSIGNAL, 1L);
+    SET(CURLOPT_NOPROGRESS, 1L);
+    SET(CURLOPT_VERBOSE, 0L);
+    SET(CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+    SET(CURLOPT_TIMEOUT_MS, timeout_ms);
+    SET(CURLOPT_MAXCONNECTS, 1L);
+    SET(CURLOPT_MAXAGE_CONN, 20L);
+    SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+    SET(CURLOPT_USERNAME, req->username);
+    SET(CURLOPT_PASSWORD, req->password);
+    SET(CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
+    SET(CURLOPT_HTTPHEADER, headers);
+    SET(CURLOPT_WRITEFUNCTION, http_on_body);
+    SET(CURLOPT_WRITEDATA, sink);
+    SET(CURLOPT_HEADERFUNCTION, http_on_header);
+    SET(CURLOPT_HEADERDATA, sink);
+    SET(CURLOPT_SSL_VERIFYPEER, verify ? 1L : 0L);
+    SET(CURLOPT_SSL_VERIFYHOST, verify ? 2L : 0L);
+    if (verify) {
+        /* One CA store per handle, cached: Debian's default CAPATH would
+         * disable libcurl's CA cache (DESIGN.md). */
+        SET(CURLOPT_CAPATH, (char *)NULL);
+        if (ca && *ca)
+            SET(CURLOPT_CAINFO, ca);
+    }
+    if (!strcmp(req->method, "POST")) {
+        SET(CURLOPT_POST, 1L);
+        SET(CURLOPT_POSTFIELDS, req->body ? req->body : "{}");
+    } else {
+        SET(CURLOPT_HTTPGET, 1L);
+    }
+#undef SET
+    return rc == CURLE_OK ? 0 : -1;
+}
+
+static struct curl_slist *http_headers(const struct http_request *req)
+{
+    char if_match[HTTP_HEADER_VALUE_MAX + 16];
+    struct curl_slist *h = NULL, *t;
+    const char *fixed[] = {"Accept: application/json", "OData-Version: 4.0",
+                           "Expect:", req->body ? "Content-Type: application/json" : NULL};
+
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]) && fixed[i]; i++) {
+        if (!(t = curl_slist_append(h, fixed[i])))
+            goto fail;
+        h = t;
+    }
+    if (req->if_match && *req->if_match) {
+        snprintf(if_match, sizeof(if_match), "If-Match: %s", req->if_match);
+        if (!(t = curl_slist_append(h, if_match)))
+            goto fail;
+        h = t;
+    }
+    return h;
+fail:
+    curl_slist_free_all(h);
+    return NULL;
+}
+
+static void http_log(const struct http_request *req, long status, int code,
+                     const char *reason, double elapsed, long new_conns)
+{
+    char qpath[300], qreason[200];
+
+    log_debug("redfish_http",
+              "method=%s host=%s port=%d path=%s status=%ld code=%d reason=%s "
+              "ms=%.1f new_connections=%ld",
+              req->method, req->host, req->port,
+              log_quote(req->path, qpath, sizeof(qpath)), status, code,
+              log_quote(reason, qreason, sizeof(qreason)), elapsed * 1000.0,
+              new_conns);
+}
+
+int http_client_request(const struct http_request *req, struct http_response *resp,
+                        char *err, size_t errlen)
+{
+    char url[1200];
+    struct http_sink sink = {resp, 0, false};
+    struct curl_slist *headers = NULL;
+    double left = clock_remaining(req->deadline);
+    double limit = bmc_cfg.redfish_request_timeout;
+    bool deadline_bound = left < limit;
+    double start = clock_now_mono();
+    long new_conns = 0;
+    int code = 0;
+    CURL *c;
+    CURLcode rc;
+
+    memset(resp, 0, sizeof(*resp));
+    err[0] = '\0';
+    if (left <= 0.001) {
+        snprintf(err, errlen, "deadline passed before %s %s", req->method, req->path);
+        code = BMC_ERR_TIMEOUT;
+        goto out;
+    }
+    if (deadline_bound)
+        limit = left;
+    snprintf(url, sizeof(url), strchr(req->host, ':') ? "https://[%s]:%d%s"
+                                                       : "https://%s:%d%s",
+             req->host, req->port, req->path);
+    c = http_thread_handle();
+    headers = http_headers(req);
+    if (!c || !headers) {
+        snprintf(err, errlen, "out of memory");
+        code = BMC_ERR_UNEXPECTED_ERROR;
+        goto out;
+    }
+    curl_easy_reset(c);
+    if (http_setup(c, req, url, headers, &sink, (long)ceil(limit * 1000.0)) < 0) {
+        snprintf(err, errlen, "libcurl refused an option");
+        code = BMC_ERR_UNEXPECTED_ERROR;
+        goto out;
+    }
+    rc = curl_easy_perform(c);
+    tl_http.requests++;
+    if (curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &new_conns) == CURLE_OK)
+        tl_http.connections += new_conns;
+    if (rc != CURLE_OK) {
+        code = http_classify(rc, sink.oversized, deadline_bound, req->deadline);
+        if (sink.oversized)
+            snprintf(err, errlen, "%s %s: response larger than %u bytes",
+                     req->method, req->path, HTTP_BODY_MAX);
+        else if (code == BMC_ERR_TIMEOUT)
+            snprintf(err, errlen, "%s %s: deadline passed after %.1f s",
+                     req->method, req->path, clock_now_mono() - start);
+        else
+            snprintf(err, errlen, "%s %s: %s", req->method, req->path,
+                     curl_easy_strerror(rc));
+        goto out;
+    }
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+    if (!resp->body && !(resp->body = calloc(1, 1))) {
+        snprintf(err, errlen, "out of memory");
+        code = BMC_ERR_UNEXPECTED_ERROR;
+    }
+out:
+    /* The easy handle keeps pointers to the header list and the password:
+     * drop them before the caller frees or wipes its copies. */
+    if (tl_http.curl) {
+        curl_easy_setopt(tl_http.curl, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
+        curl_easy_setopt(tl_http.curl, CURLOPT_PASSWORD, "");
+    }
+    curl_slist_free_all(headers);
+    resp->elapsed = clock_now_mono() - start;
+    if (code)
+        http_response_free(resp);
+    http_log(req, code ? 0 : resp->status, code, err, clock_now_mono() - start,
+             new_conns);
+    return code;
+}
