@@ -28,9 +28,34 @@ json_object *json_new_time(double unix_seconds)
     return json_new_number(round(unix_seconds * 1000.0) / 1000.0);
 }
 
+/* json-c 0.16 accepts 'single-quoted' strings even in strict mode. */
+static int has_single_quote_outside_strings(const char *text, size_t len)
+{
+    int in_string = 0, escaped = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (escaped)
+            escaped = 0;
+        else if (in_string && c == '\\')
+            escaped = 1;
+        else if (c == '"')
+            in_string = !in_string;
+        else if (!in_string && c == '\'')
+            return 1;
+    }
+    return 0;
+}
+
 json_object *json_parse_strict(const char *text, size_t len, int max_depth,
                                char *err, size_t errlen)
 {
+    if (has_single_quote_outside_strings(text, len)) {
+        if (err)
+            snprintf(err, errlen, "single-quoted strings are not JSON");
+        return NULL;
+    }
+
     json_tokener *tok = json_tokener_new_ex(max_depth);
     json_object *obj = NULL;
 
