@@ -340,8 +340,9 @@ static int rf_fresh_etag(struct rf_op *op, char *etag, size_t etaglen)
     return rc;
 }
 
-/* Re-read PowerState and say whether it is STATE. -1 on failure. */
-static int rf_state_is(struct rf_op *op, const char *state)
+/* Re-read PowerState and say whether it is STATE (or, with MOVING, on its
+ * way there: "Powering<STATE>"). -1 on failure. */
+static int rf_state_is(struct rf_op *op, const char *state, bool moving)
 {
     json_object *doc = NULL;
     const char *now;
@@ -349,7 +350,8 @@ static int rf_state_is(struct rf_op *op, const char *state)
 
     if (rf_get(op, op->system_path, &doc, NULL, 0) || !(now = rf_power_state(op, doc)))
         goto out;
-    rc = !strcmp(now, state);
+    rc = !strcmp(now, state) ||
+         (moving && !strncmp(now, "Powering", 8) && !strcmp(now + 8, state));
 out:
     json_object_put(doc);
     return rc;
@@ -449,7 +451,7 @@ static enum rf_post_result rf_post_reset(struct rf_op *op, const char *target,
         }
     } else if ((resp.status == 409 || resp.status == 400) && noop_state &&
                rfp_error_is_state_conflict(resp.body, resp.len)) {
-        int is = rf_state_is(op, noop_state);
+        int is = rf_state_is(op, noop_state, true);
         if (is == 1)
             res = RF_POST_ALREADY;
         else if (is == 0)
@@ -472,7 +474,7 @@ static int rf_wait_off(struct rf_op *op)
     int is;
 
     for (;;) {
-        if ((is = rf_state_is(op, "Off")) != 0)
+        if ((is = rf_state_is(op, "Off", false)) != 0)
             return is == 1 ? 0 : -1;
         if (clock_remaining(op->call->deadline) <= interval) {
             outcome_fail(op->out, BMC_ERR_TIMEOUT,

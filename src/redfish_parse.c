@@ -411,6 +411,7 @@ static bool rfp_body_mentions(const char *body, size_t len, const char *const *n
 bool rfp_error_is_state_conflict(const char *body, size_t len)
 {
     static const char *const needles[] = {"ResetNotAllowed", "PropertyValueConflict",
+                                          "InvalidOperationForSystemState",
                                           "NoOperation", "already", NULL};
     return rfp_body_mentions(body, len, needles);
 }
@@ -420,6 +421,7 @@ bool rfp_error_is_unsupported_value(const char *body, size_t len)
     static const char *const needles[] = {"ActionParameterNotSupported",
                                           "PropertyValueNotInList",
                                           "ActionParameterValueNotInList",
+                                          "ActionParameterUnknown",
                                           "ActionNotSupported", NULL};
     return rfp_body_mentions(body, len, needles);
 }

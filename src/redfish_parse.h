@@ -126,12 +126,13 @@ json_object *rfp_user_json(json_object *account);
 void rfp_error_reason(const char *body, size_t len, char *out, size_t outlen);
 
 /* Whether an error body names a conflict with the current power state
- * (ResetNotAllowed, PropertyValueConflict, ActionNotSupported for state,
- * NoOperation, "already"). */
+ * (ResetNotAllowed, PropertyValueConflict, InvalidOperationForSystemState,
+ * NoOperation, or a message saying "already"). */
 bool rfp_error_is_state_conflict(const char *body, size_t len);
 
 /* Whether an error body says the ResetType value is not supported
- * (ActionParameterNotSupported, PropertyValueNotInList, ...). */
+ * (ActionParameterNotSupported, PropertyValueNotInList,
+ * ActionParameterValueNotInList, ActionParameterUnknown, ...). */
 bool rfp_error_is_unsupported_value(const char *body, size_t len);
 
 /* A task monitor / Task document's TaskState: 1 finished well, -1 finished
