@@ -25,6 +25,7 @@ import collections
 import ipaddress
 import itertools
 import json
+import multiprocessing
 import os
 import secrets
 import selectors
@@ -620,17 +621,15 @@ class Service:
         return self.odata(base, "#ComputerSystem.v1_13_0.ComputerSystem",
                           body)
 
-    @staticmethod
-    def etag_of(body):
-        raw = json.dumps(body, sort_keys=True).encode()
-        return 'W/"%08X"' % (zlib.crc32(raw) & 0xFFFFFFFF)
-
     def system_etag(self, bmc, sysobj, now):
-        return self.etag_of(self.system_body(bmc, sysobj, now))
+        """Weak ETag from everything in the resource that can change."""
+        raw = "%s|%s|%s|%s" % (bmc.uuid, sysobj.id, sysobj.current(now),
+                               self.sim.args.publish)
+        return 'W/"%08X"' % (zlib.crc32(raw.encode()) & 0xFFFFFFFF)
 
     def get_system(self, bmc, sysobj, now):
         body = self.system_body(bmc, sysobj, now)
-        etag = self.etag_of(body)
+        etag = self.system_etag(bmc, sysobj, now)
         body["@odata.etag"] = etag
         return Response(200, body, [("ETag", etag)])
 
@@ -1232,9 +1231,9 @@ class Simulator:
                     raise SystemExit("redfish_sim: cannot listen: %s" % e)
         raise SystemExit("redfish_sim: no free port usable on all addresses")
 
-    def start(self, pairs):
-        socks = self.bind_all(pairs)
-        for i, s in enumerate(socks):
+    def adopt(self, socks):
+        """Serve SOCKS: [(index, listening socket)], one BMC each."""
+        for i, s in socks:
             addr, port = s.getsockname()
             bmc = Bmc(self, addr, port, i + 1)
             self.bmcs.append(bmc)
@@ -1470,6 +1469,30 @@ class Simulator:
                     b.sessions.clear()
         return 200, {"ok": True, "addresses": [b.addr for b in bmcs]}
 
+    def requests(self, address):
+        out = []
+        for b in self.select(address):
+            with b.lock:
+                items = list(b.log)
+            for e in items:
+                e = dict(e)
+                e["address"] = b.addr
+                out.append(e)
+        return out
+
+    def stats(self, address):
+        out = {}
+        for b in self.select(address):
+            with b.lock:
+                out["%s:%d" % (b.addr, b.port)] = b.stats()
+        return out
+
+    def reset_all_stats(self, address):
+        for b in self.select(address):
+            with b.lock:
+                b.reset_stats()
+        return True
+
     def state(self, address):
         now = time.monotonic()
         out = {}
@@ -1494,9 +1517,55 @@ def req_stub():
     return r
 
 
+class ShardedBackend:
+    """The control API's view of BMCs served by worker processes: every call
+    goes to each worker over its pipe and the answers are merged."""
+
+    def __init__(self, pipes):
+        self.pipes = pipes  # [(lock, Connection)]
+
+    def call(self, method, *args):
+        out = []
+        for lock, conn in self.pipes:
+            with lock:
+                conn.send((method, args))
+                out.append(conn.recv())
+        return out
+
+    def control(self, data):
+        results = self.call("control", data)
+        for status, obj in results:
+            if status == 400:
+                return status, obj
+        addrs = [a for status, obj in results if status == 200
+                 for a in obj["addresses"]]
+        if not addrs:
+            return 404, {"error": "no BMC at that address"}
+        return 200, {"ok": True, "addresses": addrs}
+
+    def requests(self, address):
+        return [e for part in self.call("requests", address) for e in part]
+
+    def _merged(self, method, address):
+        out = {}
+        for part in self.call(method, address):
+            out.update(part)
+        return out
+
+    def stats(self, address):
+        return self._merged("stats", address)
+
+    def state(self, address):
+        return self._merged("state", address)
+
+    def reset_all_stats(self, address):
+        self.call("reset_all_stats", address)
+        return True
+
+
 class ControlHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    sim = None
+    backend = None  # a Simulator or a ShardedBackend
 
     def log_message(self, *a):
         pass
@@ -1525,59 +1594,45 @@ class ControlHandler(BaseHTTPRequestHandler):
         return data
 
     def do_GET(self):
-        sim = self.sim
+        be = self.backend
         path, address = self.parsed()
         if path == "/requests":
-            out = []
-            for b in sim.select(address):
-                with b.lock:
-                    items = list(b.log)
-                for e in items:
-                    e = dict(e)
-                    e["address"] = b.addr
-                    out.append(e)
+            out = be.requests(address)
             out.sort(key=lambda e: e["time"])
             return self.reply(200, out)
         if path == "/stats":
-            bmcs = sim.select(address)
-            if address:
-                tot = collections.Counter()
-                for b in bmcs:
-                    with b.lock:
-                        tot.update(b.stats())
-                return self.reply(200, dict(tot))
-            per = {}
+            per = be.stats(address)
             tot = collections.Counter()
-            for b in bmcs:
-                with b.lock:
-                    st = b.stats()
-                per["%s:%d" % (b.addr, b.port)] = st
+            for st in per.values():
                 tot.update(st)
-            res = dict(tot)
-            res["per_address"] = per
+            res = {k: tot.get(k, 0) for k in STATS_KEYS}
+            if not address:
+                res["per_address"] = per
             return self.reply(200, res)
         if path == "/state":
-            return self.reply(200, sim.state(address))
+            return self.reply(200, be.state(address))
         if path == "/health":
-            return self.reply(200, {"ok": True, "bmcs": len(sim.bmcs)})
+            return self.reply(200, {"ok": True})
         return self.reply(404, {"error": "unknown path"})
 
     def do_POST(self):
-        sim = self.sim
+        be = self.backend
         path, address = self.parsed()
         try:
             data = self.body()
         except ValueError as e:
             return self.reply(400, {"error": "bad JSON: %s" % e})
         if path == "/control":
-            status, obj = sim.control(data)
+            status, obj = be.control(data)
             return self.reply(status, obj)
         if path == "/reset-stats":
-            for b in sim.select(data.get("address", address)):
-                with b.lock:
-                    b.reset_stats()
+            be.reset_all_stats(data.get("address", address))
             return self.reply(200, {"ok": True})
         return self.reply(404, {"error": "unknown path"})
+
+
+STATS_KEYS = ("requests", "connections", "tls_handshakes", "tls_resumed",
+              "open_connections", "sessions")
 
 
 # ---------------------------------------------------------------------------
@@ -1705,6 +1760,9 @@ def build_parser():
                    help="close idle keep-alive connections after S seconds")
     g.add_argument("--handshake-timeout", type=float, default=10.0)
     g.add_argument("--backlog", type=int, default=1024)
+    g.add_argument("--workers", type=int, default=0,
+                   help="processes sharing the BMCs (each BMC lives in one; "
+                        "0 = auto: 1 below 64 BMCs, else up to 4 by CPUs)")
     return ap
 
 
@@ -1740,6 +1798,10 @@ def main(argv=None):
     else:
         state_dir = tempfile.mkdtemp(prefix="redfish_sim.")
         made_state = True
+    workers = args.workers
+    if not workers:
+        workers = min(os.cpu_count() or 1, 4) if len(pairs) >= 64 else 1
+    workers = max(1, min(workers, len(pairs)))
 
     threading.stack_size(512 * 1024)
     sim = Simulator(args)
@@ -1752,18 +1814,51 @@ def main(argv=None):
     signal.signal(signal.SIGINT, on_signal)
 
     sim.make_cert(state_dir, [a for a, _ in pairs])
-    sim.start(pairs)
+    socks = sim.bind_all(pairs)
+    names = [s.getsockname() for s in socks]
+    indexed = list(enumerate(socks))
+    children = []
+    if workers == 1:
+        sim.adopt(indexed)
+        backend = sim
+    else:
+        # Fork before any thread exists; each worker owns every
+        # workers-th BMC, so no BMC state is ever shared between processes.
+        pipes = []
+        for k in range(workers):
+            parent_end, child_end = multiprocessing.Pipe()
+            pid = os.fork()
+            if pid == 0:
+                parent_end.close()
+                for _, c in pipes:
+                    c.close()  # so a dead parent reads as EOF in each worker
+                for i, sk in indexed:
+                    if i % workers != k:
+                        sk.close()
+                run_worker(sim, indexed[k::workers], child_end)
+            child_end.close()
+            children.append(pid)
+            pipes.append((threading.Lock(), parent_end))
+        for sk in socks:
+            sk.close()
+        for _, c in pipes:
+            if not c.poll(60) or c.recv() != "ready":
+                for pid in children:
+                    os.kill(pid, signal.SIGKILL)
+                raise SystemExit("redfish_sim: a worker did not start")
+        backend = ShardedBackend(pipes)
 
     control = None
     control_port = None
     if args.control_port is not None:
-        ControlHandler.sim = sim
+        ControlHandler.backend = backend
         ThreadingHTTPServer.daemon_threads = True
         ThreadingHTTPServer.allow_reuse_address = True
         try:
             control = ThreadingHTTPServer(("127.0.0.1", args.control_port),
                                           ControlHandler)
         except OSError as e:
+            stop_children(children)
             raise SystemExit("redfish_sim: control port: %s" % e)
         control_port = control.server_address[1]
         threading.Thread(target=control.serve_forever,
@@ -1771,11 +1866,11 @@ def main(argv=None):
 
     info = {
         "pid": os.getpid(), "profile": args.profile,
-        "port": sim.bmcs[0].port,
-        "addresses": [b.addr for b in sim.bmcs],
-        "listen": ["%s:%d" % (b.addr, b.port) for b in sim.bmcs],
+        "port": names[0][1],
+        "addresses": [a for a, _ in names],
+        "listen": ["%s:%d" % n for n in names],
         "control_port": control_port, "cert": sim.cert,
-        "state_dir": state_dir,
+        "state_dir": state_dir, "workers": workers,
         "system_ids": sim.system_ids,
         "manager_id": sim.profile["manager_id"],
         "reset_types": sim.reset_types,
@@ -1785,26 +1880,94 @@ def main(argv=None):
         with open(tmp, "w") as f:
             json.dump(info, f)
         os.replace(tmp, args.ready_file)
-    sys.stderr.write("redfish_sim: %d BMC(s) %s:%d..., profile %s, "
-                     "control %s\n" % (len(sim.bmcs), sim.bmcs[0].addr,
-                                       sim.bmcs[0].port, args.profile,
-                                       control_port))
+    sys.stderr.write("redfish_sim: %d BMC(s) from %s:%d, profile %s, "
+                     "%d worker(s), control port %s\n"
+                     % (len(names), names[0][0], names[0][1], args.profile,
+                        workers, control_port))
     sys.stderr.flush()
 
+    status = 0
     while not stop.wait(0.5):
-        pass
+        for pid in children:
+            if os.waitpid(pid, os.WNOHANG)[0]:
+                sys.stderr.write("redfish_sim: worker %d died\n" % pid)
+                children.remove(pid)
+                status = 1
+                stop.set()
+                break
     for s in sim.listeners:
         s.close()
     if control is not None:
         control.shutdown()
         control.server_close()
+    stop_children(children)
     if made_state:
         shutil.rmtree(state_dir, ignore_errors=True)
     sys.stderr.flush()
     sys.stdout.flush()
     # Connection threads are daemons blocked in socket calls: leave at once
     # rather than let interpreter finalisation race them.
-    os._exit(0)
+    os._exit(status)
+
+
+def stop_children(children):
+    for pid in children:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + 5
+    for pid in children:
+        while time.monotonic() < deadline:
+            if os.waitpid(pid, os.WNOHANG)[0]:
+                break
+            time.sleep(0.05)
+        else:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+
+
+WORKER_METHODS = ("control", "requests", "stats", "state", "reset_all_stats")
+
+
+def run_worker(sim, shard, conn):
+    """A worker process: serve SHARD's BMCs, answer control calls on CONN."""
+    status = 0
+    try:
+        signal.signal(signal.SIGTERM, lambda *a: sim.stop.set())
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides
+        sim.adopt(shard)
+        conn.send("ready")
+
+        def serve_pipe():
+            while True:
+                try:
+                    method, args = conn.recv()
+                except (EOFError, OSError):
+                    sim.stop.set()  # the parent is gone
+                    return
+                res = None
+                if method in WORKER_METHODS:
+                    try:
+                        res = getattr(sim, method)(*args)
+                    except Exception as e:
+                        sys.stderr.write("redfish_sim: worker: %r\n" % (e,))
+                conn.send(res)
+
+        threading.Thread(target=serve_pipe, daemon=True).start()
+        while not sim.stop.wait(0.5):
+            pass
+        for s in sim.listeners:
+            s.close()
+    except BaseException as e:
+        sys.stderr.write("redfish_sim: worker failed: %r\n" % (e,))
+        status = 1
+    finally:
+        sys.stderr.flush()
+        os._exit(status)
 
 
 if __name__ == "__main__":
