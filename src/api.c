@@ -3,10 +3,17 @@
 #include "api.h"
 
 #include "config.h"
+#include "engine.h"
 #include "errors.h"
+#include "executor.h"
+#include "ipmi.h"
 #include "jsonutil.h"
+#include "log.h"
+#include "methods.h"
 #include "request.h"
 #include "response.h"
+#include "taskrun.h"
+#include "taskstore.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -43,12 +50,34 @@ static json_object *health_config(void)
     return c;
 }
 
-static json_object *health_data(long active_tasks)
+/* Our keys after the guide's: what the BMC tools and the store look like. */
+static void health_own_keys(json_object *d, const struct taskstore_stats *st)
+{
+    char path[512];
+    json_object *ipmi = json_object_new_object(), *store = json_object_new_object();
+    bool found = ipmi_tool_available(path, sizeof(path));
+
+    json_object_object_add(ipmi, "available", json_object_new_boolean(found));
+    json_object_object_add(ipmi, "path", found ? json_object_new_string(path)
+                                               : json_object_new_null());
+    if (!found)
+        json_object_object_add(ipmi, "message",
+                               json_object_new_string("ipmitool is not installed"));
+    json_object_object_add(d, "ipmitool", ipmi);
+    json_object_object_add(store, "tasks", json_object_new_int64(st->tasks));
+    json_object_object_add(store, "queued", json_object_new_int64(st->queued));
+    json_object_object_add(store, "file_bytes", json_object_new_int64(st->file_bytes));
+    json_object_object_add(store, "max_bytes", json_object_new_int64(st->max_bytes));
+    json_object_object_add(d, "task_store", store);
+}
+
+static json_object *health_data(long active_tasks, bool healthy)
 {
     json_object *d = json_object_new_object();
     json_object *pool = json_object_new_object();
 
-    json_object_object_add(d, "status", json_object_new_string("healthy"));
+    json_object_object_add(d, "status",
+                           json_object_new_string(healthy ? "healthy" : "degraded"));
     json_object_object_add(d, "service", json_object_new_string("bmc_service"));
     json_object_object_add(d, "version", json_object_new_string(PACKAGE_VERSION));
     json_object_object_add(pool, "max_workers", json_object_new_int(bmc_cfg.max_workers));
@@ -72,27 +101,84 @@ void api_health(const struct http_request *req, struct http_response *resp)
 {
     static const char *const mirrored[] = {"status", "service", "version",
                                            "thread_pool", "config", NULL};
+    struct taskstore_stats st = {0};
+    bool healthy = api_store && taskstore_stats(api_store, &st) == TS_OK;
     (void)req;
-    json_object *data = health_data(0);
-    json_object *env = response_success(resp, 200, "Service healthy",
+    json_object *data = health_data(st.running, healthy);
+    health_own_keys(data, &st);
+    json_object *env = response_success(resp, healthy ? 200 : 503,
+                                        healthy ? "Service healthy"
+                                                : "Service degraded",
                                         "health_check", data);
+    if (!healthy) {
+        json_object_object_add(env, "success", json_object_new_boolean(0));
+        resp->retry_after = 5;
+    }
     mirror_keys(env, data, mirrored);
 }
 
 void api_metrics(const struct http_request *req, struct http_response *resp)
 {
-    (void)req;
+    struct taskstore_stats st = {0};
     json_object *data = json_object_new_object();
+    (void)req;
+
+    if (api_store)
+        taskstore_stats(api_store, &st);
     json_object_object_add(data, "max_workers", json_object_new_int(bmc_cfg.max_workers));
+    json_object_object_add(data, "light_workers", json_object_new_int(bmc_cfg.light_workers));
+    json_object_object_add(data, "tasks_stored", json_object_new_int64(st.tasks));
+    json_object_object_add(data, "tasks_running", json_object_new_int64(st.running));
+    json_object_object_add(data, "tasks_queued", json_object_new_int64(st.queued));
+    json_object_object_add(data, "store_file_bytes", json_object_new_int64(st.file_bytes));
+    json_object_object_add(data, "store_max_bytes", json_object_new_int64(st.max_bytes));
     response_success(resp, 200, "Metrics retrieved", "metrics", data);
+}
+
+/* ---- GET /tasks/{id} ------------------------------------------------------ */
+
+static void task_lookup_failed(struct http_response *resp, int rc)
+{
+    int days = bmc_cfg.task_retention_days;
+
+    if (rc == TS_EXPIRED)
+        response_error_msg(resp, BMC_ERR_TASK_NOT_FOUND, "Task expired",
+                           "get_task_status", NULL, "");
+    else if (rc == TS_NOT_FOUND)
+        response_error_msg(resp, BMC_ERR_TASK_NOT_FOUND, "Task not found",
+                           "get_task_status", NULL, "");
+    else {
+        response_error(resp, BMC_ERR_SERVICE_UNAVAILABLE, "get_task_status",
+                       NULL, "%s", taskstore_rc_message(rc));
+        return;
+    }
+    char details[128];
+    snprintf(details, sizeof(details), "%s. Tasks are kept for %d day%s.",
+             rc == TS_EXPIRED ? "Task expired" : "Task not found", days,
+             days == 1 ? "" : "s");
+    json_object_object_add(resp->body, "details", json_object_new_string(details));
 }
 
 void api_task_status(const struct http_request *req, struct http_response *resp)
 {
-    (void)req;
-    response_error_msg(resp, BMC_ERR_TASK_NOT_FOUND, "Task not found",
-                       "get_task_status", NULL, "Task not found.");
+    static const char *const mirrored[] = {
+        "status", "ip", "result", "error_code", "error_message", "details",
+        "started_at", "completed_at", "duration", NULL};
+    const char *id = req->path + strlen("/tasks/");
+    json_object *task = NULL;
+    int rc = api_store ? taskstore_get(api_store, id, &task) : TS_ERROR;
+
+    if (rc != TS_OK) {
+        task_lookup_failed(resp, rc);
+        return;
+    }
+    json_object *env = response_success(resp, 200, "Task status retrieved",
+                                        "get_task_status", task);
+    json_object_object_add(env, "task_id", json_object_new_string(id));
+    mirror_keys(env, task, mirrored);
 }
+
+/* ---- BMC endpoints -------------------------------------------------------- */
 
 /* Validate the body of a BMC endpoint taking FIELDS; answers the error
  * itself and returns non-zero when the body is not acceptable. */
@@ -107,57 +193,136 @@ static int parse_body(const struct http_request *req, struct http_response *resp
     return rc;
 }
 
+/* Which method a body names: /execute's `method` + `params`, or the
+ * convenience endpoint's fixed method (with `action` as action_name). */
+static int resolve(struct api_request *areq, const char *fixed,
+                   struct http_response *resp, const struct method_def **m)
+{
+    char details[256];
+
+    if (fixed && !strcmp(fixed, "run_action"))
+        json_object_object_add(areq->params, "action_name",
+                               json_object_new_string(areq->action));
+    const char *name = fixed ? fixed : areq->method;
+    int rc = methods_resolve(name, areq->params, m, details, sizeof(details));
+    if (rc)
+        response_error(resp, rc, name, NULL, "%s", details);
+    return rc;
+}
+
+static void answer_result(struct http_response *resp, const char *method,
+                          const char *task_id, struct engine_result *res)
+{
+    if (res->code) {
+        response_error_msg(resp, res->code, res->message, method, task_id,
+                           res->details);
+        return;
+    }
+    json_object *env = response_success(resp, 200, res->message, method,
+                                        res->data ? res->data
+                                                  : json_object_new_object());
+    res->data = NULL;
+    if (!res->success)
+        json_object_object_add(env, "success", json_object_new_boolean(0));
+    json_object_object_add(env, "task_id", json_object_new_string(task_id));
+}
+
+static void run_sync(struct api_request *areq, const struct method_def *m,
+                     const char *request_id, struct http_response *resp)
+{
+    char id[TASK_ID_LEN + 1];
+    struct engine_result res;
+    struct engine_request ereq = {m, &areq->conn, areq->params, areq->retry_times,
+                                  areq->delay, areq->wait_for_state_seconds,
+                                  request_id};
+    int rc = api_store ? taskrun_create(api_store, m->name, &areq->conn,
+                                        request_id, TASK_RUNNING, id)
+                       : TS_ERROR;
+    if (rc != TS_OK) {
+        response_error(resp, BMC_ERR_SERVICE_UNAVAILABLE, m->name, NULL, "%s",
+                       taskstore_rc_message(rc));
+        return;
+    }
+    engine_run(&ereq, &res);
+    taskrun_finish(api_store, id, &res);
+    log_info("task_done", "task=%s method=%s code=%d success=%d attempts=%d", id,
+             m->name, res.code, res.success, res.attempts);
+    answer_result(resp, m->name, id, &res);
+    engine_result_clear(&res);
+}
+
+static void run_async(struct api_request *areq, const struct method_def *m,
+                      const char *request_id, struct http_response *resp)
+{
+    char id[TASK_ID_LEN + 1], details[256];
+    int rc = executor_submit(areq, m->name, request_id, id, details,
+                             sizeof(details));
+    if (rc) {
+        response_error(resp, rc, m->name, NULL, "%s", details);
+        return;
+    }
+    json_object *env = response_success(resp, 202, "Task started in background",
+                                        m->name, NULL);
+    json_object_object_add(env, "task_id", json_object_new_string(id));
+}
+
 static void bmc_endpoint(const struct http_request *req, struct http_response *resp,
-                         unsigned fields, const char *method)
+                         unsigned fields, const char *fixed, bool async)
 {
     struct api_request areq;
+    const struct method_def *m;
 
-    if (parse_body(req, resp, fields, method, &areq))
+    if (parse_body(req, resp, fields, fixed, &areq))
         return;
-    response_error_msg(resp, BMC_ERR_EXECUTION_FAILED, "Not implemented yet",
-                       method, NULL, "BMC execution lands with the engine");
-    resp->status = 501;
+    if (resolve(&areq, fixed, resp, &m) == 0) {
+        if (async)
+            run_async(&areq, m, req->request_id, resp);
+        else
+            run_sync(&areq, m, req->request_id, resp);
+    }
     request_free(&areq);
 }
 
-#define SYNC_FIELDS (REQ_DELAY | REQ_RETRY)
+#define RETRY_FIELDS (REQ_DELAY | REQ_RETRY | REQ_WAIT)
+#define EXECUTE_FIELDS (REQ_METHOD | REQ_PARAMS | REQ_DELAY | REQ_RETRY)
+#define ACTION_FIELDS (REQ_ACTION | RETRY_FIELDS)
 
 void api_execute(const struct http_request *req, struct http_response *resp)
 {
-    bmc_endpoint(req, resp, REQ_METHOD | REQ_PARAMS | SYNC_FIELDS | REQ_WAIT, NULL);
+    bmc_endpoint(req, resp, EXECUTE_FIELDS, NULL, false);
 }
 
 void api_execute_async(const struct http_request *req, struct http_response *resp)
 {
-    bmc_endpoint(req, resp, REQ_METHOD | REQ_PARAMS | SYNC_FIELDS | REQ_WAIT, NULL);
+    bmc_endpoint(req, resp, EXECUTE_FIELDS, NULL, true);
 }
 
 void api_validate(const struct http_request *req, struct http_response *resp)
 {
-    bmc_endpoint(req, resp, 0, "validate_connection");
+    bmc_endpoint(req, resp, 0, "validate_connection", false);
 }
 
 void api_list_users(const struct http_request *req, struct http_response *resp)
 {
-    bmc_endpoint(req, resp, 0, "list_users");
+    bmc_endpoint(req, resp, 0, "list_users", false);
 }
 
 void api_list_actions(const struct http_request *req, struct http_response *resp)
 {
-    bmc_endpoint(req, resp, 0, "list_actions");
+    bmc_endpoint(req, resp, 0, "list_actions", false);
 }
 
 void api_power_state(const struct http_request *req, struct http_response *resp)
 {
-    bmc_endpoint(req, resp, 0, "get_power_state");
+    bmc_endpoint(req, resp, 0, "get_power_state", false);
 }
 
 void api_action(const struct http_request *req, struct http_response *resp)
 {
-    bmc_endpoint(req, resp, REQ_ACTION | SYNC_FIELDS | REQ_WAIT, "run_action");
+    bmc_endpoint(req, resp, ACTION_FIELDS, "run_action", false);
 }
 
 void api_action_async(const struct http_request *req, struct http_response *resp)
 {
-    bmc_endpoint(req, resp, REQ_ACTION | SYNC_FIELDS | REQ_WAIT, "run_action");
+    bmc_endpoint(req, resp, ACTION_FIELDS, "run_action", true);
 }

@@ -2,25 +2,71 @@
 #include "autoconfig.h"
 
 #include "config.h"
+#include "executor.h"
 #include "log.h"
 #include "master.h"
+#include "methods.h"
 #include "sockets.h"
+#include "taskstore.h"
 
 #include <curl/curl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: bmc-managerd [--check-config | --print-config | --version | --help]\n"
+    fprintf(f, "usage: bmc-managerd [--check-config | --print-config | --list-methods |\n"
+               "                    --check-store FILE | --version | --help]\n"
                "Configuration comes from BMC_* environment variables; see "
                "bmc-managerd(8) and the README.\n");
+}
+
+static int open_store(struct taskstore **store, char *err, size_t errlen)
+{
+    char path[512];
+    struct taskstore_opts opts = {
+        .max_bytes = bmc_cfg.store_max_bytes,
+        .max_tasks = bmc_cfg.max_tasks,
+        .retention_days = bmc_cfg.task_retention_days,
+        .node_id = bmc_cfg.node_id,
+        .lock_timeout_s = 2.0,
+    };
+    snprintf(path, sizeof(path), "%s/tasks.store", bmc_cfg.state_dir);
+    return taskstore_open(path, &opts, store, err, errlen) == TS_OK ? 0 : -1;
+}
+
+/* Store first (its flock refuses a second daemon), then sockets, then the
+ * master with its children. */
+static int start(char *err, size_t errlen)
+{
+    struct taskstore *store = NULL;
+    struct listen_sockets ls;
+    int executor_fd, rc;
+
+    if (open_store(&store, err, errlen))
+        return 1;
+    executor_fd = executor_listen(err, errlen);
+    if (executor_fd < 0) {
+        taskstore_close(store);
+        return 1;
+    }
+    if (sockets_open(&ls, err, errlen)) {
+        close(executor_fd);
+        taskstore_close(store);
+        return 1;
+    }
+    rc = master_run(&ls, store, executor_fd);
+    sockets_close(&ls);
+    close(executor_fd);
+    unlink(executor_socket_path());
+    taskstore_close(store);
+    return rc;
 }
 
 int main(int argc, char **argv)
 {
     char err[512];
-    struct listen_sockets ls;
     int rc;
 
     if (argc > 1 && !strcmp(argv[1], "--version")) {
@@ -30,6 +76,15 @@ int main(int argc, char **argv)
     if (argc > 1 && !strcmp(argv[1], "--help")) {
         usage(stdout);
         return 0;
+    }
+    if (argc > 1 && !strcmp(argv[1], "--list-methods")) {
+        methods_print_json(stdout);
+        return 0;
+    }
+    if (argc > 2 && !strcmp(argv[1], "--check-store")) {
+        int problems = taskstore_check_file(argv[2], stderr);
+        printf("%s: %s\n", argv[2], problems ? "INCONSISTENT" : "consistent");
+        return problems ? 1 : 0;
     }
     if (config_load(err, sizeof(err))) {
         fprintf(stderr, "bmc-managerd: %s\n", err);
@@ -46,12 +101,9 @@ int main(int argc, char **argv)
         return 2;
     }
     log_set_level(bmc_cfg.log_level);
-    if (sockets_open(&ls, err, sizeof(err))) {
+    rc = start(err, sizeof(err));
+    if (rc)
         fprintf(stderr, "bmc-managerd: %s\n", err);
-        return 1;
-    }
-    rc = master_run(&ls, NULL);
-    sockets_close(&ls);
     config_free();
     return rc;
 }

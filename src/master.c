@@ -2,11 +2,13 @@
 #include "autoconfig.h"
 #include "master.h"
 
-#include "api.h"
 #include "clock.h"
 #include "config.h"
+#include "executor.h"
+#include "http_client.h"
 #include "log.h"
 #include "sockets.h"
+#include "taskstore.h"
 #include "worker.h"
 
 #include <errno.h>
@@ -14,11 +16,15 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-enum child_kind { CHILD_BMC_WORKER, CHILD_LIGHT_WORKER };
+enum child_kind { CHILD_BMC_WORKER, CHILD_LIGHT_WORKER, CHILD_EXECUTOR };
+
+#define SWEEP_INTERVAL_S 60.0
 
 struct child {
     pid_t pid;              /* 0 = slot empty, to be (re)spawned */
@@ -30,6 +36,8 @@ struct child {
 struct master {
     struct listen_sockets *ls;
     struct taskstore *store;
+    int executor_fd;
+    double next_sweep;
     struct child *children;
     int nchildren;
     bool draining;
@@ -38,18 +46,30 @@ struct master {
 
 static const char *kind_name(enum child_kind k)
 {
-    return k == CHILD_BMC_WORKER ? "bmc" : "light";
+    static const char *const names[] = {"bmc", "light", "executor"};
+    return names[k];
 }
 
+/* In the child: keep only the descriptors this kind needs, then serve. */
 static void child_main(struct master *m, struct child *c)
 {
-    int fd = c->kind == CHILD_BMC_WORKER ? m->ls->bmc_fd : m->ls->light_fd;
-    int other = c->kind == CHILD_BMC_WORKER ? m->ls->light_fd : m->ls->bmc_fd;
+    int keep = c->kind == CHILD_BMC_WORKER     ? m->ls->bmc_fd
+               : c->kind == CHILD_LIGHT_WORKER ? m->ls->light_fd
+                                               : m->executor_fd;
+    int fds[] = {m->ls->bmc_fd, m->ls->light_fd, m->executor_fd};
 
-    if (other != fd)
-        close(other);
-    api_set_store(m->store);
-    _exit(worker_run(fd, kind_name(c->kind), bmc_cfg.worker_max_requests));
+    for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+        if (fds[i] != keep && fds[i] >= 0)
+            close(fds[i]);
+    /* Names in ps/top and /proc/PID/comm: bmc-bmc, bmc-light, bmc-executor */
+    char comm[16];
+    snprintf(comm, sizeof(comm), "bmc-%s", kind_name(c->kind));
+    prctl(PR_SET_NAME, comm, 0, 0, 0);
+    http_client_init(); /* libcurl is initialised per process, after fork */
+    if (c->kind == CHILD_EXECUTOR)
+        _exit(executor_run(keep, m->store));
+    _exit(worker_run(keep, kind_name(c->kind), bmc_cfg.worker_max_requests,
+                     m->store));
 }
 
 static void spawn(struct master *m, struct child *c)
@@ -94,6 +114,11 @@ static void reap_children(struct master *m)
             log_debug("child_recycled", "kind=%s child=%d", kind_name(c->kind),
                       (int)pid);
         }
+        if (m->store)
+            taskstore_fail_owned_by(m->store, pid,
+                                    c->kind == CHILD_EXECUTOR
+                                        ? "The executor stopped before the task finished"
+                                        : "The worker stopped before the task finished");
         c->pid = 0;
         /* A child that dies at once is not respawned in a tight loop. */
         bool quick = clock_now_mono() - c->spawned_at < 1.0;
@@ -172,19 +197,32 @@ static void handle_signal(struct master *m, int sig)
 
 static int build_child_table(struct master *m)
 {
-    m->nchildren = bmc_cfg.max_workers + bmc_cfg.light_workers;
+    m->nchildren = bmc_cfg.max_workers + bmc_cfg.light_workers + 1;
     m->children = calloc((size_t)m->nchildren, sizeof(*m->children));
     if (!m->children)
         return -1;
     for (int i = 0; i < m->nchildren; i++)
         m->children[i].kind = i < bmc_cfg.max_workers ? CHILD_BMC_WORKER
-                                                      : CHILD_LIGHT_WORKER;
+                              : i < m->nchildren - 1  ? CHILD_LIGHT_WORKER
+                                                      : CHILD_EXECUTOR;
     return 0;
 }
 
-int master_run(struct listen_sockets *ls, struct taskstore *store)
+/* Retention and cap, in the master on a timer, never on a request path. */
+static void sweep_tick(struct master *m)
 {
-    struct master m = {.ls = ls, .store = store};
+    if (!m->store || clock_now_mono() < m->next_sweep)
+        return;
+    m->next_sweep = clock_now_mono() + SWEEP_INTERVAL_S;
+    int rc = taskstore_sweep(m->store, clock_now_real());
+    if (rc != TS_OK)
+        log_warn("sweep_failed", "reason=\"%s\"", taskstore_rc_message(rc));
+}
+
+int master_run(struct listen_sockets *ls, struct taskstore *store,
+               int executor_fd)
+{
+    struct master m = {.ls = ls, .store = store, .executor_fd = executor_fd};
     sigset_t set;
     struct timespec tick = {1, 0};
 
@@ -208,6 +246,8 @@ int master_run(struct listen_sockets *ls, struct taskstore *store)
             drain_tick(&m);
         reap_children(&m);
         respawn_missing(&m);
+        if (!m.draining)
+            sweep_tick(&m);
     }
     log_info("stopped", "%s", "");
     free(m.children);

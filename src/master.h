@@ -8,7 +8,9 @@
 struct listen_sockets;
 struct taskstore;
 
-/* Run until stopped; returns the process exit status. STORE may be NULL. */
-int master_run(struct listen_sockets *ls, struct taskstore *store);
+/* Run until stopped; returns the process exit status. EXECUTOR_FD is the
+ * executor's listening socket (executor_listen). */
+int master_run(struct listen_sockets *ls, struct taskstore *store,
+               int executor_fd);
 
 #endif

@@ -2,6 +2,7 @@
 #include "autoconfig.h"
 #include "worker.h"
 
+#include "api.h"
 #include "clock.h"
 #include "errors.h"
 #include "http.h"
@@ -161,12 +162,14 @@ static void serve_one(FCGX_Request *rq)
     http_response_clear(&resp);
 }
 
-int worker_run(int listen_fd, const char *pool, long max_requests)
+int worker_run(int listen_fd, const char *pool, long max_requests,
+               struct taskstore *store)
 {
     FCGX_Request rq;
     long served = 0;
 
     install_signals();
+    api_set_store(store);
     if (FCGX_Init() != 0 ||
         FCGX_InitRequest(&rq, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
         log_error("worker_init_failed", "pool=%s", pool);

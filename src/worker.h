@@ -6,7 +6,11 @@
 #ifndef BMC_WORKER_H
 #define BMC_WORKER_H
 
-/* Serve LISTEN_FD until told to stop; returns the process exit status. */
-int worker_run(int listen_fd, const char *pool, long max_requests);
+struct taskstore;
+
+/* Serve LISTEN_FD with STORE until told to stop; returns the process exit
+ * status. */
+int worker_run(int listen_fd, const char *pool, long max_requests,
+               struct taskstore *store);
 
 #endif

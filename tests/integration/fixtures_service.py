@@ -49,6 +49,13 @@ def children_of(pid):
     return kids
 
 
+def comm(pid):
+    try:
+        return pathlib.Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
 class Service:
     def __init__(self, env=None, state_dir=None):
         # Short paths: unix socket names are limited to 108 bytes.
@@ -117,8 +124,15 @@ class Service:
         except OSError:
             return ""
 
+    def child_pids(self, kind=None):
+        """Children of the master; KIND: "bmc", "light" or "executor"."""
+        pids = children_of(self.daemon.pid)
+        if kind is None:
+            return pids
+        return [p for p in pids if comm(p) == f"bmc-{kind}"]
+
     def worker_pids(self):
-        return children_of(self.daemon.pid)
+        return self.child_pids("bmc") + self.child_pids("light")
 
     def post(self, path, body, **kw):
         kw.setdefault("timeout", 60)

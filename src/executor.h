@@ -1,0 +1,34 @@
+/* executor.h - the async executor: a process forked by the master that
+ * takes jobs from workers over a local SOCK_SEQPACKET socket (in the 0700
+ * state directory), records each as a task and runs it in its own thread,
+ * at most BMC_MAX_ASYNC_TASKS at once; beyond that tasks wait `queued`, and
+ * beyond BMC_ASYNC_QUEUE_MAX waiting the submission is refused (503).
+ * Credentials exist only in the job message and the thread's memory, and
+ * are wiped when the task ends; they are never stored or logged.
+ * Owns: its job queue and threads; the worker side owns nothing. */
+#ifndef BMC_EXECUTOR_H
+#define BMC_EXECUTOR_H
+
+#include "request.h"
+#include "taskstore.h"
+
+#include <stddef.h>
+
+/* The socket path under the state directory (static buffer). */
+const char *executor_socket_path(void);
+
+/* Master: create the listening socket (before forking anyone). */
+int executor_listen(char *err, size_t errlen);
+
+/* Executor process main: serve LISTEN_FD until SIGTERM, then fail what is
+ * still queued, let running tasks end, and return the exit status. */
+int executor_run(int listen_fd, struct taskstore *store);
+
+/* Worker: hand METHOD with REQ's connection, params and options to the
+ * executor. 0 and the task id in ID_OUT, or an error code
+ * (BMC_ERR_SERVICE_UNAVAILABLE: queue full, executor down) with DETAILS. */
+int executor_submit(const struct api_request *req, const char *method,
+                    const char *request_id, char id_out[TASK_ID_LEN + 1],
+                    char *details, size_t dlen);
+
+#endif

@@ -1,0 +1,61 @@
+/* taskrun.c - tasks from engine results (see taskrun.h). */
+#include "autoconfig.h"
+#include "taskrun.h"
+
+#include "errors.h"
+#include "jsonutil.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <unistd.h>
+
+const char *taskrun_protocol_name(enum bmc_protocol protocol)
+{
+    return protocol == BMC_PROTO_REDFISH ? "redfish" : "ipmitool";
+}
+
+int taskrun_create(struct taskstore *store, const char *method,
+                   const struct bmc_conn *conn, const char *request_id,
+                   enum task_status status, char id_out[TASK_ID_LEN + 1])
+{
+    struct task_new t = {
+        .method = method,
+        .ip = conn->ip,
+        .protocol = taskrun_protocol_name(conn->protocol),
+        .request_id = request_id && *request_id ? request_id : NULL,
+        .status = status,
+        .owner = getpid(),
+    };
+    return taskstore_create(store, &t, id_out);
+}
+
+void taskrun_finish(struct taskstore *store, const char *id,
+                    const struct engine_result *res)
+{
+    json_object *result = NULL;
+    int rc;
+
+    if (res->code) {
+        rc = taskstore_finish(store, id, TASK_FAILED, NULL, res->code,
+                              res->message, res->details);
+        goto out;
+    }
+    result = engine_result_normalized(res);
+    if (res->success)
+        rc = taskstore_finish(store, id, TASK_SUCCESS, json_compact(result), 0,
+                              NULL, NULL);
+    else
+        rc = taskstore_finish(store, id, TASK_FAILED, json_compact(result),
+                              BMC_ERR_EXECUTION_FAILED, res->message, NULL);
+    if (rc == TS_TOO_LARGE)
+        rc = taskstore_finish(store, id, TASK_FAILED, NULL,
+                              BMC_ERR_EXECUTION_FAILED,
+                              bmc_err_message(BMC_ERR_EXECUTION_FAILED),
+                              "The result is larger than the task store keeps "
+                              "(1 MiB); it was not stored");
+out:
+    if (rc != TS_OK)
+        log_error("task_finish_failed", "task=%s rc=%d reason=\"%s\"", id, rc,
+                  taskstore_rc_message(rc));
+    json_object_put(result);
+}
