@@ -1,0 +1,88 @@
+/* ipmi_parse.h - everything about ipmitool's text that needs no process:
+ * the -R/-N timing derived from a deadline, the one table that classifies
+ * ipmitool's stderr into error codes, and the parsers of its stdout
+ * (power status, power control, `-c user list`, `mc info`). Pure
+ * functions, so unit tests and fuzzers reach them directly.
+ * Owns: nothing; json objects returned belong to the caller. */
+#ifndef BMC_IPMI_PARSE_H
+#define BMC_IPMI_PARSE_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* ---- timing ------------------------------------------------------------ */
+
+/* ipmitool's -R (attempts per request) and -N (seconds per attempt). */
+struct ipmi_timing {
+    int retries;
+    int timeout;
+};
+
+#define IPMI_TIMING_MARGIN 0.5 /* seconds kept for process start and exit */
+
+/* Seconds a silent BMC costs ipmitool with T: 2*R*N + R*(R-1). */
+double ipmi_timing_dead_seconds(const struct ipmi_timing *t);
+
+/* Choose -R/-N so that a silent BMC is reported before REMAINING seconds
+ * (minus IPMI_TIMING_MARGIN) when possible: reads take as many attempts
+ * (1..4, N=1) as fit; power changes always -R 1 (a retransmitted command
+ * may run twice) with N 1..4 seconds as fits. Never below -R 1 -N 1. */
+void ipmi_timing_for(double remaining, bool power_change, struct ipmi_timing *t);
+
+/* ---- failure classification ------------------------------------------- */
+
+/* One row of the classification table: a stderr line containing NEEDLE
+ * (or equal to it when EXACT) means CODE, explained by WHAT. */
+struct ipmi_pattern {
+    const char *needle;
+    bool exact;
+    int code;
+    const char *what;
+};
+
+/* The table, in priority order (first matching row wins); N gets its size. */
+const struct ipmi_pattern *ipmi_patterns(size_t *n);
+
+/* Whether LINE (no newline) is -v chatter that never explains a failure. */
+bool ipmi_is_noise_line(const char *line);
+
+/* Classify STDERR of a failed ipmitool run. Returns the matching row's
+ * code and writes "<what> (ipmitool: <line>)" into DETAILS (for 1003 with
+ * a hint naming CIPHER_SUITE); returns 0 and leaves DETAILS empty when no
+ * row matches. */
+int ipmi_classify_stderr(const char *err, int cipher_suite, char *details,
+                         size_t len);
+
+/* Copy the last non-noise, non-empty line of ERR into BUF; returns BUF
+ * (empty when there is none). */
+const char *ipmi_last_line(const char *err, char *buf, size_t len);
+
+/* Find the BMC's refusal "<command> failed: <completion code text>" in
+ * ERR and copy the line into BUF. Returns true when found. */
+bool ipmi_find_refusal(const char *err, char *buf, size_t len);
+
+/* ---- stdout parsers --------------------------------------------------- */
+
+/* "Chassis Power is on|off" → STATE "on"/"off" (static) and the line into
+ * LINE. Returns 0, or -1 when OUT has no such line. */
+int ipmi_parse_power_status(const char *out, const char **state, char *line,
+                            size_t len);
+
+/* "Chassis Power Control: Up/On" → that line into LINE. 0 or -1. */
+int ipmi_parse_control_line(const char *out, char *line, size_t len);
+
+/* `ipmitool -c user list N` → {"users": [{id, name, role, enabled, callin,
+ * link_auth, ipmi_msg, privilege}]}, empty slots (no name, no IPMI
+ * messaging) left out. NULL when OUT holds no user line at all. */
+json_object *ipmi_parse_user_list(const char *out);
+
+/* `ipmitool mc info` → {"fw_version", "manufacturer", "product",
+ * "ipmi_version"}; NULL when there is no "Firmware Revision". */
+json_object *ipmi_parse_mc_info(const char *out);
+
+/* IPMI privilege name as ipmitool prints it → role ("Administrator",
+ * "Operator", "User", "Callback", "OEM", "NoAccess", "Unknown"). */
+const char *ipmi_role_for_privilege(const char *privilege);
+
+#endif
