@@ -253,8 +253,10 @@ def test_fault_task202(redfish_sim):
         codes.append(st)
         if st != 202:
             break
-    assert codes == [202, 202, 200]
+    assert codes == [202, 202, 202, 200]
     assert body["TaskState"] == "Completed"
+    st, _, task = sim.request("GET", body["@odata.id"])
+    assert st == 200 and task["TaskState"] == "Completed"
     assert power(sim) == "Off"
 
 

@@ -677,7 +677,7 @@ class Service:
              "UserName": s["user"]})
 
     def task_body(self, bmc, tid, task):
-        done = task["polls_left"] <= 0
+        done = task["done"]
         body = {
             "Id": str(tid), "Name": "Task %d" % tid,
             "TaskState": "Completed" if done else "Running",
@@ -997,13 +997,13 @@ class Service:
                     return Response(200, self.task_body(bmc, tid, task))
                 if task["polls_left"] > 0:
                     task["polls_left"] -= 1
-                    if task["polls_left"] == 0:
-                        task["end"] = iso_now()
-                        return Response(200, self.task_body(bmc, tid, task))
                     mon = "/redfish/v1/TaskService/TaskMonitors/%d" % tid
                     return Response(202, self.task_body(bmc, tid, task),
                                     [("Location", mon),
                                      ("Retry-After", "1")])
+                if not task["done"]:
+                    task["done"] = True
+                    task["end"] = iso_now()
                 return Response(200, self.task_body(bmc, tid, task))
         return self.error(404, "ResourceMissingAtURI", (path,))
 
@@ -1054,7 +1054,7 @@ class Service:
             if "task202" in bmc.faults:
                 tid = next(bmc.task_seq)
                 bmc.tasks[tid] = {"polls_left": self.sim.args.task_polls,
-                                  "start": iso_now()}
+                                  "done": False, "start": iso_now()}
                 body = self.task_body(bmc, tid, bmc.tasks[tid])
                 mon = "/redfish/v1/TaskService/TaskMonitors/%d" % tid
                 return Response(202, body, [("Location", mon)])
@@ -1750,7 +1750,8 @@ def build_parser():
                    help="override the profile's session limit")
     g.add_argument("--session-timeout", type=int, default=1800)
     g.add_argument("--task-polls", type=int, default=3,
-                   help="task202: monitor answers 202 this many times")
+                   help="task202: the monitor answers 202 this many times, "
+                        "then 200 with the finished Task")
     g.add_argument("--slow-ms", type=float, default=3000.0,
                    help="extra latency of the 'slow' fault")
     g = ap.add_argument_group("transport")
