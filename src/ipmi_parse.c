@@ -207,8 +207,8 @@ int ipmi_classify_stderr(const char *err, int cipher_suite, char *details, size_
     if (row->code == BMC_ERR_PROTOCOL_ERROR)
         snprintf(details, len,
                  "%s (cipher suite %d; ipmitool: %s). Try another cipher_suite, "
-                 "e.g. 3 or 17",
-                 row->what, cipher_suite, line);
+                 "e.g. %d",
+                 row->what, cipher_suite, line, cipher_suite == 3 ? 17 : 3);
     else
         snprintf(details, len, "%s (ipmitool: %s)", row->what, line);
     return row->code;
