@@ -340,3 +340,37 @@ def test_sighup_reopens_logs(service):
     os.kill(service.daemon.pid, signal.SIGHUP)
     wait_until(lambda: "logs_reopened" in service.log(), what="reopen event")
     assert service.get("/health").status_code == 200
+
+
+def test_systemd_socket_activation(tmp_path):
+    """LISTEN_FDS/LISTEN_FDNAMES sockets are used instead of binding."""
+    import shutil
+    import requests as rq
+    activate = shutil.which("systemd-socket-activate")
+    if not activate:
+        pytest.skip("systemd-socket-activate is not installed")
+    from fixtures_service import Service, REPO
+    svc = Service()
+    bmc_sock, light_sock = svc.root / "sa-bmc.sock", svc.root / "sa-light.sock"
+    svc.env["BMC_SOCKET"] = str(bmc_sock)
+    svc.env["BMC_LIGHT_SOCKET"] = str(light_sock)
+    proc = subprocess.Popen(
+        [activate, "-l", str(bmc_sock), "-l", str(light_sock),
+         "--fdname=bmc:light", str(DAEMON)],
+        env=svc.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: light_sock.exists(), what="activation sockets")
+        subprocess.run([str(REPO / "scripts" / "render-nginx"), str(DAEMON),
+                        str(svc.root / "nginx"), f"127.0.0.1:{svc.port}"],
+                       env=svc.env, check=True)
+        svc.nginx = subprocess.Popen(
+            ["nginx", "-p", str(svc.root / "nginx"), "-c",
+             str(svc.root / "nginx" / "nginx.conf"), "-g", "daemon off;"])
+        wait_until(svc._answers, what="activated daemon")
+        assert rq.post(svc.url + "/validate", json={}).json()["error_code"] == 4001
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        svc.nginx and svc.nginx.terminate()
+    # The daemon did not create or remove the sockets systemd owns.
+    assert bmc_sock.exists()
