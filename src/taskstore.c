@@ -1,0 +1,1774 @@
+/* taskstore.c - see taskstore.h.
+ *
+ * Crash safety: every change to live state goes through jsave() first,
+ * which appends the old bytes to the undo journal and only then publishes
+ * the journal's new length (compiler fences keep program order, which is
+ * what survives a SIGKILL). Bytes in blocks allocated during the current
+ * operation need no journal: rolling back the allocator makes them
+ * unreachable. An operation ends with journal_used = 0 (commit) or with
+ * the journal applied backwards (rollback). A process that dies while
+ * holding the mutex leaves journal_used > 0; the next locker gets
+ * EOWNERDEAD, rolls back, and calls pthread_mutex_consistent. */
+#include "autoconfig.h"
+#include "taskstore.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "errors.h"
+#include "jsonutil.h"
+#include "log.h"
+
+#define TS_MAGIC "BMCTASKS"
+#define HDR_SIZE 4096u
+#define JOURNAL_OFF HDR_SIZE
+#define JOURNAL_SIZE (256u * 1024u)
+#define ARENA_OFF ((uint64_t)JOURNAL_OFF + JOURNAL_SIZE)
+#define NCLASS 112          /* classes 64 B .. 16 GiB, four per doubling */
+#define MAX_STORE (64LL << 30) /* index entries hold offset / 16 in 32 bits */
+#define DEFAULT_MAX (4LL << 30)
+#define GROW_MIN (1u << 20)
+#define SWEEP_BATCH 256
+#define LOCAL_COPY 16384
+#define RESULT_DEPTH 64
+
+enum blk_tag {
+    TAG_FREE = 0x45455246,   /* "FREE" */
+    TAG_REC = 0x43455254,    /* "TREC" */
+    TAG_META = 0x4154454d,   /* "META" */
+    TAG_RESULT = 0x544c5352, /* "RSLT" */
+    TAG_INDEX = 0x58444e49,  /* "INDX" */
+};
+
+/* Every arena block starts with this. LINK: free-list next (FREE), FIFO
+ * next (REC), owning record (META/RESULT), slot count (INDEX). */
+struct ts_blk {
+    uint32_t tag;
+    uint32_t cls;
+    uint64_t link;
+};
+
+struct ts_rec {
+    struct ts_blk h;
+    uint8_t id[16];
+    double started_at, completed_at;
+    uint64_t meta, result;       /* blob offsets (0 = none) */
+    uint64_t act_prev, act_next; /* active (queued/running) list */
+    int32_t owner, error_code;
+    uint32_t status, hash;
+};
+
+/* Blob body after the block header: nfield, len[nfield] (UINT32_MAX =
+ * absent), then each present string with its NUL. */
+enum { META_METHOD, META_IP, META_PROTOCOL, META_REQUEST_ID, META_N };
+enum { RES_RESULT, RES_ERROR_MESSAGE, RES_DETAILS, RES_N };
+#define BLOB_ABSENT UINT32_MAX
+
+struct ts_hdr {
+    /* layout: written once, covered by layout_sum */
+    char magic[8];
+    uint32_t version, mutex_size, header_size, record_size;
+    uint32_t blk_size, nclass, journal_off, journal_size;
+    uint64_t arena_off, seed;
+    double created_at;
+    uint64_t layout_sum;
+    /* never journaled */
+    uint64_t journal_used;
+    _Alignas(64) pthread_mutex_t mutex;
+    /* live state: changed only through jsave() under the mutex */
+    _Alignas(64) uint64_t file_bytes, heap_top;
+    uint64_t count, n_running, n_queued;
+    uint64_t fifo_head, fifo_tail, active_head;
+    uint64_t index_off, index_slots;
+    uint64_t created_total, removed_total;
+    uint64_t free_head[NCLASS];
+};
+
+_Static_assert(sizeof(struct ts_hdr) <= HDR_SIZE, "header fits its page");
+_Static_assert(sizeof(struct ts_rec) == 96, "record is 96 bytes");
+_Static_assert(sizeof(struct ts_blk) == 16, "block header is 16 bytes");
+
+#define LIVE_OFF offsetof(struct ts_hdr, file_bytes)
+#define LAYOUT_LEN offsetof(struct ts_hdr, layout_sum)
+
+struct taskstore {
+    char *base;
+    struct ts_hdr *h;
+    size_t map_size;
+    uint64_t max_bytes;
+    int fd;
+    long max_tasks;
+    int retention_days, node_id;
+    double lock_timeout_s;
+    bool op_freed; /* this operation freed a block: do not reuse any */
+};
+
+void (*taskstore_test_hook)(void);
+
+static inline void test_point(void)
+{
+    if (taskstore_test_hook)
+        taskstore_test_hook();
+}
+
+struct jent {
+    uint64_t off;
+    uint32_t len, sum;
+};
+
+/* ---- small helpers -------------------------------------------------- */
+
+static inline void order_barrier(void)
+{
+    /* Program order is what a SIGKILL preserves; keep the compiler from
+     * moving stores across the journal publication. */
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+static uint64_t class_size(unsigned cls)
+{
+    return (64ULL << (cls / 4)) * (4 + cls % 4) / 4;
+}
+
+static int class_for(uint64_t bytes)
+{
+    for (unsigned c = 0; c < NCLASS; c++)
+        if (class_size(c) >= bytes)
+            return (int)c;
+    return -1;
+}
+
+static uint32_t fnv32(uint32_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 16777619u;
+    return h;
+}
+
+static uint64_t fnv64(const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    uint64_t h = 1469598103934665603ULL;
+
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 1099511628211ULL;
+    return h;
+}
+
+static uint32_t id_hash(uint64_t seed, const uint8_t id[16])
+{
+    uint64_t a, b;
+
+    memcpy(&a, id, 8);
+    memcpy(&b, id + 8, 8);
+    a ^= seed;
+    a *= 0x9e3779b97f4a7c15ULL;
+    a ^= b + (a >> 29);
+    a *= 0xbf58476d1ce4e5b9ULL;
+    a ^= a >> 32;
+    a *= 0x94d049bb133111ebULL;
+    return (uint32_t)(a >> 32);
+}
+
+static inline void *at(const struct taskstore *ts, uint64_t off)
+{
+    return ts->base + off;
+}
+
+static inline uint64_t slot_home(uint32_t tag, uint64_t n)
+{
+    return ((uint64_t)tag * n) >> 32;
+}
+
+static inline uint64_t entry_make(uint32_t tag, uint64_t off)
+{
+    return (uint64_t)tag << 32 | (off >> 4);
+}
+
+static inline uint64_t entry_off(uint64_t e) { return (e & 0xffffffffULL) << 4; }
+static inline uint32_t entry_tag(uint64_t e) { return (uint32_t)(e >> 32); }
+
+static bool status_active(uint32_t s) { return s == TASK_QUEUED || s == TASK_RUNNING; }
+
+const char *taskstore_rc_message(int rc)
+{
+    switch (rc) {
+    case TS_OK: return "OK";
+    case TS_NOT_FOUND: return "Task not found";
+    case TS_EXPIRED: return "Task expired";
+    case TS_BUSY: return "Task store busy (lock not acquired in time); retry shortly";
+    case TS_FULL:
+        return "Task store full: BMC_STORE_MAX_BYTES reached (or the disk is full); "
+               "raise BMC_STORE_MAX_BYTES, set BMC_MAX_TASKS or lower "
+               "BMC_TASK_RETENTION_DAYS";
+    case TS_TOO_LARGE: return "Task result exceeds the task store's 1 MiB limit";
+    default: return "Task store error";
+    }
+}
+
+/* ---- journal -------------------------------------------------------- */
+
+static uint32_t jent_sum(const struct jent *e, const void *data)
+{
+    uint32_t s = fnv32(2166136261u, &e->off, sizeof(e->off));
+    s = fnv32(s, &e->len, sizeof(e->len));
+    return fnv32(s, data, e->len);
+}
+
+static uint64_t pad8(uint64_t n) { return (n + 7) & ~7ULL; }
+
+/* Save the LEN old bytes at OFF before they change. -1: journal full. */
+static int jsave(struct taskstore *ts, uint64_t off, uint64_t len)
+{
+    struct ts_hdr *h = ts->h;
+    uint64_t used = h->journal_used;
+    uint64_t need = sizeof(struct jent) + pad8(len) + 8;
+    char *j = ts->base + JOURNAL_OFF;
+    struct jent e = {.off = off, .len = (uint32_t)len};
+
+    if (len == 0)
+        return 0;
+    test_point();
+    if (used + need > JOURNAL_SIZE || len > JOURNAL_SIZE)
+        return -1;
+    e.sum = jent_sum(&e, ts->base + off);
+    memcpy(j + used, &e, sizeof(e));
+    memcpy(j + used + sizeof(e), ts->base + off, len);
+    memcpy(j + used + need - 8, &used, 8); /* start, for walking backwards */
+    order_barrier();
+    __atomic_store_n(&h->journal_used, used + need, __ATOMIC_RELEASE);
+    order_barrier();
+    test_point();
+    return 0;
+}
+
+#define JSET(ts, lval, val)                                                    \
+    (jsave((ts), (uint64_t)((char *)&(lval) - (ts)->base), sizeof(lval))      \
+         ? -1                                                                  \
+         : ((lval) = (val), 0))
+
+static void journal_commit(struct taskstore *ts)
+{
+    ts->op_freed = false;
+    test_point();
+    order_barrier();
+    __atomic_store_n(&ts->h->journal_used, 0, __ATOMIC_RELEASE);
+    order_barrier();
+}
+
+/* Roll the journal of the mapping at BASE (LIMIT bytes) back. 0, or -1 with
+ * a reason in WHY when an entry is damaged (then nothing is applied). */
+static int journal_rollback(char *base, uint64_t limit, char *why, size_t whylen)
+{
+    struct ts_hdr *h = (struct ts_hdr *)base;
+    char *j = base + JOURNAL_OFF;
+    uint64_t used = h->journal_used;
+
+    if (used % 8 || used > JOURNAL_SIZE) {
+        snprintf(why, whylen, "journal length %llu is invalid", (unsigned long long)used);
+        return -1;
+    }
+    for (int apply = 0; apply < 2; apply++) {
+        uint64_t pos = used;
+        while (pos > 0) {
+            uint64_t start;
+            struct jent e;
+            memcpy(&start, j + pos - 8, 8);
+            if (start >= pos || pos - start < sizeof(e) + 8) {
+                snprintf(why, whylen, "journal entry chain broken at %llu",
+                         (unsigned long long)pos);
+                return -1;
+            }
+            memcpy(&e, j + start, sizeof(e));
+            bool target_ok = (e.off >= LIVE_OFF && e.off + e.len <= sizeof(struct ts_hdr)) ||
+                             (e.off >= ARENA_OFF && e.off + e.len <= limit);
+            if (start + sizeof(e) + pad8(e.len) + 8 != pos || !target_ok ||
+                jent_sum(&e, j + start + sizeof(e)) != e.sum) {
+                snprintf(why, whylen, "journal entry at %llu is damaged",
+                         (unsigned long long)start);
+                return -1;
+            }
+            if (apply)
+                memcpy(base + e.off, j + start + sizeof(e), e.len);
+            pos = start;
+        }
+    }
+    order_barrier();
+    __atomic_store_n(&h->journal_used, 0, __ATOMIC_RELEASE);
+    return 0;
+}
+
+/* ---- lock ----------------------------------------------------------- */
+
+static int ts_lock(struct taskstore *ts)
+{
+    struct timespec dl;
+    double t = ts->lock_timeout_s;
+    char why[128];
+    int r;
+
+    clock_gettime(CLOCK_MONOTONIC, &dl);
+    dl.tv_sec += (time_t)t;
+    dl.tv_nsec += (long)((t - (double)(time_t)t) * 1e9);
+    if (dl.tv_nsec >= 1000000000L) {
+        dl.tv_sec++;
+        dl.tv_nsec -= 1000000000L;
+    }
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 30))
+    r = pthread_mutex_clocklock(&ts->h->mutex, CLOCK_MONOTONIC, &dl);
+#else
+    {
+        struct timespec rt;
+        clock_gettime(CLOCK_REALTIME, &rt);
+        rt.tv_sec += (time_t)t + 1;
+        r = pthread_mutex_timedlock(&ts->h->mutex, &rt);
+    }
+#endif
+    if (r == 0)
+        return TS_OK;
+    if (r == ETIMEDOUT)
+        return TS_BUSY;
+    if (r != EOWNERDEAD) {
+        log_error("taskstore_lock_failed", "errno=%d", r);
+        return TS_ERROR;
+    }
+    /* The previous holder died inside an operation: undo it. */
+    uint64_t pending = ts->h->journal_used;
+    r = journal_rollback(ts->base, ts->h->file_bytes, why, sizeof(why));
+    pthread_mutex_consistent(&ts->h->mutex);
+    if (r) {
+        log_error("taskstore_recovery_failed", "reason=\"%s\"", why);
+        pthread_mutex_unlock(&ts->h->mutex);
+        return TS_ERROR;
+    }
+    log_warn("taskstore_recovered", "journal_bytes=%llu", (unsigned long long)pending);
+    return TS_OK;
+}
+
+/* End the operation: commit on TS_OK, else roll back; then unlock. */
+static int ts_unlock(struct taskstore *ts, int rc)
+{
+    char why[128];
+
+    ts->op_freed = false;
+    if (rc == TS_OK) {
+        journal_commit(ts);
+    } else if (journal_rollback(ts->base, ts->h->file_bytes, why, sizeof(why))) {
+        log_error("taskstore_rollback_failed", "reason=\"%s\"", why);
+        rc = TS_ERROR;
+    }
+    pthread_mutex_unlock(&ts->h->mutex);
+    return rc;
+}
+
+/* ---- arena ---------------------------------------------------------- */
+
+static int arena_grow(struct taskstore *ts, uint64_t need)
+{
+    struct ts_hdr *h = ts->h;
+    uint64_t cur = h->file_bytes, nsz;
+
+    if (need > ts->max_bytes || need > ts->map_size)
+        return TS_FULL;
+    nsz = cur + cur / 4 > need ? cur + cur / 4 : need;
+    if (nsz < cur + GROW_MIN)
+        nsz = cur + GROW_MIN;
+    nsz = (nsz + 65535) & ~65535ULL;
+    if (nsz > ts->max_bytes)
+        nsz = ts->max_bytes;
+    if (nsz > ts->map_size)
+        nsz = ts->map_size;
+    /* fallocate reserves the blocks, so a full disk is TS_FULL here rather
+     * than SIGBUS on a later store into a sparse page. */
+    if (fallocate(ts->fd, 0, (off_t)cur, (off_t)(nsz - cur)) != 0) {
+        if (errno == ENOSPC || errno == EDQUOT)
+            return TS_FULL;
+        if (errno != EOPNOTSUPP && errno != ENOSYS)
+            return TS_ERROR;
+        if (ftruncate(ts->fd, (off_t)nsz) != 0)
+            return errno == ENOSPC || errno == EFBIG ? TS_FULL : TS_ERROR;
+    }
+    return JSET(ts, h->file_bytes, nsz) ? TS_ERROR : TS_OK;
+}
+
+/* Allocate a block of at least BYTES (header included) tagged TAG into
+ * *OFF. Its body is garbage; the caller writes it without journaling. */
+static int arena_alloc(struct taskstore *ts, uint64_t bytes, uint32_t tag, uint64_t *off)
+{
+    struct ts_hdr *h = ts->h;
+    int cls = class_for(bytes);
+    int rc;
+
+    if (cls < 0)
+        return TS_TOO_LARGE;
+    /* A block freed earlier in this same operation is live again after a
+     * rollback, and its body is written here without undo entries: never
+     * hand one out before the operation commits. */
+    uint64_t o = ts->op_freed ? 0 : h->free_head[cls];
+    if (o) {
+        struct ts_blk *b = at(ts, o);
+        if (o < ARENA_OFF || o >= h->heap_top || b->tag != TAG_FREE || b->cls != (uint32_t)cls)
+            return TS_ERROR;
+        if (JSET(ts, h->free_head[cls], b->link) || jsave(ts, o, sizeof(*b)))
+            return TS_ERROR;
+        b->tag = tag;
+        b->link = 0;
+        *off = o;
+        return TS_OK;
+    }
+    uint64_t sz = class_size((unsigned)cls);
+    o = h->heap_top;
+    if (o + sz > h->file_bytes && (rc = arena_grow(ts, o + sz)) != TS_OK)
+        return rc;
+    if (JSET(ts, h->heap_top, o + sz))
+        return TS_ERROR;
+    struct ts_blk *b = at(ts, o);
+    b->tag = tag;
+    b->cls = (uint32_t)cls;
+    b->link = 0;
+    *off = o;
+    return TS_OK;
+}
+
+static int arena_free(struct taskstore *ts, uint64_t off)
+{
+    struct ts_blk *b = at(ts, off);
+    uint32_t cls = b->cls;
+
+    if (cls >= NCLASS || jsave(ts, off, sizeof(*b)))
+        return TS_ERROR;
+    b->tag = TAG_FREE;
+    b->link = ts->h->free_head[cls];
+    ts->op_freed = true;
+    return JSET(ts, ts->h->free_head[cls], off) ? TS_ERROR : TS_OK;
+}
+
+/* ---- blobs (built in process memory, outside the lock) -------------- */
+
+_Static_assert(META_N <= 4 && RES_N <= 4, "blob_build holds four lengths");
+
+struct blob {
+    char *buf; /* body after the block header */
+    size_t len;
+};
+
+static int blob_build(const char *const *fields, uint32_t n, const size_t *maxes,
+                      struct blob *out)
+{
+    size_t total = 4 + 4 * (size_t)n, lens[4];
+
+    for (uint32_t i = 0; i < n; i++) {
+        lens[i] = fields[i] ? strnlen(fields[i], maxes[i] + 1) : 0;
+        if (fields[i] && lens[i] > maxes[i])
+            return TS_TOO_LARGE;
+        total += fields[i] ? lens[i] + 1 : 0;
+    }
+    out->buf = malloc(total);
+    if (!out->buf)
+        return TS_ERROR;
+    out->len = total;
+    memcpy(out->buf, &n, 4);
+    char *p = out->buf + 4 + 4 * (size_t)n;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t l = fields[i] ? (uint32_t)lens[i] : BLOB_ABSENT;
+        memcpy(out->buf + 4 + 4 * (size_t)i, &l, 4);
+        if (fields[i]) {
+            memcpy(p, fields[i], lens[i] + 1);
+            p += lens[i] + 1;
+        }
+    }
+    return TS_OK;
+}
+
+/* Bytes of the blob body at OFF that are in use, or 0 if malformed. */
+static uint64_t blob_used(const char *base, uint64_t off, uint32_t want_n)
+{
+    const struct ts_blk *b = (const void *)(base + off);
+    const char *body = base + off + sizeof(*b);
+    uint64_t cap = class_size(b->cls) - sizeof(*b), used;
+    uint32_t n;
+
+    memcpy(&n, body, 4);
+    if (n != want_n || 4 + 4 * (uint64_t)n > cap)
+        return 0;
+    used = 4 + 4 * (uint64_t)n;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t l;
+        memcpy(&l, body + 4 + 4 * i, 4);
+        if (l == BLOB_ABSENT)
+            continue;
+        if (l >= cap || used + l + 1 > cap || body[used + l] != '\0')
+            return 0;
+        used += (uint64_t)l + 1;
+    }
+    return used;
+}
+
+/* Field I of a copied blob body (NULL if absent). */
+static const char *blob_field(const char *body, uint32_t i)
+{
+    uint32_t n, l;
+    const char *p;
+
+    if (!body)
+        return NULL;
+    memcpy(&n, body, 4);
+    p = body + 4 + 4 * (size_t)n;
+    for (uint32_t k = 0; k < n; k++) {
+        memcpy(&l, body + 4 + 4 * k, 4);
+        if (k == i)
+            return l == BLOB_ABSENT ? NULL : p;
+        if (l != BLOB_ABSENT)
+            p += l + 1;
+    }
+    return NULL;
+}
+
+static int blob_store(struct taskstore *ts, const struct blob *bl, uint32_t tag,
+                      uint64_t owner, uint64_t *off)
+{
+    int rc = arena_alloc(ts, sizeof(struct ts_blk) + bl->len, tag, off);
+    if (rc != TS_OK)
+        return rc;
+    struct ts_blk *b = at(ts, *off);
+    b->link = owner;
+    memcpy(b + 1, bl->buf, bl->len);
+    return TS_OK;
+}
+
+/* ---- index ---------------------------------------------------------- */
+
+static uint64_t *index_slots(struct taskstore *ts)
+{
+    return (uint64_t *)(ts->base + ts->h->index_off + sizeof(struct ts_blk));
+}
+
+/* Slot position of the record with ID (tag TAG), or -1. */
+static long long index_find(struct taskstore *ts, const uint8_t id[16], uint32_t tag)
+{
+    uint64_t n = ts->h->index_slots;
+    uint64_t *s;
+
+    if (!ts->h->index_off || !n)
+        return -1;
+    s = index_slots(ts);
+    for (uint64_t i = slot_home(tag, n), k = 0; k < n; k++, i = i + 1 == n ? 0 : i + 1) {
+        uint64_t e = s[i];
+        if (!e)
+            return -1;
+        if (entry_tag(e) == tag) {
+            const struct ts_rec *r = at(ts, entry_off(e));
+            if (memcmp(r->id, id, 16) == 0)
+                return (long long)i;
+        }
+    }
+    return -1;
+}
+
+static void index_put_fresh(uint64_t *s, uint64_t n, uint64_t e)
+{
+    uint64_t i = slot_home(entry_tag(e), n);
+    while (s[i])
+        i = i + 1 == n ? 0 : i + 1;
+    s[i] = e;
+}
+
+/* Replace the index by one at least twice as large (fresh block, so the
+ * rehash needs no journal; only the header switch and the free do). */
+static int index_grow(struct taskstore *ts)
+{
+    struct ts_hdr *h = ts->h;
+    uint64_t want = h->index_slots ? h->index_slots * 2 : 1022, off, n;
+    int rc = arena_alloc(ts, sizeof(struct ts_blk) + want * 8, TAG_INDEX, &off);
+
+    if (rc != TS_OK)
+        return rc;
+    struct ts_blk *b = at(ts, off);
+    n = (class_size(b->cls) - sizeof(*b)) / 8;
+    b->link = n;
+    uint64_t *ns = (uint64_t *)(b + 1);
+    memset(ns, 0, n * 8);
+    if (h->index_off) {
+        uint64_t *os = index_slots(ts);
+        for (uint64_t i = 0; i < h->index_slots; i++)
+            if (os[i])
+                index_put_fresh(ns, n, os[i]);
+        if ((rc = arena_free(ts, h->index_off)) != TS_OK)
+            return rc;
+    }
+    if (JSET(ts, h->index_off, off) || JSET(ts, h->index_slots, n))
+        return TS_ERROR;
+    return TS_OK;
+}
+
+static int index_insert(struct taskstore *ts, uint32_t tag, uint64_t rec_off)
+{
+    int rc;
+
+    if ((ts->h->count + 1) * 2 > ts->h->index_slots && (rc = index_grow(ts)) != TS_OK)
+        return rc;
+    uint64_t n = ts->h->index_slots, *s = index_slots(ts);
+    uint64_t i = slot_home(tag, n);
+    while (s[i])
+        i = i + 1 == n ? 0 : i + 1;
+    return JSET(ts, s[i], entry_make(tag, rec_off)) ? TS_ERROR : TS_OK;
+}
+
+static int journal_slots(struct taskstore *ts, uint64_t from, uint64_t to_excl)
+{
+    uint64_t n = ts->h->index_slots;
+    uint64_t base = ts->h->index_off + sizeof(struct ts_blk);
+
+    if (from < to_excl)
+        return jsave(ts, base + from * 8, (to_excl - from) * 8);
+    if (jsave(ts, base + from * 8, (n - from) * 8))
+        return -1;
+    return jsave(ts, base, to_excl * 8);
+}
+
+/* Remove slot POS by backward shifting (no tombstones). */
+static int index_remove(struct taskstore *ts, uint64_t pos)
+{
+    uint64_t n = ts->h->index_slots, *s = index_slots(ts);
+    uint64_t end = pos, i = pos, j = pos;
+
+    do
+        end = end + 1 == n ? 0 : end + 1;
+    while (s[end] && end != pos);
+    if (journal_slots(ts, pos, end == pos ? pos : end))
+        return TS_ERROR;
+    for (;;) {
+        j = j + 1 == n ? 0 : j + 1;
+        if (!s[j] || j == pos)
+            break;
+        uint64_t k = slot_home(entry_tag(s[j]), n);
+        bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+        if (stays)
+            continue;
+        s[i] = s[j];
+        i = j;
+    }
+    s[i] = 0;
+    return TS_OK;
+}
+
+/* ---- records -------------------------------------------------------- */
+
+static int active_link(struct taskstore *ts, uint64_t off)
+{
+    struct ts_hdr *h = ts->h;
+    struct ts_rec *r = at(ts, off);
+
+    r->act_prev = 0;
+    r->act_next = h->active_head;
+    if (h->active_head && JSET(ts, ((struct ts_rec *)at(ts, h->active_head))->act_prev, off))
+        return TS_ERROR;
+    return JSET(ts, h->active_head, off) ? TS_ERROR : TS_OK;
+}
+
+/* Unlink the (journaled) record at OFF from the active list and counters. */
+static int active_unlink(struct taskstore *ts, uint64_t off)
+{
+    struct ts_hdr *h = ts->h;
+    struct ts_rec *r = at(ts, off);
+    int bad = 0;
+
+    if (r->act_prev)
+        bad |= JSET(ts, ((struct ts_rec *)at(ts, r->act_prev))->act_next, r->act_next);
+    else
+        bad |= JSET(ts, h->active_head, r->act_next);
+    if (r->act_next)
+        bad |= JSET(ts, ((struct ts_rec *)at(ts, r->act_next))->act_prev, r->act_prev);
+    if (r->status == TASK_RUNNING)
+        bad |= JSET(ts, h->n_running, h->n_running - 1);
+    else
+        bad |= JSET(ts, h->n_queued, h->n_queued - 1);
+    r->act_prev = r->act_next = 0;
+    return bad ? TS_ERROR : TS_OK;
+}
+
+/* Remove the record at OFF whose FIFO predecessor is PREV (0 = head). */
+static int record_remove(struct taskstore *ts, uint64_t prev, uint64_t off)
+{
+    struct ts_hdr *h = ts->h;
+    struct ts_rec *r = at(ts, off);
+    long long pos = index_find(ts, r->id, r->hash);
+    int rc;
+
+    if (pos < 0 || jsave(ts, off, sizeof(*r)))
+        return TS_ERROR;
+    if ((rc = index_remove(ts, (uint64_t)pos)) != TS_OK)
+        return rc;
+    if (prev ? JSET(ts, ((struct ts_rec *)at(ts, prev))->h.link, r->h.link)
+             : JSET(ts, h->fifo_head, r->h.link))
+        return TS_ERROR;
+    if (h->fifo_tail == off && JSET(ts, h->fifo_tail, prev))
+        return TS_ERROR;
+    if (status_active(r->status) && (rc = active_unlink(ts, off)) != TS_OK)
+        return rc;
+    if (r->meta && (rc = arena_free(ts, r->meta)) != TS_OK)
+        return rc;
+    if (r->result && (rc = arena_free(ts, r->result)) != TS_OK)
+        return rc;
+    if ((rc = arena_free(ts, off)) != TS_OK)
+        return rc;
+    if (JSET(ts, h->count, h->count - 1) || JSET(ts, h->removed_total, h->removed_total + 1))
+        return TS_ERROR;
+    return TS_OK;
+}
+
+/* Evict the oldest finished task (active ones are kept). 1 if none. */
+static int record_evict_oldest(struct taskstore *ts)
+{
+    uint64_t prev = 0, off = ts->h->fifo_head;
+    uint64_t limit = ts->h->n_running + ts->h->n_queued + 1;
+
+    for (uint64_t k = 0; off && k < limit; k++) {
+        struct ts_rec *r = at(ts, off);
+        if (!status_active(r->status))
+            return record_remove(ts, prev, off);
+        prev = off;
+        off = r->h.link;
+    }
+    return 1;
+}
+
+/* Finish the (active) record at OFF. RES may be NULL (no texts). */
+static int record_finish(struct taskstore *ts, uint64_t off, uint32_t final,
+                         const struct blob *res, int error_code, double now)
+{
+    struct ts_rec *r = at(ts, off);
+    uint64_t res_off = 0;
+    int rc;
+
+    if (res && (rc = blob_store(ts, res, TAG_RESULT, off, &res_off)) != TS_OK)
+        return rc;
+    if (jsave(ts, off, sizeof(*r)))
+        return TS_ERROR;
+    if ((rc = active_unlink(ts, off)) != TS_OK)
+        return rc;
+    r->status = final;
+    r->completed_at = now;
+    r->error_code = error_code;
+    r->result = res_off;
+    return TS_OK;
+}
+
+/* ---- operations ----------------------------------------------------- */
+
+static int ts_create_locked(struct taskstore *ts, const struct task_new *t, double now,
+                            uint8_t rnd[10], const struct blob *meta, uint8_t id[16])
+{
+    struct ts_hdr *h = ts->h;
+    uint64_t off, moff;
+    uint32_t tag;
+    int rc;
+
+    for (int tries = 0;; tries++) {
+        taskid_compose((uint64_t)(now * 1000.0), ts->node_id, rnd, id);
+        tag = id_hash(h->seed, id);
+        if (index_find(ts, id, tag) < 0)
+            break;
+        if (tries > 8)
+            return TS_ERROR;
+        rnd[8] ^= (uint8_t)(tries + 1); /* 66 random bits collided: vary */
+    }
+    /* At most two evictions per create (bounded journal); the sweep
+     * brings a larger excess down in batches. Each eviction commits on its
+     * own, so the create below may reuse the space it freed. */
+    for (int k = 0; k < 2 && ts->max_tasks > 0 && h->count >= (uint64_t)ts->max_tasks; k++) {
+        if ((rc = record_evict_oldest(ts)) != TS_OK) {
+            if (rc != 1)
+                return rc;
+            break;
+        }
+        journal_commit(ts);
+    }
+    if ((rc = arena_alloc(ts, sizeof(struct ts_rec), TAG_REC, &off)) != TS_OK ||
+        (rc = blob_store(ts, meta, TAG_META, off, &moff)) != TS_OK)
+        return rc;
+    struct ts_rec *r = at(ts, off);
+    memset((char *)r + sizeof(r->h), 0, sizeof(*r) - sizeof(r->h));
+    memcpy(r->id, id, 16);
+    r->started_at = now;
+    r->meta = moff;
+    r->owner = (int32_t)t->owner;
+    r->status = t->status;
+    r->hash = tag;
+    if (h->fifo_tail ? JSET(ts, ((struct ts_rec *)at(ts, h->fifo_tail))->h.link, off)
+                     : JSET(ts, h->fifo_head, off))
+        return TS_ERROR;
+    if (JSET(ts, h->fifo_tail, off))
+        return TS_ERROR;
+    if ((rc = active_link(ts, off)) != TS_OK)
+        return rc;
+    if (t->status == TASK_RUNNING ? JSET(ts, h->n_running, h->n_running + 1)
+                                  : JSET(ts, h->n_queued, h->n_queued + 1))
+        return TS_ERROR;
+    if ((rc = index_insert(ts, tag, off)) != TS_OK)
+        return rc;
+    if (JSET(ts, h->count, h->count + 1) || JSET(ts, h->created_total, h->created_total + 1))
+        return TS_ERROR;
+    return TS_OK;
+}
+
+int taskstore_create_at(struct taskstore *ts, const struct task_new *t, double started_at,
+                        char id_out[TASK_ID_LEN + 1])
+{
+    static const size_t maxes[META_N] = {TASKSTORE_MAX_TEXT_BYTES, TASKSTORE_MAX_TEXT_BYTES,
+                                         TASKSTORE_MAX_TEXT_BYTES, TASKSTORE_MAX_TEXT_BYTES};
+    const char *fields[META_N] = {t->method, t->ip, t->protocol, t->request_id};
+    struct blob meta = {0};
+    uint8_t rnd[10], id[16];
+    int rc;
+
+    if (t->status != TASK_QUEUED && t->status != TASK_RUNNING)
+        return TS_ERROR;
+    if (taskid_random(rnd))
+        return TS_ERROR;
+    if ((rc = blob_build(fields, META_N, maxes, &meta)) != TS_OK)
+        goto out;
+    if ((rc = ts_lock(ts)) != TS_OK)
+        goto out;
+    double now = started_at > 0 ? started_at : clock_now_real();
+    rc = ts_unlock(ts, ts_create_locked(ts, t, now, rnd, &meta, id));
+    if (rc == TS_OK)
+        taskid_format(id, id_out);
+out:
+    free(meta.buf);
+    return rc;
+}
+
+int taskstore_create(struct taskstore *ts, const struct task_new *t,
+                     char id_out[TASK_ID_LEN + 1])
+{
+    return taskstore_create_at(ts, t, 0, id_out);
+}
+
+/* Record offset of ID under the lock, 0 if absent. */
+static uint64_t record_lookup(struct taskstore *ts, const uint8_t id[16])
+{
+    long long pos = index_find(ts, id, id_hash(ts->h->seed, id));
+    return pos < 0 ? 0 : entry_off(index_slots(ts)[pos]);
+}
+
+int taskstore_mark_running(struct taskstore *ts, const char *id, pid_t owner)
+{
+    uint8_t bin[16];
+    int rc;
+
+    if (taskid_decode(id, bin))
+        return TS_NOT_FOUND;
+    if ((rc = ts_lock(ts)) != TS_OK)
+        return rc;
+    uint64_t off = record_lookup(ts, bin);
+    struct ts_rec *r = off ? at(ts, off) : NULL;
+    if (!r || !status_active(r->status)) {
+        rc = TS_NOT_FOUND;
+    } else if (jsave(ts, off, sizeof(*r))) {
+        rc = TS_ERROR;
+    } else {
+        if (r->status == TASK_QUEUED &&
+            (JSET(ts, ts->h->n_queued, ts->h->n_queued - 1) ||
+             JSET(ts, ts->h->n_running, ts->h->n_running + 1)))
+            rc = TS_ERROR;
+        r->status = TASK_RUNNING;
+        r->owner = (int32_t)owner;
+    }
+    return ts_unlock(ts, rc);
+}
+
+int taskstore_finish(struct taskstore *ts, const char *id, enum task_status final,
+                     const char *result_json, int error_code, const char *error_message,
+                     const char *details)
+{
+    static const size_t maxes[RES_N] = {TASKSTORE_MAX_RESULT_BYTES, TASKSTORE_MAX_TEXT_BYTES,
+                                        TASKSTORE_MAX_TEXT_BYTES};
+    const char *fields[RES_N] = {result_json, error_message, details};
+    struct blob res = {0};
+    uint8_t bin[16];
+    int rc;
+
+    if (final != TASK_SUCCESS && final != TASK_FAILED)
+        return TS_ERROR;
+    if (taskid_decode(id, bin))
+        return TS_NOT_FOUND;
+    bool texts = result_json || error_message || details;
+    if (texts && (rc = blob_build(fields, RES_N, maxes, &res)) != TS_OK)
+        goto out;
+    if (result_json) {
+        json_object *probe = json_parse_strict(result_json, strlen(result_json),
+                                               RESULT_DEPTH, NULL, 0);
+        if (!probe) {
+            rc = TS_ERROR;
+            goto out;
+        }
+        json_object_put(probe);
+    }
+    if ((rc = ts_lock(ts)) != TS_OK)
+        goto out;
+    uint64_t off = record_lookup(ts, bin);
+    if (!off || !status_active(((struct ts_rec *)at(ts, off))->status))
+        rc = ts_unlock(ts, TS_NOT_FOUND);
+    else
+        rc = ts_unlock(ts, record_finish(ts, off, final, texts ? &res : NULL, error_code,
+                                         clock_now_real()));
+out:
+    free(res.buf);
+    return rc;
+}
+
+/* A consistent copy of one record and its blobs, taken under the lock. */
+struct rec_copy {
+    struct ts_rec rec;
+    char *meta, *result; /* point into BUF */
+    char *buf;
+    size_t need;
+};
+
+/* Copy the record at OFF into CP using BUF of CAP bytes; TS_TOO_LARGE (with
+ * cp->need set) when BUF is too small. */
+static int record_copy(struct taskstore *ts, uint64_t off, char *buf, size_t cap,
+                       struct rec_copy *cp)
+{
+    struct ts_rec *r = at(ts, off);
+    uint64_t ml = 0, rl = 0;
+
+    cp->rec = *r;
+    if (r->meta && !(ml = blob_used(ts->base, r->meta, META_N)))
+        return TS_ERROR;
+    if (r->result && !(rl = blob_used(ts->base, r->result, RES_N)))
+        return TS_ERROR;
+    cp->need = ml + rl;
+    if (cp->need > cap)
+        return TS_TOO_LARGE;
+    cp->meta = r->meta ? buf : NULL;
+    cp->result = r->result ? buf + ml : NULL;
+    if (ml)
+        memcpy(buf, (char *)at(ts, r->meta) + sizeof(struct ts_blk), ml);
+    if (rl)
+        memcpy(buf + ml, (char *)at(ts, r->result) + sizeof(struct ts_blk), rl);
+    return TS_OK;
+}
+
+static const char *status_name(uint32_t s)
+{
+    static const char *const names[] = {"queued", "running", "success", "failed"};
+    return s < 4 ? names[s] : "failed";
+}
+
+static void add_str(json_object *o, const char *key, const char *val)
+{
+    if (val)
+        json_object_object_add(o, key, json_object_new_string(val));
+}
+
+static int task_to_json(const struct rec_copy *cp, json_object **out)
+{
+    const struct ts_rec *r = &cp->rec;
+    json_object *o = json_object_new_object();
+    const char *res = blob_field(cp->result, RES_RESULT);
+    const char *emsg = blob_field(cp->result, RES_ERROR_MESSAGE);
+
+    if (!o)
+        return TS_ERROR;
+    json_object_object_add(o, "status", json_object_new_string(status_name(r->status)));
+    add_str(o, "method", blob_field(cp->meta, META_METHOD));
+    add_str(o, "ip", blob_field(cp->meta, META_IP));
+    add_str(o, "protocol", blob_field(cp->meta, META_PROTOCOL));
+    add_str(o, "request_id", blob_field(cp->meta, META_REQUEST_ID));
+    json_object_object_add(o, "started_at", json_new_time(r->started_at));
+    if (!status_active(r->status)) {
+        json_object_object_add(o, "completed_at", json_new_time(r->completed_at));
+        double d = round(r->completed_at * 1000.0) / 1000.0 - round(r->started_at * 1000.0) / 1000.0;
+        json_object_object_add(o, "duration", json_new_number(round(d * 1000.0) / 1000.0));
+    }
+    if (res) {
+        json_object *parsed = json_parse_strict(res, strlen(res), RESULT_DEPTH, NULL, 0);
+        if (!parsed) {
+            json_object_put(o);
+            return TS_ERROR;
+        }
+        json_object_object_add(o, "result", parsed);
+    }
+    if (r->error_code) {
+        json_object_object_add(o, "error_code", json_object_new_int(r->error_code));
+        if (!emsg)
+            emsg = bmc_err_message(r->error_code);
+    }
+    add_str(o, "error_message", emsg);
+    add_str(o, "details", blob_field(cp->result, RES_DETAILS));
+    *out = o;
+    return TS_OK;
+}
+
+/* TS_EXPIRED / TS_NOT_FOUND from the id alone, or TS_OK to look it up. */
+static int id_classify(const struct taskstore *ts, const char *id, uint8_t bin[16])
+{
+    double t, now = clock_now_real();
+
+    if (taskid_decode(id, bin) || taskid_parse(id, &t, NULL))
+        return TS_NOT_FOUND;
+    if (t > now + 86400.0)
+        return TS_NOT_FOUND; /* no clock is a day fast: not one of ours */
+    if (t < now - (double)ts->retention_days * 86400.0)
+        return TS_EXPIRED;
+    return TS_OK;
+}
+
+int taskstore_get(struct taskstore *ts, const char *id, json_object **task_out)
+{
+    char local[LOCAL_COPY], *heap = NULL, *buf = local;
+    size_t cap = sizeof(local);
+    struct rec_copy cp;
+    uint8_t bin[16];
+    int rc;
+
+    *task_out = NULL;
+    if ((rc = id_classify(ts, id, bin)) != TS_OK)
+        return rc;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        if ((rc = ts_lock(ts)) != TS_OK)
+            goto out;
+        uint64_t off = record_lookup(ts, bin);
+        rc = off ? record_copy(ts, off, buf, cap, &cp) : TS_NOT_FOUND;
+        pthread_mutex_unlock(&ts->h->mutex); /* read only: nothing to commit */
+        if (rc != TS_TOO_LARGE)
+            break;
+        /* Big result: allocate outside the lock, then copy again. */
+        free(heap);
+        cap = cp.need;
+        buf = heap = malloc(cap);
+        if (!heap) {
+            rc = TS_ERROR;
+            goto out;
+        }
+    }
+    if (rc == TS_OK)
+        rc = task_to_json(&cp, task_out);
+    else if (rc == TS_TOO_LARGE)
+        rc = TS_BUSY; /* grew three times in a row: try again later */
+out:
+    free(heap);
+    return rc;
+}
+
+int taskstore_test_lock(struct taskstore *ts)
+{
+    return ts_lock(ts);
+}
+
+int taskstore_count_running(struct taskstore *ts, long *n)
+{
+    int rc = ts_lock(ts);
+
+    if (rc != TS_OK)
+        return rc;
+    *n = (long)ts->h->n_running;
+    pthread_mutex_unlock(&ts->h->mutex);
+    return TS_OK;
+}
+
+int taskstore_stats(struct taskstore *ts, struct taskstore_stats *st)
+{
+    int rc = ts_lock(ts);
+
+    if (rc != TS_OK)
+        return rc;
+    st->file_bytes = (long long)ts->h->file_bytes;
+    st->max_bytes = (long long)ts->max_bytes;
+    st->tasks = (long)ts->h->count;
+    st->running = (long)ts->h->n_running;
+    st->queued = (long)ts->h->n_queued;
+    pthread_mutex_unlock(&ts->h->mutex);
+    return TS_OK;
+}
+
+/* Fail the first active task owned by PID (any owner when PID <= 0).
+ * 1 when none is left. */
+static int fail_one_locked(struct taskstore *ts, pid_t pid, const struct blob *res)
+{
+    uint64_t off = ts->h->active_head;
+    uint64_t limit = ts->h->n_running + ts->h->n_queued;
+
+    for (uint64_t k = 0; off && k <= limit; k++) {
+        struct ts_rec *r = at(ts, off);
+        if (pid <= 0 || r->owner == (int32_t)pid) {
+            int rc = record_finish(ts, off, TASK_FAILED, res, BMC_ERR_EXECUTION_FAILED,
+                                   clock_now_real());
+            if (rc == TS_FULL) /* no room for the texts: fail it without */
+                rc = record_finish(ts, off, TASK_FAILED, NULL, BMC_ERR_EXECUTION_FAILED,
+                                   clock_now_real());
+            return rc;
+        }
+        off = r->act_next;
+    }
+    return 1;
+}
+
+static int fail_owned(struct taskstore *ts, pid_t pid, const char *message, long *failed)
+{
+    static const size_t maxes[RES_N] = {0, TASKSTORE_MAX_TEXT_BYTES, TASKSTORE_MAX_TEXT_BYTES};
+    const char *fields[RES_N] = {NULL, bmc_err_message(BMC_ERR_EXECUTION_FAILED), message};
+    struct blob res = {0};
+    int rc;
+
+    *failed = 0;
+    if ((rc = blob_build(fields, RES_N, maxes, &res)) != TS_OK)
+        return rc;
+    for (;;) {
+        if ((rc = ts_lock(ts)) != TS_OK)
+            break;
+        int one = 0;
+        for (int k = 0; k < SWEEP_BATCH; k++) {
+            one = fail_one_locked(ts, pid, &res);
+            if (one != TS_OK)
+                break;
+            journal_commit(ts);
+            (*failed)++;
+        }
+        rc = ts_unlock(ts, one == 1 ? TS_OK : one);
+        if (rc != TS_OK || one == 1)
+            break;
+    }
+    free(res.buf);
+    return rc;
+}
+
+int taskstore_fail_owned_by(struct taskstore *ts, pid_t pid, const char *message)
+{
+    long n;
+
+    if (pid <= 0)
+        return TS_ERROR;
+    return fail_owned(ts, pid, message, &n);
+}
+
+int taskstore_sweep(struct taskstore *ts, double now_unix)
+{
+    double cutoff = now_unix - (double)ts->retention_days * 86400.0;
+    int rc = TS_OK, more = 1;
+
+    while (more && rc == TS_OK) {
+        if ((rc = ts_lock(ts)) != TS_OK)
+            break;
+        int step = TS_OK;
+        more = 0;
+        for (int k = 0; k < SWEEP_BATCH; k++) {
+            uint64_t head = ts->h->fifo_head;
+            struct ts_rec *r = head ? at(ts, head) : NULL;
+            if (r && r->started_at < cutoff)
+                step = record_remove(ts, 0, head);
+            else if (ts->max_tasks > 0 && ts->h->count > (uint64_t)ts->max_tasks)
+                step = record_evict_oldest(ts);
+            else
+                break;
+            if (step != TS_OK)
+                break;
+            journal_commit(ts);
+            more = 1;
+        }
+        rc = ts_unlock(ts, step == 1 ? TS_OK : step);
+        if (step == 1)
+            more = 0;
+    }
+    return rc;
+}
+
+/* ---- open / close --------------------------------------------------- */
+
+static uint64_t layout_sum(const struct ts_hdr *h)
+{
+    return fnv64(h, LAYOUT_LEN);
+}
+
+/* Check the header of a SIZE-byte file at BASE. 0, or -1 with WHY. */
+static int header_validate(const char *base, uint64_t size, char *why, size_t whylen)
+{
+    const struct ts_hdr *h = (const void *)base;
+
+    if (size < ARENA_OFF) {
+        snprintf(why, whylen, "file is %llu bytes, shorter than a store header",
+                 (unsigned long long)size);
+        return -1;
+    }
+    if (memcmp(h->magic, TS_MAGIC, 8) != 0) {
+        snprintf(why, whylen, "not a bmc-manager task store (bad magic)");
+        return -1;
+    }
+    if (h->version != TASKSTORE_FORMAT_VERSION || h->mutex_size != sizeof(pthread_mutex_t) ||
+        h->header_size != HDR_SIZE || h->record_size != sizeof(struct ts_rec) ||
+        h->blk_size != sizeof(struct ts_blk) || h->nclass != NCLASS ||
+        h->journal_off != JOURNAL_OFF || h->journal_size != JOURNAL_SIZE ||
+        h->arena_off != ARENA_OFF) {
+        snprintf(why, whylen,
+                 "store format version %u (mutex %u bytes, record %u bytes) differs from "
+                 "this build's version %u (mutex %zu bytes, record %zu bytes)",
+                 h->version, h->mutex_size, h->record_size, TASKSTORE_FORMAT_VERSION,
+                 sizeof(pthread_mutex_t), sizeof(struct ts_rec));
+        return -1;
+    }
+    if (h->layout_sum != layout_sum(h)) {
+        snprintf(why, whylen, "header checksum mismatch (damaged header)");
+        return -1;
+    }
+    if (h->file_bytes < ARENA_OFF || h->file_bytes > size || h->heap_top < ARENA_OFF ||
+        h->heap_top > h->file_bytes) {
+        snprintf(why, whylen,
+                 "header sizes are inconsistent (file %llu bytes, header says %llu, heap %llu)",
+                 (unsigned long long)size, (unsigned long long)h->file_bytes,
+                 (unsigned long long)h->heap_top);
+        return -1;
+    }
+    return 0;
+}
+
+static int mutex_init_shared(pthread_mutex_t *m)
+{
+    pthread_mutexattr_t a;
+    int r;
+
+    pthread_mutexattr_init(&a);
+    r = pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+    if (!r)
+        r = pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+    if (!r)
+        r = pthread_mutex_init(m, &a);
+    pthread_mutexattr_destroy(&a);
+    return r;
+}
+
+/* Make the parent directory of PATH (0700) when it is missing. */
+static int dir_make_parent(const char *path, char *err, size_t errlen)
+{
+    char dir[PATH_MAX];
+    char *slash;
+
+    if (strlen(path) >= sizeof(dir))
+        return -1;
+    strcpy(dir, path);
+    slash = strrchr(dir, '/');
+    if (!slash || slash == dir)
+        return 0;
+    *slash = '\0';
+    for (char *p = dir + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+            goto fail;
+        *p = '/';
+    }
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        goto fail;
+    return 0;
+fail:
+    snprintf(err, errlen, "cannot create task store directory %s: %s", dir, strerror(errno));
+    return -1;
+}
+
+/* Build a fresh store in a temporary file and link it at PATH, so PATH
+ * only ever names a complete store. 0 (or PATH appeared meanwhile), -1. */
+static int store_create_file(const char *path, char *err, size_t errlen)
+{
+    char tmp[PATH_MAX];
+    struct ts_hdr h;
+    int fd = -1, rc = -1;
+
+    if (snprintf(tmp, sizeof(tmp), "%s.new-%ld", path, (long)getpid()) >= (int)sizeof(tmp))
+        goto out;
+    fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        goto fail;
+    memset(&h, 0, sizeof(h));
+    memcpy(h.magic, TS_MAGIC, 8);
+    h.version = TASKSTORE_FORMAT_VERSION;
+    h.mutex_size = sizeof(pthread_mutex_t);
+    h.header_size = HDR_SIZE;
+    h.record_size = sizeof(struct ts_rec);
+    h.blk_size = sizeof(struct ts_blk);
+    h.nclass = NCLASS;
+    h.journal_off = JOURNAL_OFF;
+    h.journal_size = JOURNAL_SIZE;
+    h.arena_off = ARENA_OFF;
+    uint8_t rnd[10];
+    if (taskid_random(rnd))
+        goto fail;
+    memcpy(&h.seed, rnd, 8);
+    h.created_at = clock_now_real();
+    h.layout_sum = layout_sum(&h);
+    h.file_bytes = ARENA_OFF;
+    h.heap_top = ARENA_OFF;
+    if (ftruncate(fd, (off_t)ARENA_OFF) != 0 || pwrite(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
+        fsync(fd) != 0)
+        goto fail;
+    if (link(tmp, path) != 0 && errno != EEXIST)
+        goto fail;
+    rc = 0;
+    goto out;
+fail:
+    snprintf(err, errlen, "cannot create task store %s: %s", path, strerror(errno));
+out:
+    if (fd >= 0) {
+        close(fd);
+        unlink(tmp);
+    }
+    return rc;
+}
+
+static int store_open_fd(const char *path, int *fd_out, char *err, size_t errlen)
+{
+    for (int tries = 0; tries < 3; tries++) {
+        int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+        if (fd >= 0) {
+            *fd_out = fd;
+            return 0;
+        }
+        if (errno != ENOENT)
+            break;
+        if (store_create_file(path, err, errlen))
+            return -1;
+    }
+    snprintf(err, errlen, "cannot open task store %s: %s", path, strerror(errno));
+    return -1;
+}
+
+static void opts_apply(struct taskstore *ts, const struct taskstore_opts *o)
+{
+    long long max = o && o->max_bytes > 0 ? o->max_bytes : DEFAULT_MAX;
+
+    if (max > MAX_STORE)
+        max = MAX_STORE;
+    if (max < (long long)ARENA_OFF + GROW_MIN)
+        max = (long long)ARENA_OFF + GROW_MIN;
+    ts->max_bytes = (uint64_t)max;
+    ts->max_tasks = o ? o->max_tasks : 0;
+    ts->retention_days = o && o->retention_days > 0 ? o->retention_days : 7;
+    ts->node_id = o ? o->node_id & 0xff : 0;
+    ts->lock_timeout_s = o && o->lock_timeout_s > 0 ? o->lock_timeout_s : 2.0;
+}
+
+int taskstore_open(const char *path, const struct taskstore_opts *opts,
+                   struct taskstore **out, char *err, size_t errlen)
+{
+    struct taskstore *ts = calloc(1, sizeof(*ts));
+    struct stat st;
+    char why[256];
+    int rc = TS_ERROR;
+
+    *out = NULL;
+    if (!ts) {
+        snprintf(err, errlen, "out of memory");
+        return TS_ERROR;
+    }
+    ts->fd = -1;
+    ts->base = MAP_FAILED;
+    opts_apply(ts, opts);
+    if (dir_make_parent(path, err, errlen) || store_open_fd(path, &ts->fd, err, errlen))
+        goto out;
+    if (flock(ts->fd, LOCK_EX | LOCK_NB) != 0) {
+        snprintf(err, errlen,
+                 "task store %s is in use by another bmc-managerd (flock: %s); stop that "
+                 "instance or give this one its own BMC_STATE_DIR",
+                 path, strerror(errno));
+        goto out;
+    }
+    if (fstat(ts->fd, &st) != 0) {
+        snprintf(err, errlen, "cannot stat task store %s: %s", path, strerror(errno));
+        goto out;
+    }
+    /* Validate with plain reads first: a foreign file is never mapped
+     * writable, so it cannot be modified by accident. */
+    char hb[HDR_SIZE];
+    if ((uint64_t)st.st_size < ARENA_OFF ||
+        pread(ts->fd, hb, sizeof(hb), 0) != (ssize_t)sizeof(hb)) {
+        snprintf(why, sizeof(why), "file is %lld bytes, shorter than a store header",
+                 (long long)st.st_size);
+        goto refuse;
+    }
+    if (header_validate(hb, (uint64_t)st.st_size, why, sizeof(why)))
+        goto refuse;
+    uint64_t fb = ((const struct ts_hdr *)(const void *)hb)->file_bytes;
+    ts->map_size = (size_t)(fb > ts->max_bytes ? fb : ts->max_bytes);
+    ts->map_size = (ts->map_size + 65535) & ~(size_t)65535;
+    ts->base = mmap(NULL, ts->map_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
+                    ts->fd, 0);
+    if (ts->base == MAP_FAILED) {
+        snprintf(err, errlen, "cannot map task store %s (%zu bytes): %s", path, ts->map_size,
+                 strerror(errno));
+        goto out;
+    }
+    ts->h = (struct ts_hdr *)ts->base;
+    if (ts->h->journal_used) {
+        uint64_t pending = ts->h->journal_used;
+        if (journal_rollback(ts->base, ts->h->file_bytes, why, sizeof(why)))
+            goto refuse;
+        log_warn("taskstore_recovered", "path=%s journal_bytes=%llu", path,
+                 (unsigned long long)pending);
+    }
+    if (mutex_init_shared(&ts->h->mutex)) {
+        snprintf(err, errlen, "cannot initialise the task store mutex");
+        goto out;
+    }
+    long failed = 0;
+    if ((rc = fail_owned(ts, 0, TASKSTORE_RESTART_MESSAGE, &failed)) != TS_OK) {
+        snprintf(err, errlen, "cannot fail interrupted tasks in %s: %s", path,
+                 taskstore_rc_message(rc));
+        goto out;
+    }
+    if (failed)
+        log_warn("taskstore_interrupted_tasks", "path=%s failed=%ld", path, failed);
+    *out = ts;
+    return TS_OK;
+refuse:
+    snprintf(err, errlen,
+             "refusing task store %s: %s. It was not modified. Move it aside (its tasks "
+             "are then no longer served) or point BMC_STATE_DIR at another directory; "
+             "`bmc-managerd --check-store %s` reports details",
+             path, why, path);
+out:
+    taskstore_close(ts);
+    return TS_ERROR;
+}
+
+void taskstore_close(struct taskstore *ts)
+{
+    if (!ts)
+        return;
+    if (ts->base != MAP_FAILED && ts->base)
+        munmap(ts->base, ts->map_size);
+    if (ts->fd >= 0)
+        close(ts->fd);
+    free(ts);
+}
+
+/* ---- offline check -------------------------------------------------- */
+
+enum { F_START = 1, F_FIFO = 2, F_INDEX = 4, F_FREE = 8, F_BLOB = 16, F_ACTIVE = 32 };
+
+struct chk {
+    struct taskstore ts; /* base/h only: lets the index helpers run */
+    FILE *rep;
+    int problems;
+    uint8_t *flags;
+    uint64_t top;
+};
+
+static void chk_fail(struct chk *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void chk_fail(struct chk *c, const char *fmt, ...)
+{
+    va_list ap;
+
+    c->problems++;
+    if (!c->rep || c->problems > 50)
+        return;
+    va_start(ap, fmt);
+    vfprintf(c->rep, fmt, ap);
+    va_end(ap);
+    fputc('\n', c->rep);
+}
+
+/* Flags of the block starting at OFF, or NULL if OFF is not a block. */
+static uint8_t *chk_block(struct chk *c, uint64_t off)
+{
+    if (off < ARENA_OFF || off >= c->top || off % 16)
+        return NULL;
+    uint8_t *f = &c->flags[(off - ARENA_OFF) / 16];
+    return (*f & F_START) ? f : NULL;
+}
+
+static const struct ts_blk *chk_blk(const struct chk *c, uint64_t off)
+{
+    return (const void *)(c->ts.base + off);
+}
+
+static void chk_walk(struct chk *c, uint64_t counts[6])
+{
+    uint64_t off = ARENA_OFF;
+
+    while (off < c->top) {
+        const struct ts_blk *b = chk_blk(c, off);
+        if (b->cls >= NCLASS || off + class_size(b->cls) > c->top) {
+            chk_fail(c, "block at %llu: bad size class %u", (unsigned long long)off, b->cls);
+            return;
+        }
+        c->flags[(off - ARENA_OFF) / 16] |= F_START;
+        switch (b->tag) {
+        case TAG_FREE: counts[0]++; break;
+        case TAG_REC: counts[1]++; break;
+        case TAG_META: counts[2]++; break;
+        case TAG_RESULT: counts[3]++; break;
+        case TAG_INDEX: counts[4]++; break;
+        default:
+            chk_fail(c, "block at %llu: unknown tag %#x", (unsigned long long)off, b->tag);
+        }
+        if (b->tag == TAG_REC && b->cls != (uint32_t)class_for(sizeof(struct ts_rec)))
+            chk_fail(c, "record at %llu: wrong size class", (unsigned long long)off);
+        off += class_size(b->cls);
+    }
+}
+
+static void chk_free_lists(struct chk *c, uint64_t nfree)
+{
+    uint64_t seen = 0;
+
+    for (unsigned cls = 0; cls < NCLASS; cls++) {
+        for (uint64_t off = c->ts.h->free_head[cls]; off; off = chk_blk(c, off)->link) {
+            uint8_t *f = chk_block(c, off);
+            if (!f || chk_blk(c, off)->tag != TAG_FREE || chk_blk(c, off)->cls != cls ||
+                (*f & F_FREE) || ++seen > nfree) {
+                chk_fail(c, "free list %u: bad or repeated block at %llu", cls,
+                         (unsigned long long)off);
+                break;
+            }
+            *f |= F_FREE;
+        }
+    }
+    if (seen != nfree)
+        chk_fail(c, "free lists hold %llu blocks, the arena has %llu free blocks",
+                 (unsigned long long)seen, (unsigned long long)nfree);
+}
+
+static void chk_blob(struct chk *c, uint64_t rec, uint64_t off, uint32_t tag, uint32_t n)
+{
+    uint8_t *f = chk_block(c, off);
+
+    if (!f || chk_blk(c, off)->tag != tag || chk_blk(c, off)->link != rec || (*f & F_BLOB)) {
+        chk_fail(c, "record at %llu: blob at %llu is not its own", (unsigned long long)rec,
+                 (unsigned long long)off);
+        return;
+    }
+    *f |= F_BLOB;
+    if (!blob_used(c->ts.base, off, n)) {
+        chk_fail(c, "blob at %llu: malformed", (unsigned long long)off);
+        return;
+    }
+    if (tag == TAG_RESULT) {
+        /* Structure only: finish validated the JSON, and parsing every
+         * result would make checking a large store slow. */
+        const char *res = blob_field(c->ts.base + off + sizeof(struct ts_blk), RES_RESULT);
+        size_t len = res ? strlen(res) : 0;
+        if (res && (len < 2 || res[0] != '{' || res[len - 1] != '}'))
+            chk_fail(c, "blob at %llu: result is not a JSON object", (unsigned long long)off);
+    }
+}
+
+static void chk_record(struct chk *c, uint64_t off, uint64_t *n_run, uint64_t *n_queue)
+{
+    const struct ts_rec *r = (const void *)(c->ts.base + off);
+
+    if (r->status > TASK_FAILED)
+        chk_fail(c, "record at %llu: bad status %u", (unsigned long long)off, r->status);
+    if (r->hash != id_hash(c->ts.h->seed, r->id))
+        chk_fail(c, "record at %llu: hash does not match its id", (unsigned long long)off);
+    if ((r->id[6] & 0xf0) != 0x70 || (r->id[8] & 0xc0) != 0x80)
+        chk_fail(c, "record at %llu: id is not UUIDv7", (unsigned long long)off);
+    if (!r->meta)
+        chk_fail(c, "record at %llu: no metadata", (unsigned long long)off);
+    else
+        chk_blob(c, off, r->meta, TAG_META, META_N);
+    if (r->result)
+        chk_blob(c, off, r->result, TAG_RESULT, RES_N);
+    if (status_active(r->status)) {
+        *(r->status == TASK_RUNNING ? n_run : n_queue) += 1;
+        if (r->result || r->completed_at != 0)
+            chk_fail(c, "record at %llu: active but has a result", (unsigned long long)off);
+    }
+}
+
+static void chk_fifo(struct chk *c, uint64_t nrec)
+{
+    const struct ts_hdr *h = c->ts.h;
+    uint64_t seen = 0, last = 0, n_run = 0, n_queue = 0;
+
+    for (uint64_t off = h->fifo_head; off; off = chk_blk(c, off)->link) {
+        uint8_t *f = chk_block(c, off);
+        if (!f || chk_blk(c, off)->tag != TAG_REC || (*f & F_FIFO) || ++seen > nrec) {
+            chk_fail(c, "task list: bad or repeated record at %llu", (unsigned long long)off);
+            return;
+        }
+        *f |= F_FIFO;
+        chk_record(c, off, &n_run, &n_queue);
+        last = off;
+    }
+    if (last != h->fifo_tail)
+        chk_fail(c, "task list tail %llu is not its last record %llu",
+                 (unsigned long long)h->fifo_tail, (unsigned long long)last);
+    if (seen != nrec || seen != h->count)
+        chk_fail(c, "task list has %llu records, arena %llu, header count %llu",
+                 (unsigned long long)seen, (unsigned long long)nrec,
+                 (unsigned long long)h->count);
+    if (n_run != h->n_running || n_queue != h->n_queued)
+        chk_fail(c, "running/queued %llu/%llu but header says %llu/%llu",
+                 (unsigned long long)n_run, (unsigned long long)n_queue,
+                 (unsigned long long)h->n_running, (unsigned long long)h->n_queued);
+}
+
+static void chk_active(struct chk *c)
+{
+    const struct ts_hdr *h = c->ts.h;
+    uint64_t prev = 0, seen = 0, want = h->n_running + h->n_queued;
+
+    for (uint64_t off = h->active_head; off;) {
+        const struct ts_rec *r = (const void *)(c->ts.base + off);
+        uint8_t *f = chk_block(c, off);
+        if (!f || r->h.tag != TAG_REC || (*f & F_ACTIVE) || ++seen > want ||
+            !status_active(r->status) || r->act_prev != prev) {
+            chk_fail(c, "active list: bad record at %llu", (unsigned long long)off);
+            return;
+        }
+        *f |= F_ACTIVE;
+        prev = off;
+        off = r->act_next;
+    }
+    if (seen != want)
+        chk_fail(c, "active list has %llu tasks, counters say %llu", (unsigned long long)seen,
+                 (unsigned long long)want);
+}
+
+static void chk_index(struct chk *c, uint64_t nidx)
+{
+    const struct ts_hdr *h = c->ts.h;
+    uint64_t n = h->index_slots, seen = 0;
+
+    if (!h->index_off) {
+        if (h->count || nidx)
+            chk_fail(c, "no index but %llu tasks", (unsigned long long)h->count);
+        return;
+    }
+    uint8_t *f = chk_block(c, h->index_off);
+    const struct ts_blk *b = chk_blk(c, h->index_off);
+    if (!f || b->tag != TAG_INDEX || b->link != n || nidx != 1 ||
+        sizeof(*b) + n * 8 > class_size(b->cls)) {
+        chk_fail(c, "index block at %llu is malformed (%llu index blocks)",
+                 (unsigned long long)h->index_off, (unsigned long long)nidx);
+        return;
+    }
+    const uint64_t *s = (const void *)(b + 1);
+    for (uint64_t i = 0; i < n; i++) {
+        if (!s[i])
+            continue;
+        uint64_t off = entry_off(s[i]);
+        uint8_t *rf = chk_block(c, off);
+        const struct ts_rec *r = (const void *)(c->ts.base + off);
+        if (!rf || r->h.tag != TAG_REC || r->hash != entry_tag(s[i]) || (*rf & F_INDEX)) {
+            chk_fail(c, "index slot %llu: bad entry", (unsigned long long)i);
+            continue;
+        }
+        *rf |= F_INDEX;
+        seen++;
+        for (uint64_t k = slot_home(entry_tag(s[i]), n); k != i; k = k + 1 == n ? 0 : k + 1)
+            if (!s[k]) {
+                chk_fail(c, "index slot %llu: unreachable from its home slot",
+                         (unsigned long long)i);
+                break;
+            }
+    }
+    if (seen != h->count)
+        chk_fail(c, "index holds %llu tasks, header count %llu", (unsigned long long)seen,
+                 (unsigned long long)h->count);
+}
+
+/* Every record must be in the list and the index; every blob owned. */
+static void chk_cross(struct chk *c)
+{
+    for (uint64_t off = ARENA_OFF; off < c->top; off += 16) {
+        uint8_t f = c->flags[(off - ARENA_OFF) / 16];
+        if (!(f & F_START))
+            continue;
+        uint32_t tag = chk_blk(c, off)->tag;
+        if (tag == TAG_REC && (f & (F_FIFO | F_INDEX)) != (F_FIFO | F_INDEX))
+            chk_fail(c, "record at %llu: missing from the task list or the index",
+                     (unsigned long long)off);
+        if ((tag == TAG_META || tag == TAG_RESULT) && !(f & F_BLOB))
+            chk_fail(c, "blob at %llu: owned by no record (leak)", (unsigned long long)off);
+        if (tag == TAG_REC && status_active(((const struct ts_rec *)(const void *)(c->ts.base + off))->status) &&
+            !(f & F_ACTIVE))
+            chk_fail(c, "record at %llu: active but not in the active list",
+                     (unsigned long long)off);
+    }
+}
+
+int taskstore_check_file(const char *path, FILE *report)
+{
+    struct chk c = {.rep = report};
+    struct stat st;
+    char why[256];
+    char *base = MAP_FAILED;
+    uint64_t counts[6] = {0};
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        chk_fail(&c, "%s: cannot open: %s", path, strerror(errno));
+        goto out;
+    }
+    if ((uint64_t)st.st_size < ARENA_OFF) {
+        chk_fail(&c, "%s: %lld bytes, shorter than a store header", path, (long long)st.st_size);
+        goto out;
+    }
+    /* Private copy-on-write mapping: the journal can be rolled back here
+     * exactly as open would, without writing to the file. */
+    base = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    if (base == MAP_FAILED) {
+        chk_fail(&c, "%s: cannot map: %s", path, strerror(errno));
+        goto out;
+    }
+    if (header_validate(base, (uint64_t)st.st_size, why, sizeof(why))) {
+        chk_fail(&c, "%s: %s", path, why);
+        goto out;
+    }
+    c.ts.base = base;
+    c.ts.h = (struct ts_hdr *)base;
+    if (c.ts.h->journal_used) {
+        uint64_t pending = c.ts.h->journal_used;
+        if (journal_rollback(base, (uint64_t)st.st_size, why, sizeof(why))) {
+            chk_fail(&c, "%s: %s", path, why);
+            goto out;
+        }
+        if (report)
+            fprintf(report, "note: %s: %llu journal bytes pending (rolled back for the check, "
+                            "as the next open or lock will)\n",
+                    path, (unsigned long long)pending);
+        if (header_validate(base, (uint64_t)st.st_size, why, sizeof(why))) {
+            chk_fail(&c, "%s: after rollback: %s", path, why);
+            goto out;
+        }
+    }
+    c.top = c.ts.h->heap_top;
+    c.flags = calloc((c.top - ARENA_OFF) / 16 + 1, 1);
+    if (!c.flags) {
+        chk_fail(&c, "out of memory");
+        goto out;
+    }
+    chk_walk(&c, counts);
+    if (c.problems)
+        goto out;
+    chk_free_lists(&c, counts[0]);
+    chk_fifo(&c, counts[1]);
+    chk_active(&c);
+    chk_index(&c, counts[4]);
+    chk_cross(&c);
+out:
+    free(c.flags);
+    if (base != MAP_FAILED)
+        munmap(base, (size_t)st.st_size);
+    if (fd >= 0)
+        close(fd);
+    return c.problems;
+}
