@@ -25,7 +25,20 @@ json_object *json_new_number(double d)
 
 json_object *json_new_time(double unix_seconds)
 {
-    return json_new_number(round(unix_seconds * 1000.0) / 1000.0);
+    char buf[40];
+    double ms = round(unix_seconds * 1000.0) / 1000.0;
+
+    /* Millisecond precision: %.3f with trailing zeros dropped is the
+     * shortest form, without json_new_number's search. */
+    if (!isfinite(ms))
+        return json_object_new_null();
+    snprintf(buf, sizeof(buf), "%.3f", ms);
+    char *end = buf + strlen(buf) - 1;
+    while (*end == '0')
+        *end-- = '\0';
+    if (*end == '.')
+        return json_object_new_int64((int64_t)ms);
+    return json_object_new_double_s(ms, buf);
 }
 
 /* json-c 0.16 accepts 'single-quoted' strings even in strict mode. */

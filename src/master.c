@@ -37,6 +37,7 @@ struct master {
     struct listen_sockets *ls;
     struct taskstore *store;
     int executor_fd;
+    pid_t pid;
     double next_sweep;
     struct child *children;
     int nchildren;
@@ -65,6 +66,12 @@ static void child_main(struct master *m, struct child *c)
     char comm[16];
     snprintf(comm, sizeof(comm), "bmc-%s", kind_name(c->kind));
     prctl(PR_SET_NAME, comm, 0, 0, 0);
+    /* A master killed outright takes its children with it (they finish the
+     * request in hand first), so none outlives it holding the store's
+     * flock and a restarted master is not refused. */
+    prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+    if (getppid() != m->pid)
+        _exit(0);
     http_client_init(); /* libcurl is initialised per process, after fork */
     if (c->kind == CHILD_EXECUTOR)
         _exit(executor_run(keep, m->store));
@@ -222,7 +229,8 @@ static void sweep_tick(struct master *m)
 int master_run(struct listen_sockets *ls, struct taskstore *store,
                int executor_fd)
 {
-    struct master m = {.ls = ls, .store = store, .executor_fd = executor_fd};
+    struct master m = {.ls = ls, .store = store, .executor_fd = executor_fd,
+                       .pid = getpid()};
     sigset_t set;
     struct timespec tick = {1, 0};
 

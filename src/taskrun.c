@@ -29,31 +29,40 @@ int taskrun_create(struct taskstore *store, const char *method,
     return taskstore_create(store, &t, id_out);
 }
 
+/* One attempt at recording RES (with RESULT, its normalized form). */
+static int finish_once(struct taskstore *store, const char *id,
+                       const struct engine_result *res, json_object *result)
+{
+    if (res->code)
+        return taskstore_finish(store, id, TASK_FAILED, NULL, res->code,
+                                res->message, res->details);
+    if (res->success)
+        return taskstore_finish(store, id, TASK_SUCCESS, json_compact(result),
+                                0, NULL, NULL);
+    return taskstore_finish(store, id, TASK_FAILED, json_compact(result),
+                            BMC_ERR_EXECUTION_FAILED, res->message, NULL);
+}
+
 void taskrun_finish(struct taskstore *store, const char *id,
                     const struct engine_result *res)
 {
-    json_object *result = NULL;
-    int rc;
+    json_object *result = res->code ? NULL : engine_result_normalized(res);
+    int rc = finish_once(store, id, res, result);
 
-    if (res->code) {
-        rc = taskstore_finish(store, id, TASK_FAILED, NULL, res->code,
-                              res->message, res->details);
-        goto out;
-    }
-    result = engine_result_normalized(res);
-    if (res->success)
-        rc = taskstore_finish(store, id, TASK_SUCCESS, json_compact(result), 0,
-                              NULL, NULL);
-    else
-        rc = taskstore_finish(store, id, TASK_FAILED, json_compact(result),
-                              BMC_ERR_EXECUTION_FAILED, res->message, NULL);
+    for (int tries = 0; rc == TS_BUSY && tries < 5; tries++)
+        rc = finish_once(store, id, res, result);
     if (rc == TS_TOO_LARGE)
         rc = taskstore_finish(store, id, TASK_FAILED, NULL,
                               BMC_ERR_EXECUTION_FAILED,
                               bmc_err_message(BMC_ERR_EXECUTION_FAILED),
                               "The result is larger than the task store keeps "
                               "(1 MiB); it was not stored");
-out:
+    /* Never leave a task running because its texts did not fit: a failure
+     * without texts needs no space. */
+    if (rc == TS_FULL || rc == TS_TOO_LARGE)
+        rc = taskstore_finish(store, id, TASK_FAILED, NULL,
+                              res->code ? res->code : BMC_ERR_EXECUTION_FAILED,
+                              NULL, NULL);
     if (rc != TS_OK)
         log_error("task_finish_failed", "task=%s rc=%d reason=\"%s\"", id, rc,
                   taskstore_rc_message(rc));
