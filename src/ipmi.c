@@ -236,6 +236,10 @@ static int run_cmd(struct run *r, const struct bmc_call *call, const char *const
     if (r->res.status == SUBPROC_EXITED && r->res.exit_code == 0)
         return 0;
     run_judge(r, call, refusal_answers, out);
+    char q[600];
+    log_info("ipmi_failed", "ip=%s port=%d code=%d details=%s", call->conn->ip,
+             call->conn->port, out->code,
+             log_quote(out->code ? out->details : out->message, q, sizeof(q)));
     return -1;
 }
 
