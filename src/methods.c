@@ -25,6 +25,11 @@ static const struct method_param action_params[] = {
      "Redfish: the Systems member to use when the BMC has several"},
     {NULL, 0, false, NULL}};
 
+static const struct method_param user_params[] = {
+    {"channel", PARAM_INTEGER, false,
+     "IPMI: the LAN channel whose users are listed (default 1)"},
+    {NULL, 0, false, NULL}};
+
 static const struct method_def registry[] = {
     {"validate_connection", OP(validate_connection), no_params,
      METHOD_CALLABLE | METHOD_SKIP_VALIDATE, "Open a session with the BMC"},
@@ -34,7 +39,7 @@ static const struct method_def registry[] = {
      "Power actions the BMC accepts"},
     {"run_action", OP(run_action), action_params,
      METHOD_CALLABLE | METHOD_POWER_ACTION, "Run a power action"},
-    {"list_users", OP(list_users), no_params, METHOD_CALLABLE,
+    {"list_users", OP(list_users), user_params, METHOD_CALLABLE,
      "BMC user accounts"},
     {"get_fw_version", OP(get_fw_version), system_params, METHOD_CALLABLE,
      "BMC firmware version (and BIOS or manufacturer/product)"},
