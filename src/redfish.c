@@ -6,6 +6,7 @@
 #include "config.h"
 #include "errors.h"
 #include "http_client.h"
+#include "jsonutil.h"
 #include "log.h"
 #include "redfish_parse.h"
 
@@ -28,6 +29,7 @@ struct rf_op {
     json_object *root;
     json_object *system;
     char system_path[RF_PATH_MAX];
+    char seen[RF_NAME_MAX]; /* the last PowerState read */
 };
 
 static void rf_op_begin(struct rf_op *op, const char *name, const struct bmc_call *call,
@@ -226,6 +228,7 @@ static const char *rf_power_state(struct rf_op *op, json_object *system)
 {
     const char *state = rfp_string(system, "PowerState");
 
+    snprintf(op->seen, sizeof(op->seen), "%s", state ? state : "");
     if (!state)
         outcome_fail(op->out, BMC_ERR_EXECUTION_FAILED,
                      "PowerState missing or not a string in %s", op->system_path);
@@ -406,11 +409,11 @@ static int rf_follow_task(struct rf_op *op, const char *path, char *state,
 static int rf_post_once(struct rf_op *op, const char *target, const char *type,
                         const char *if_match, struct http_response *resp)
 {
-    char body[RF_NAME_MAX + 32];
+    char body[2 * RF_NAME_MAX + 32];
     json_object *o = json_object_new_object();
 
     json_object_object_add(o, "ResetType", json_object_new_string(type));
-    snprintf(body, sizeof(body), "%s", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    snprintf(body, sizeof(body), "%s", json_compact(o));
     json_object_put(o);
     return rf_request(op, "POST", target, body, if_match, resp);
 }
@@ -508,62 +511,79 @@ static void rf_done_accepted(struct rf_op *op, long status, const char *type,
     outcome_done(op->out, true, NULL, json_object_get(data));
 }
 
-static void rf_done_already(struct rf_op *op, const char *state, json_object *data)
+/* Success without a POST, or after the BMC's state conflict: the system
+ * already is (or is on its way to) what was asked; op->seen says which. */
+static void rf_done_already(struct rf_op *op, json_object *data)
 {
-    char msg[64];
+    char msg[96];
 
-    snprintf(msg, sizeof(msg), "Already %s", state);
+    snprintf(msg, sizeof(msg), "Already %s", op->seen);
     json_object_object_add(data, "message", json_object_new_string(msg));
-    json_object_object_add(data, "power_state", json_object_new_string(state));
+    json_object_object_add(data, "power_state", json_object_new_string(op->seen));
     outcome_done(op->out, true, NULL, json_object_get(data));
 }
 
-/* Run one ResetType (RF_PLAN_RESET). */
-static void rf_run_reset(struct rf_op *op, const char *name, const struct rf_reset *reset,
-                         const struct rf_plan *plan, json_object *data)
-{
-    long status = 0;
-
-    switch (rf_post_reset(op, reset->target, plan->reset_type, plan->noop_state,
-                          &status, data)) {
-    case RF_POST_ACCEPTED:
-        rf_done_accepted(op, status, plan->reset_type, data);
-        break;
-    case RF_POST_ALREADY:
-        rf_done_already(op, plan->noop_state, data);
-        break;
-    case RF_POST_UNSUPPORTED:
-        rf_done_unsupported(op, name, &reset->types);
-        break;
-    case RF_POST_FAILED:
-        break;
-    }
-}
-
-/* Run the cycle fallback: off, wait for Off, on (RF_PLAN_CYCLE_SEQUENCE). */
-static void rf_run_cycle(struct rf_op *op, const char *name, const struct rf_reset *reset,
-                         const struct rf_plan *plan, const char *state, json_object *data)
+/* Run the cycle fallback: off, wait for Off, on (RF_PLAN_CYCLE_SEQUENCE).
+ * Returns RF_POST_UNSUPPORTED untouched for the caller to answer. */
+static enum rf_post_result rf_run_cycle(struct rf_op *op, const char *target,
+                                        const struct rf_plan *plan, json_object *data)
 {
     long status = 0;
     enum rf_post_result r;
     json_object *seq = json_object_new_array();
 
     json_object_object_add(data, "sequence", seq);
-    if (strcmp(state, "Off")) {
+    if (strcmp(op->seen, "Off")) {
         json_object_array_add(seq, json_object_new_string(plan->off_type));
-        r = rf_post_reset(op, reset->target, plan->off_type, "Off", &status, data);
-        if (r == RF_POST_UNSUPPORTED)
-            rf_done_unsupported(op, name, &reset->types);
-        if ((r != RF_POST_ACCEPTED && r != RF_POST_ALREADY) || rf_wait_off(op))
-            return;
+        r = rf_post_reset(op, target, plan->off_type, "Off", &status, data);
+        if (r != RF_POST_ACCEPTED && r != RF_POST_ALREADY)
+            return r;
+        if (rf_wait_off(op))
+            return RF_POST_FAILED;
     }
     json_object_array_add(seq, json_object_new_string(plan->on_type));
-    r = rf_post_reset(op, reset->target, plan->on_type, "On", &status, data);
+    r = rf_post_reset(op, target, plan->on_type, "On", &status, data);
     if (r == RF_POST_ACCEPTED)
         rf_done_accepted(op, status, plan->on_type, data);
     else if (r == RF_POST_ALREADY)
-        rf_done_already(op, "On", data);
-    else if (r == RF_POST_UNSUPPORTED)
+        rf_done_already(op, data);
+    return r;
+}
+
+/* Carry out action NAME on the system (state in op->seen). An alias whose
+ * ResetType the BMC turns down as unsupported (a BMC that publishes no list,
+ * or lists what it cannot do) falls back to the next one of its mapping;
+ * the list in an unsupported answer leaves out what the BMC turned down. */
+static void rf_run_plan(struct rf_op *op, const char *name, struct rf_reset *reset,
+                        json_object *data)
+{
+    struct rf_plan plan;
+    enum rf_post_result r = RF_POST_UNSUPPORTED;
+    long status = 0;
+
+    for (size_t tries = 0; tries <= RF_TYPES_MAX && r == RF_POST_UNSUPPORTED; tries++) {
+        rfp_plan_action(name, &reset->types, &plan);
+        if (plan.kind == RF_PLAN_UNSUPPORTED)
+            break;
+        if (plan.kind == RF_PLAN_CYCLE_SEQUENCE) {
+            r = rf_run_cycle(op, reset->target, &plan, data);
+            break; /* its steps are not alternatives of one another */
+        }
+        if (plan.noop_state && !strcmp(op->seen, plan.noop_state)) {
+            rf_done_already(op, data);
+            return;
+        }
+        r = rf_post_reset(op, reset->target, plan.reset_type, plan.noop_state, &status, data);
+        if (r == RF_POST_ACCEPTED)
+            rf_done_accepted(op, status, plan.reset_type, data);
+        else if (r == RF_POST_ALREADY)
+            rf_done_already(op, data);
+        else if (r == RF_POST_UNSUPPORTED)
+            rfp_types_remove(&reset->types, plan.reset_type);
+        if (!rfp_is_alias(name))
+            break;
+    }
+    if (r == RF_POST_UNSUPPORTED)
         rf_done_unsupported(op, name, &reset->types);
 }
 
@@ -571,8 +591,7 @@ static void redfish_run_action(const struct bmc_call *call, struct bmc_outcome *
 {
     struct rf_op op;
     struct rf_reset reset;
-    struct rf_plan plan;
-    const char *name, *state;
+    const char *name;
     bool assumed;
     json_object *data = NULL;
 
@@ -584,18 +603,10 @@ static void redfish_run_action(const struct bmc_call *call, struct bmc_outcome *
         goto out;
     }
     if (rf_find_system(&op) || rf_discover_actions(&op, &reset, &assumed) ||
-        !(state = rf_power_state(&op, op.system)))
+        !rf_power_state(&op, op.system))
         goto out;
-    rfp_plan_action(name, &reset.types, &plan);
     data = json_object_new_object();
-    if (plan.kind == RF_PLAN_UNSUPPORTED)
-        rf_done_unsupported(&op, name, &reset.types);
-    else if (plan.kind == RF_PLAN_RESET && plan.noop_state && !strcmp(state, plan.noop_state))
-        rf_done_already(&op, state, data);
-    else if (plan.kind == RF_PLAN_RESET)
-        rf_run_reset(&op, name, &reset, &plan, data);
-    else
-        rf_run_cycle(&op, name, &reset, &plan, state, data);
+    rf_run_plan(&op, name, &reset, data);
 out:
     json_object_put(data);
     rf_op_end(&op);

@@ -16,18 +16,23 @@
  *
  * run_action: alias mapping in redfish_parse.h. Before POSTing, an action
  * whose target state is the current PowerState answers success with
- * data.message "Already On"/"Already Off" (also when the BMC answers a
- * state conflict, 409/400, and the state is already the target). Success:
+ * data.message "Already On"/"Already Off" and data.power_state; so does a
+ * state conflict from the BMC (409/400: ResetNotAllowed, PSU501,
+ * InvalidOperationForSystemState, ...) when a fresh read shows the target
+ * state or "Powering<target>" (then "Already PoweringOn"). Success:
  * data.message "Command Accepted (<POST status>)", data.reset_type the
- * ResetType sent. 202 + Location: the task monitor is polled (0.5 s)
- * until it stops answering 202; a failed task is success:false; a task
- * still running near the deadline is success with data.task_state as last
- * seen. 412/428: one retry with If-Match = the system's ETag read again.
- * 400 "value not supported" or 501: "Action 'X' is not supported".
- * cycle without PowerCycle: off type, poll PowerState every
+ * ResetType sent. 202 + Location: the task monitor is polled every 0.5 s
+ * until it stops answering 202 / its TaskState ends; a failed task is
+ * success:false "Reset task ended in state X"; a task still running near
+ * the deadline is success with data.task_state as last seen (the BMC did
+ * accept the command). 412/428: one retry with If-Match = the system's
+ * ETag read again. 400 "value not supported"/"not in list" or 501: for an
+ * alias the next ResetType of its mapping is tried, else (and when none is
+ * left) "Action 'X' is not supported" with the list minus what the BMC
+ * turned down. cycle without PowerCycle: off type, poll PowerState every
  * BMC_POWER_STATE_POLL_INTERVAL until Off (deadline → 3002, on not sent),
- * then on type; data.sequence lists both. A system already Off is only
- * turned on.
+ * then the on type; data.sequence lists the steps. A system already Off is
+ * only turned on.
  *
  * Errors: transport per http_client.h (1002/1003/1005/3002); 401/403 →
  * 1004 with the status in details; other HTTP errors → 1005 "HTTP <n> from

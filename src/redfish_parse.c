@@ -164,7 +164,7 @@ static bool rfp_type_name_ok(const char *name)
     if (n == 0 || n >= RF_NAME_MAX)
         return false;
     for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-        if (*p <= 0x20 || *p >= 0x7f || *p == '\'' || *p == '"')
+        if (*p <= 0x20 || *p >= 0x7f || *p == '\'' || *p == '"' || *p == '\\')
             return false;
     return true;
 }
@@ -221,6 +221,17 @@ bool rfp_types_has(const struct rf_types *types, const char *name)
         if (!strcmp(types->v[i], name))
             return true;
     return false;
+}
+
+void rfp_types_remove(struct rf_types *types, const char *name)
+{
+    for (size_t i = 0; i < types->n; i++) {
+        if (strcmp(types->v[i], name))
+            continue;
+        memmove(types->v[i], types->v[i + 1], (types->n - i - 1) * sizeof(types->v[0]));
+        types->n--;
+        return;
+    }
 }
 
 int rfp_reset_action(json_object *system, struct rf_reset *out)
@@ -283,6 +294,11 @@ static void rfp_plan_cycle_sequence(const struct rf_types *types, struct rf_plan
     plan->kind = RF_PLAN_CYCLE_SEQUENCE;
     snprintf(plan->off_type, sizeof(plan->off_type), "%s", off);
     snprintf(plan->on_type, sizeof(plan->on_type), "%s", on);
+}
+
+bool rfp_is_alias(const char *name)
+{
+    return name && rfp_alias_find(name) != NULL;
 }
 
 void rfp_plan_action(const char *name, const struct rf_types *types,

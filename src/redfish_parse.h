@@ -109,6 +109,12 @@ void rfp_types_default(struct rf_types *out);
 /* Whether TYPES contains NAME (exactly). */
 bool rfp_types_has(const struct rf_types *types, const char *name);
 
+/* Remove NAME from TYPES (the BMC turned it down). */
+void rfp_types_remove(struct rf_types *types, const char *name);
+
+/* Whether NAME is one of the aliases on off soft reset cycle. */
+bool rfp_is_alias(const char *name);
+
 /* Decide what action NAME means on a BMC offering TYPES. */
 void rfp_plan_action(const char *name, const struct rf_types *types,
                      struct rf_plan *plan);
