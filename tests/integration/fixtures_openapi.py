@@ -18,6 +18,7 @@ tests. Mismatches are collected per test and fail it after its call.
 import json
 import pathlib
 import re
+import subprocess
 import urllib.parse
 
 import jsonschema
@@ -142,6 +143,18 @@ def checker():
 @pytest.fixture(scope="session")
 def openapi_checker():
     return checker()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def docs_assets():
+    """Lay out the docs nginx serves in fixtures_service.DOCS_DIR, once per
+    session (fast when already there). openapi.json and the pages are
+    copied before npm runs, so only the browser pages depend on npm; the
+    finished process is returned for tests that need the assets."""
+    import fixtures_service
+    return subprocess.run(
+        [str(REPO / "scripts" / "install-docs-assets"), str(fixtures_service.DOCS_DIR)],
+        capture_output=True, text=True, timeout=600)
 
 
 def _origin(url):

@@ -18,6 +18,8 @@ import requests
 REPO = pathlib.Path(__file__).resolve().parents[2]
 BUILD = pathlib.Path(os.environ.get("BMC_BUILD_DIR", REPO / "build")).resolve()
 DAEMON = BUILD / "src" / "bmc-managerd"
+# nginx serves /docs, /redoc, /openapi.json from here (fixtures_openapi fills it)
+DOCS_DIR = BUILD / "docs"
 
 
 def free_port(host="127.0.0.1", kind=socket.SOCK_STREAM):
@@ -70,6 +72,7 @@ class Service:
             "BMC_SOCKET": str(self.root / "bmc.sock"),
             "BMC_LIGHT_SOCKET": str(self.root / "light.sock"),
             "BMC_MAX_WORKERS": "4",
+            "BMC_DOCS_DIR": str(DOCS_DIR),
         })
         self.env.update({k: str(v) for k, v in (env or {}).items()})
         self.log_path = self.root / "bmc-managerd.log"
