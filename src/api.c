@@ -6,6 +6,7 @@
 #include "engine.h"
 #include "errors.h"
 #include "executor.h"
+#include "gate.h"
 #include "ipmi.h"
 #include "jsonutil.h"
 #include "log.h"
@@ -50,6 +51,20 @@ static json_object *health_config(void)
     return c;
 }
 
+/* The per-BMC gate now: its limit, exchanges in flight, callers waiting. */
+static json_object *gate_json(void)
+{
+    struct gate_stats gs;
+    json_object *g = json_object_new_object();
+
+    gate_stats(&gs);
+    json_object_object_add(g, "max_per_bmc", json_object_new_int(bmc_cfg.max_per_bmc));
+    json_object_object_add(g, "slots_in_use", json_object_new_int64(gs.slots_in_use));
+    json_object_object_add(g, "waiting", json_object_new_int64(gs.waiting));
+    json_object_object_add(g, "bmcs_busy", json_object_new_int64(gs.bmcs_busy));
+    return g;
+}
+
 /* Our keys after the guide's: what the BMC tools and the store look like. */
 static void health_own_keys(json_object *d, const struct taskstore_stats *st)
 {
@@ -69,6 +84,7 @@ static void health_own_keys(json_object *d, const struct taskstore_stats *st)
     json_object_object_add(store, "file_bytes", json_object_new_int64(st->file_bytes));
     json_object_object_add(store, "max_bytes", json_object_new_int64(st->max_bytes));
     json_object_object_add(d, "task_store", store);
+    json_object_object_add(d, "bmc_gate", gate_json());
 }
 
 static json_object *health_data(long active_tasks, bool healthy)
@@ -117,6 +133,25 @@ void api_health(const struct http_request *req, struct http_response *resp)
     mirror_keys(env, data, mirrored);
 }
 
+/* The gate's counters in /metrics (names prefixed gate_). */
+static void api_metrics_gate(json_object *data)
+{
+    struct gate_stats gs;
+
+    gate_stats(&gs);
+    json_object_object_add(data, "gate_max_per_bmc", json_object_new_int(bmc_cfg.max_per_bmc));
+    json_object_object_add(data, "gate_slots_in_use", json_object_new_int64(gs.slots_in_use));
+    json_object_object_add(data, "gate_waiting", json_object_new_int64(gs.waiting));
+    json_object_object_add(data, "gate_bmcs_busy", json_object_new_int64(gs.bmcs_busy));
+    json_object_object_add(data, "gate_waits_total", json_object_new_int64((int64_t)gs.waits_total));
+    json_object_object_add(data, "gate_timeouts_total",
+                           json_object_new_int64((int64_t)gs.timeouts_total));
+    json_object_object_add(data, "gate_reclaimed_total",
+                           json_object_new_int64((int64_t)gs.reclaimed_total));
+    json_object_object_add(data, "gate_bypassed_total",
+                           json_object_new_int64((int64_t)gs.bypassed_total));
+}
+
 void api_metrics(const struct http_request *req, struct http_response *resp)
 {
     struct taskstore_stats st = {0};
@@ -132,6 +167,7 @@ void api_metrics(const struct http_request *req, struct http_response *resp)
     json_object_object_add(data, "tasks_queued", json_object_new_int64(st.queued));
     json_object_object_add(data, "store_file_bytes", json_object_new_int64(st.file_bytes));
     json_object_object_add(data, "store_max_bytes", json_object_new_int64(st.max_bytes));
+    api_metrics_gate(data);
     response_success(resp, 200, "Metrics retrieved", "metrics", data);
 }
 

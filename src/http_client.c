@@ -5,6 +5,7 @@
 #include "clock.h"
 #include "config.h"
 #include "errors.h"
+#include "gate.h"
 #include "log.h"
 
 #include <curl/curl.h>
@@ -271,8 +272,8 @@ static void http_log(const struct http_request *req, long status, int code,
               new_conns);
 }
 
-int http_client_request(const struct http_request *req, struct http_response *resp,
-                        char *err, size_t errlen)
+static int http_exchange(const struct http_request *req, struct http_response *resp,
+                         char *err, size_t errlen)
 {
     char url[1200];
     struct http_sink sink = {resp, 0, false};
@@ -346,5 +347,24 @@ out:
         http_response_free(resp);
     http_log(req, code ? 0 : resp->status, code, err, clock_now_mono() - start,
              new_conns);
+    return code;
+}
+
+/* Every request holds a slot of its BMC's gate (gate.h) for the exchange
+ * only; a POST to an action target (a reset) is alone on its BMC. */
+int http_client_request(const struct http_request *req, struct http_response *resp,
+                        char *err, size_t errlen)
+{
+    bool exclusive = !strcmp(req->method, "POST") && strstr(req->path, "/Actions/");
+    struct gate_ticket gt;
+    int code = gate_enter(req->host, req->port, BMC_PROTO_REDFISH, exclusive,
+                          req->deadline, &gt, err, errlen);
+
+    if (code) {
+        memset(resp, 0, sizeof(*resp));
+        return code;
+    }
+    code = http_exchange(req, resp, err, errlen);
+    gate_leave(&gt);
     return code;
 }

@@ -8,6 +8,7 @@
 #include "clock.h"
 #include "config.h"
 #include "errors.h"
+#include "gate.h"
 #include "ipmi_parse.h"
 #include "log.h"
 #include "subprocess.h"
@@ -210,11 +211,20 @@ static int run_cmd(struct run *r, const struct bmc_call *call, const char *const
                    struct bmc_outcome *out)
 {
     double remaining;
+    struct gate_ticket gt;
+    char waited[256];
 
     if (!run_prepare(r, call, out))
         return -1;
+    /* one ipmitool run = one exchange; a power change is alone on its BMC */
+    if (gate_enter(call->conn->ip, call->conn->port, BMC_PROTO_IPMI, power_change,
+                   call->deadline, &gt, waited, sizeof(waited))) {
+        outcome_fail(out, BMC_ERR_TIMEOUT, "%s", waited);
+        return -1;
+    }
     remaining = clock_remaining(call->deadline);
     if (remaining <= 0) {
+        gate_leave(&gt);
         outcome_fail(out, BMC_ERR_TIMEOUT, "the deadline passed before ipmitool could run");
         return -1;
     }
@@ -229,6 +239,7 @@ static int run_cmd(struct run *r, const struct bmc_call *call, const char *const
         .deadline = call->deadline - SUBPROC_GRACE_DEFAULT - 0.05,
     };
     subproc_run(&spec, &r->res);
+    gate_leave(&gt);
     explicit_bzero(r->pwenv, sizeof(r->pwenv));
     log_debug("ipmi_done", "status=%d exit=%d signal=%d elapsed=%.3f out_bytes=%zu err_bytes=%zu",
               (int)r->res.status, r->res.exit_code, r->res.term_signal, r->res.elapsed,

@@ -3,6 +3,7 @@
 
 #include "config.h"
 #include "executor.h"
+#include "gate.h"
 #include "log.h"
 #include "master.h"
 #include "methods.h"
@@ -46,6 +47,11 @@ static int start(char *err, size_t errlen)
 
     if (open_store(&store, err, errlen))
         return 1;
+    /* the per-BMC gate: shared memory every child inherits */
+    if (gate_init(GATE_DEFAULT_ENTRIES, bmc_cfg.max_per_bmc, err, errlen)) {
+        taskstore_close(store);
+        return 1;
+    }
     executor_fd = executor_listen(err, errlen);
     if (executor_fd < 0) {
         taskstore_close(store);

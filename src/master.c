@@ -5,6 +5,7 @@
 #include "clock.h"
 #include "config.h"
 #include "executor.h"
+#include "gate.h"
 #include "http_client.h"
 #include "log.h"
 #include "sockets.h"
@@ -253,6 +254,7 @@ int master_run(struct listen_sockets *ls, struct taskstore *store,
         else if (m.draining)
             drain_tick(&m);
         reap_children(&m);
+        gate_reap_dead(); /* slots of children that died holding them */
         respawn_missing(&m);
         if (!m.draining)
             sweep_tick(&m);
