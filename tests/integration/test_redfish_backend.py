@@ -434,3 +434,14 @@ def test_one_connection_per_operation(redfish_sim, op, params, requests):
     st = sim.stats(sim.host)
     assert st["requests"] == requests, st
     assert st["connections"] == 1 and st["tls_handshakes"] == 1, st
+
+
+def test_tls_verification(redfish_sim):
+    """Off by default (self-signed BMCs); on, a self-signed certificate is a
+    protocol error unless BMC_REDFISH_CA_BUNDLE names it."""
+    sim = sim_for(redfish_sim, "dmtf")
+    out = run(sim, "get_power_state", BMC_REDFISH_VERIFY_TLS="true")[0]
+    assert out["code"] == 1003, out
+    out = run(sim, "get_power_state", BMC_REDFISH_VERIFY_TLS="true",
+              BMC_REDFISH_CA_BUNDLE=sim.cert)[0]
+    assert out["code"] == 0 and out["data"] == {"power_state": "On"}, out
