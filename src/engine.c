@@ -5,6 +5,7 @@
 #include "clock.h"
 #include "config.h"
 #include "errors.h"
+#include "http_client.h"
 #include "log.h"
 
 #include <stdio.h>
@@ -223,4 +224,7 @@ void engine_run(const struct engine_request *req, struct engine_result *out)
         (req->method->flags & METHOD_POWER_ACTION) &&
         strcasecmp(action_name(req), "status") != 0)
         wait_for_state(req, out);
+    /* The call's requests shared one connection; hold none between calls
+     * (a BMC has few sessions, and executor threads end after their job). */
+    http_client_release();
 }
