@@ -14,7 +14,8 @@ its state in tmp_path, and stop it by PID at teardown.
 
 Users (tests/sim/ipmi/lan.conf.in): admin/password (ADMINISTRATOR),
 operator/operpass (OPERATOR), viewer/viewpass (USER), disabled/disabledpw
-(disabled). ipmi_sim offers cipher suites 0-14 only: use 3.
+(disabled), secure/Un1que-S3cr3t (ADMINISTRATOR; for tests that grep for
+the password). ipmi_sim offers cipher suites 0-14 only: use 3.
 """
 import errno
 import os
@@ -34,6 +35,7 @@ USERS = {
     "operator": "operpass",
     "viewer": "viewpass",
     "disabled": "disabledpw",
+    "secure": "Un1que-S3cr3t",  # a password no message can contain
 }
 
 

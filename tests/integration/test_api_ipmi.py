@@ -13,6 +13,7 @@ import pytest
 from fixtures_service import wait_until
 
 PASSWORD = "password"  # tests/sim/ipmi/lan.conf.in
+SECRET = "Un1que-S3cr3t"  # user "secure": a password no message contains
 
 
 def creds(bmc, **kw):
@@ -155,18 +156,19 @@ def test_password_never_on_command_line_logs_or_store(svc, ipmi_sim):
     t = threading.Thread(target=scan)
     t.start()
     try:
-        r = svc.post("/power-state", creds(bmc))
+        r = svc.post("/power-state", creds(bmc, username="secure",
+                                          password=SECRET))
     finally:
         stop.set()
         t.join()
-    assert r.json()["success"] is True
+    assert r.json()["success"] is True, r.text
     assert seen, "no running ipmitool was observed"
-    assert all(PASSWORD.encode() not in c for c in seen)
+    assert all(SECRET.encode() not in c for c in seen)
     assert all(b"-E" in c.split(b"\0") for c in seen)
     svc.post("/validate", creds(bmc, password="Secret-Wrong-9"))
-    assert PASSWORD not in svc.log() and "Secret-Wrong-9" not in svc.log()
+    assert SECRET not in svc.log() and "Secret-Wrong-9" not in svc.log()
     raw = (svc.state / "tasks.store").read_bytes()
-    assert b"Secret-Wrong-9" not in raw
+    assert b"Secret-Wrong-9" not in raw and SECRET.encode() not in raw
 
 
 def test_ten_bmcs_in_parallel(service_factory, ipmi_sim):
