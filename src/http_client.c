@@ -26,7 +26,7 @@ struct http_thread {
 
 /* What the callbacks of one transfer fill. */
 struct http_sink {
-    struct http_response *resp;
+    struct rf_response *resp;
     size_t cap;
     bool oversized;
 };
@@ -69,7 +69,7 @@ void http_client_stats(long *requests, long *connections)
     *connections = tl_http.connections;
 }
 
-void http_response_free(struct http_response *resp)
+void http_client_response_free(struct rf_response *resp)
 {
     free(resp->body);
     memset(resp, 0, sizeof(*resp));
@@ -89,7 +89,7 @@ static CURL *http_thread_handle(void)
 static size_t http_on_body(char *data, size_t size, size_t nmemb, void *userp)
 {
     struct http_sink *sink = userp;
-    struct http_response *resp = sink->resp;
+    struct rf_response *resp = sink->resp;
     size_t n = size * nmemb;
 
     if (n > HTTP_BODY_MAX - resp->len) {
@@ -185,7 +185,7 @@ static int http_classify(CURLcode rc, bool oversized, bool deadline_bound,
 }
 
 /* Set every option of one request on C (after curl_easy_reset). */
-static int http_setup(CURL *c, const struct http_request *req, const char *url,
+static int http_setup(CURL *c, const struct rf_request *req, const char *url,
                       struct curl_slist *headers, struct http_sink *sink,
                       long timeout_ms)
 {
@@ -234,7 +234,7 @@ static int http_setup(CURL *c, const struct http_request *req, const char *url,
     return rc == CURLE_OK ? 0 : -1;
 }
 
-static struct curl_slist *http_headers(const struct http_request *req)
+static struct curl_slist *http_headers(const struct rf_request *req)
 {
     char if_match[HTTP_HEADER_VALUE_MAX + 16];
     struct curl_slist *h = NULL, *t;
@@ -258,7 +258,7 @@ fail:
     return NULL;
 }
 
-static void http_log(const struct http_request *req, long status, int code,
+static void http_log(const struct rf_request *req, long status, int code,
                      const char *reason, double elapsed, long new_conns)
 {
     char qpath[300], qreason[200];
@@ -272,7 +272,7 @@ static void http_log(const struct http_request *req, long status, int code,
               new_conns);
 }
 
-static int http_exchange(const struct http_request *req, struct http_response *resp,
+static int http_exchange(const struct rf_request *req, struct rf_response *resp,
                          char *err, size_t errlen)
 {
     char url[1200];
@@ -344,7 +344,7 @@ out:
     curl_slist_free_all(headers);
     resp->elapsed = clock_now_mono() - start;
     if (code)
-        http_response_free(resp);
+        http_client_response_free(resp);
     http_log(req, code ? 0 : resp->status, code, err, clock_now_mono() - start,
              new_conns);
     return code;
@@ -352,7 +352,7 @@ out:
 
 /* Every request holds a slot of its BMC's gate (gate.h) for the exchange
  * only; a POST to an action target (a reset) is alone on its BMC. */
-int http_client_request(const struct http_request *req, struct http_response *resp,
+int http_client_request(const struct rf_request *req, struct rf_response *resp,
                         char *err, size_t errlen)
 {
     bool exclusive = !strcmp(req->method, "POST") && strstr(req->path, "/Actions/");

@@ -12,7 +12,7 @@
  *
  * Owns: the thread's CURL handle (freed at thread exit or by
  * http_client_release) and each http_response's body/headers (freed by
- * http_response_free). Requires curl_global_init in the process
+ * http_client_response_free). Requires curl_global_init in the process
  * (http_client_init does it), after fork. */
 #ifndef BMC_HTTP_CLIENT_H
 #define BMC_HTTP_CLIENT_H
@@ -22,7 +22,7 @@
 #define HTTP_BODY_MAX (4u << 20) /* bytes of response body accepted */
 #define HTTP_HEADER_VALUE_MAX 512
 
-struct http_request {
+struct rf_request {
     const char *method;   /* "GET" or "POST" */
     const char *host;     /* IP literal (IPv6 without brackets) */
     int port;
@@ -34,7 +34,7 @@ struct http_request {
     double deadline;      /* CLOCK_MONOTONIC seconds; the call's deadline */
 };
 
-struct http_response {
+struct rf_response {
     long status;                          /* HTTP status code */
     char *body;                           /* NUL-terminated, may be empty */
     size_t len;
@@ -52,11 +52,11 @@ int http_client_init(void);
  * 1002 refused/unreachable/timed out, 1003 TLS or HTTP protocol failure or a
  * body over HTTP_BODY_MAX, 1005 other transport failure (connection reset,
  * nothing received), 3002 the call deadline passed (before or during it). */
-int http_client_request(const struct http_request *req, struct http_response *resp,
+int http_client_request(const struct rf_request *req, struct rf_response *resp,
                         char *err, size_t errlen);
 
 /* Free RESP's body and zero it. */
-void http_response_free(struct http_response *resp);
+void http_client_response_free(struct rf_response *resp);
 
 /* Close this thread's handle and its idle connection (end of a call). */
 void http_client_release(void);

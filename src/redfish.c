@@ -65,11 +65,11 @@ static void rf_op_end(struct rf_op *op)
 /* One HTTP exchange; a transport failure fills the outcome. 0 or -1. */
 static int rf_request(struct rf_op *op, const char *method, const char *path,
                       const char *body, const char *if_match,
-                      struct http_response *resp)
+                      struct rf_response *resp)
 {
     char err[300];
     const struct bmc_conn *conn = op->call->conn;
-    struct http_request req = {method, conn->ip, conn->port, path,
+    struct rf_request req = {method, conn->ip, conn->port, path,
                                conn->username, conn->password, body, if_match,
                                op->call->deadline};
     int code = http_client_request(&req, resp, err, sizeof(err));
@@ -81,7 +81,7 @@ static int rf_request(struct rf_op *op, const char *method, const char *path,
 
 /* Fill the outcome for a non-2xx answer to METHOD PATH. */
 static void rf_fail_status(struct rf_op *op, const char *method, const char *path,
-                           const struct http_response *resp)
+                           const struct rf_response *resp)
 {
     char reason[200];
 
@@ -102,7 +102,7 @@ static bool rf_status_ok(long status) { return status >= 200 && status < 300; }
 static int rf_get(struct rf_op *op, const char *path, json_object **doc, char *etag,
                   size_t etaglen)
 {
-    struct http_response resp;
+    struct rf_response resp;
     char err[200];
     int rc = -1;
 
@@ -124,7 +124,7 @@ static int rf_get(struct rf_op *op, const char *path, json_object **doc, char *e
     }
     rc = 0;
 out:
-    http_response_free(&resp);
+    http_client_response_free(&resp);
     return rc;
 }
 
@@ -366,7 +366,7 @@ out:
 static int rf_follow_task(struct rf_op *op, const char *path, char *state,
                           size_t statelen, bool *bad)
 {
-    struct http_response resp;
+    struct rf_response resp;
     char err[200];
     json_object *task = NULL;
     int rc = 0;
@@ -398,7 +398,7 @@ static int rf_follow_task(struct rf_op *op, const char *path, char *state,
             json_object_put(task);
             task = NULL;
         }
-        http_response_free(&resp);
+        http_client_response_free(&resp);
         if (rc)
             return rc;
     }
@@ -407,7 +407,7 @@ static int rf_follow_task(struct rf_op *op, const char *path, char *state,
 
 /* POST ResetType TYPE once, with IF_MATCH when given. */
 static int rf_post_once(struct rf_op *op, const char *target, const char *type,
-                        const char *if_match, struct http_response *resp)
+                        const char *if_match, struct rf_response *resp)
 {
     char body[2 * RF_NAME_MAX + 32];
     json_object *o = json_object_new_object();
@@ -424,7 +424,7 @@ static enum rf_post_result rf_post_reset(struct rf_op *op, const char *target,
                                          const char *type, const char *noop_state,
                                          long *status, json_object *data)
 {
-    struct http_response resp;
+    struct rf_response resp;
     char etag[HTTP_HEADER_VALUE_MAX], monitor[RF_PATH_MAX], state[64];
     enum rf_post_result res = RF_POST_FAILED;
     bool bad;
@@ -432,7 +432,7 @@ static enum rf_post_result rf_post_reset(struct rf_op *op, const char *target,
     if (rf_post_once(op, target, type, NULL, &resp))
         return RF_POST_FAILED;
     if (resp.status == 412 || resp.status == 428) {
-        http_response_free(&resp);
+        http_client_response_free(&resp);
         if (rf_fresh_etag(op, etag, sizeof(etag)) ||
             rf_post_once(op, target, type, etag[0] ? etag : "*", &resp))
             return RF_POST_FAILED;
@@ -465,7 +465,7 @@ static enum rf_post_result rf_post_reset(struct rf_op *op, const char *target,
     } else {
         rf_fail_status(op, "POST", target, &resp);
     }
-    http_response_free(&resp);
+    http_client_response_free(&resp);
     return res;
 }
 
