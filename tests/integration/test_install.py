@@ -69,7 +69,7 @@ def test_env_file_names_every_variable(tree):
     assert read <= documented, f"missing from conf/bmc-manager.env: {sorted(read - documented)}"
     assert not re.search(r"^BMC_", env, re.M), "the installed file must change nothing"
     readme = (REPO / "README.md").read_text()
-    for var, default in re.findall(r"^\| `(BMC_[A-Z_]+)` \| ([^ |]+)", readme, re.M):
+    for var, default in re.findall(r"^\| `(BMC_[A-Z_]+)` \| ([^ |]+) \|", readme, re.M):
         if not default.startswith("("):
             assert f"#{var}={default}\n" in env, var
 
