@@ -263,3 +263,20 @@ def test_install_docs_assets_is_idempotent_and_fast(docs_assets, tmp_path):
     assert (fixtures_service.DOCS_DIR / "openapi.json").read_bytes() == SPEC_PATH.read_bytes()
     p = subprocess.run([str(script)], capture_output=True, text=True)
     assert p.returncode == 2 and "usage" in p.stderr
+
+
+def test_raw_socket_answers_conform(service, openapi_checker):
+    """Requests `requests` cannot make (no Content-Length) are checked here."""
+    import socket
+    with socket.create_connection(("127.0.0.1", service.port)) as s:
+        s.sendall(b"POST /action/async HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = requests.structures.CaseInsensitiveDict(
+        line.split(": ", 1) for line in lines[1:])
+    assert status == 411
+    assert openapi_checker.check("POST", "/action/async", status, headers, body) == []
