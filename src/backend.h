@@ -90,6 +90,10 @@ struct bmc_backend {
     bmc_op_fn run_action;
     bmc_op_fn list_users;
     bmc_op_fn get_fw_version;
+    /* Called once when an engine call (validation, attempts, polls) is
+     * over, on the thread that made it; may be NULL. Lets a backend keep
+     * per-call state (a connection, discovery) and drop it here. */
+    void (*end_call)(void);
 };
 
 extern const struct bmc_backend redfish_backend; /* redfish.c */

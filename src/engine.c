@@ -5,7 +5,6 @@
 #include "clock.h"
 #include "config.h"
 #include "errors.h"
-#include "http_client.h"
 #include "log.h"
 
 #include <stdio.h>
@@ -224,7 +223,9 @@ void engine_run(const struct engine_request *req, struct engine_result *out)
         (req->method->flags & METHOD_POWER_ACTION) &&
         strcasecmp(action_name(req), "status") != 0)
         wait_for_state(req, out);
-    /* The call's requests shared one connection; hold none between calls
-     * (a BMC has few sessions, and executor threads end after their job). */
-    http_client_release();
+    /* Hold nothing between calls: a BMC has few sessions, and executor
+     * threads end after their job. */
+    const struct bmc_backend *backend = engine_backend(req->conn->protocol);
+    if (backend->end_call)
+        backend->end_call();
 }

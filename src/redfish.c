@@ -18,6 +18,30 @@
 #define RF_USERS_MAX 256         /* accounts read */
 #define RF_TASK_POLL_SECONDS 0.5 /* task monitor polling interval */
 
+/* Discovery shared by the operations of one engine call on this thread:
+ * auto-validation reads the service root and the first page of the Systems
+ * collection, and the method that follows starts from them instead of
+ * reading them again (an action is 4 requests, not 6). Keyed by the call's
+ * connection; refilled by every validation, dropped by redfish_end_call. */
+static __thread struct {
+    const struct bmc_conn *conn;
+    json_object *root;
+    json_object *systems;
+    char systems_path[RF_PATH_MAX];
+} rf_cache;
+
+static void rf_cache_clear(void)
+{
+    json_object_put(rf_cache.root);
+    json_object_put(rf_cache.systems);
+    memset(&rf_cache, 0, sizeof(rf_cache));
+}
+
+static bool rf_cache_serves(const struct bmc_call *call)
+{
+    return rf_cache.conn == call->conn && rf_cache.root != NULL;
+}
+
 /* The state of one operation: the call, its outcome and what discovery
  * found so far (documents owned here, freed by rf_op_end). */
 struct rf_op {
@@ -130,7 +154,21 @@ out:
 
 static int rf_get_root(struct rf_op *op)
 {
+    if (!op->root && rf_cache_serves(op->call))
+        op->root = json_object_get(rf_cache.root);
     return op->root ? 0 : rf_get(op, RF_ROOT, &op->root, NULL, 0);
+}
+
+/* A page of a collection at PATH: the cached Systems page when it is that
+ * one, else a GET. */
+static int rf_get_page(struct rf_op *op, const char *path, json_object **page)
+{
+    if (rf_cache_serves(op->call) && rf_cache.systems &&
+        !strcmp(path, rf_cache.systems_path)) {
+        *page = json_object_get(rf_cache.systems);
+        return 0;
+    }
+    return rf_get(op, path, page, NULL, 0);
 }
 
 /* The optional "system_id" parameter (NULL when absent). -1 if mistyped. */
@@ -188,7 +226,7 @@ static int rf_find_system_path(struct rf_op *op, const char *want)
         goto out;
     }
     for (int pages = 0; pages < RF_PAGES_MAX && !found; pages++) {
-        if (rf_get(op, path, &page, NULL, 0))
+        if (rf_get_page(op, path, &page))
             goto out;
         found = rf_pick_member(op, page, want, ids);
         if (!found && rfp_next_link(page, path, sizeof(path)))
@@ -269,6 +307,7 @@ static void redfish_validate_connection(const struct bmc_call *call,
     json_object *systems = NULL, *data;
 
     rf_op_begin(&op, "validate_connection", call, out);
+    rf_cache_clear(); /* validation always asks the BMC afresh */
     if (rf_get_root(&op))
         goto out;
     if (rfp_link(op.root, "Systems", path, sizeof(path))) {
@@ -279,6 +318,10 @@ static void redfish_validate_connection(const struct bmc_call *call,
      * collection below it is what proves them. */
     if (rf_get(&op, path, &systems, NULL, 0))
         goto out;
+    rf_cache.conn = call->conn;
+    rf_cache.root = json_object_get(op.root);
+    rf_cache.systems = json_object_get(systems);
+    snprintf(rf_cache.systems_path, sizeof(rf_cache.systems_path), "%s", path);
     data = json_object_new_object();
     json_object_object_add(data, "ok", json_object_new_boolean(1));
     outcome_done(out, true, NULL, data);
@@ -727,6 +770,13 @@ out:
     rf_op_end(&op);
 }
 
+/* The engine call is over: forget its discovery, close its connection. */
+static void redfish_end_call(void)
+{
+    rf_cache_clear();
+    http_client_release();
+}
+
 const struct bmc_backend redfish_backend = {
     .name = "redfish",
     .validate_connection = redfish_validate_connection,
@@ -735,4 +785,5 @@ const struct bmc_backend redfish_backend = {
     .run_action = redfish_run_action,
     .list_users = redfish_list_users,
     .get_fw_version = redfish_get_fw_version,
+    .end_call = redfish_end_call,
 };

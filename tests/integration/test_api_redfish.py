@@ -424,3 +424,14 @@ def test_sigterm_lets_slow_request_finish(svc, redfish_sim):
         r = fut.result(timeout=30)
     assert r.status_code == 200 and r.json()["success"] is True
     assert svc.daemon.wait(30) == 0
+
+
+def test_action_costs_four_requests_on_one_connection(svc, bmc):
+    """Validation's discovery serves the action: root, Systems, the system
+    and the POST, over one TLS connection."""
+    bmc.reset_stats()
+    ok_envelope(svc.post("/action", creds(bmc, action="on")), "run_action")
+    paths = [(q["method"], q["path"]) for q in bmc.requests()]
+    assert len(paths) == 4, paths
+    assert paths[-1][0] == "POST"
+    assert bmc.stats(bmc.host)["tls_handshakes"] == 1
