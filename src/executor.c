@@ -12,6 +12,7 @@
 #include "taskrun.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -441,15 +442,19 @@ int executor_run(int listen_fd, struct taskstore *store)
     ex.store = store;
     log_info("executor_start", "max_async_tasks=%d queue_max=%d",
              bmc_cfg.max_async_tasks, bmc_cfg.async_queue_max);
+    /* Non-blocking, so one wake-up takes every submission already
+     * waiting (a burst of async requests), not one per poll. */
+    fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) | O_NONBLOCK);
     while (!executor_stop) {
         struct pollfd p = {listen_fd, POLLIN, 0};
         if (poll(&p, 1, 500) <= 0)
             continue;
-        int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
-        if (fd < 0)
-            continue;
-        serve_connection(fd);
-        close(fd);
+        int fd;
+        while (!executor_stop &&
+               (fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
+            serve_connection(fd);
+            close(fd);
+        }
     }
     fail_queued();
     log_info("executor_draining", "running=%d", running_count());
