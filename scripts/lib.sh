@@ -6,7 +6,7 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Debian packages, by what needs them.
 PKGS_BUILD="autoconf automake libtool pkg-config make gcc libfcgi-dev libjson-c-dev libcurl4-openssl-dev"
 PKGS_RUN="nginx ipmitool openipmi openssl python3 curl procps"
-PKGS_TEST="check python3-pytest python3-requests wrk valgrind clang libclang-rt-14-dev cppcheck"
+PKGS_TEST="check python3-pytest python3-requests python3-jsonschema wrk valgrind clang libclang-rt-14-dev cppcheck chromium"
 
 as_root() {
     if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
@@ -24,6 +24,13 @@ ensure_packages() {
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
         --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# npm for the docs assets (swagger-ui-dist, redoc). The machines may carry
+# a Node.js of their own whose npm Debian's package would conflict with,
+# so Debian's npm is installed only when there is none.
+ensure_npm() {
+    command -v npm >/dev/null 2>&1 || ensure_packages npm
 }
 
 # build_tree DIR [configure args...]: configure (once) and make in DIR.
