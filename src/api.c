@@ -2,6 +2,7 @@
 #include "autoconfig.h"
 #include "api.h"
 
+#include "clock.h"
 #include "config.h"
 #include "engine.h"
 #include "errors.h"
@@ -65,12 +66,28 @@ static json_object *gate_json(void)
     return g;
 }
 
+/* Whether ipmitool is there, looked up at most every 10 s per process:
+ * the PATH walk cost /health more than the rest of its work. */
+static bool ipmitool_found(char *path, size_t len)
+{
+    static char cached[512];
+    static bool found;
+    static double checked_at = -1e9;
+
+    if (clock_now_mono() - checked_at > 10.0) {
+        found = ipmi_tool_available(cached, sizeof(cached));
+        checked_at = clock_now_mono();
+    }
+    snprintf(path, len, "%s", cached);
+    return found;
+}
+
 /* Our keys after the guide's: what the BMC tools and the store look like. */
 static void health_own_keys(json_object *d, const struct taskstore_stats *st)
 {
     char path[512];
     json_object *ipmi = json_object_new_object(), *store = json_object_new_object();
-    bool found = ipmi_tool_available(path, sizeof(path));
+    bool found = ipmitool_found(path, sizeof(path));
 
     json_object_object_add(ipmi, "available", json_object_new_boolean(found));
     json_object_object_add(ipmi, "path", found ? json_object_new_string(path)
