@@ -49,7 +49,8 @@ def is_json_envelope(r):
 class Front:
     """The front nginx over the nodes' own nginx listeners."""
 
-    def __init__(self, nodes):
+    def __init__(self, nodes, balance="least_conn"):
+        self.balance = balance
         self.root = pathlib.Path(tempfile.mkdtemp(prefix="bmc-front-", dir="/tmp"))
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -61,7 +62,8 @@ class Front:
         argv = [str(REPO / "scripts" / "render-front"), str(DAEMON),
                 str(self.root / "nginx"), f"127.0.0.1:{self.port}"]
         argv += [f"{i}=127.0.0.1:{svc.port}" for i, svc in enumerate(self.nodes)]
-        subprocess.run(argv, env=self.nodes[0].env, check=True)
+        subprocess.run(argv, env=dict(self.nodes[0].env, BMC_FRONT_BALANCE=self.balance),
+                       check=True)
         self.proc = subprocess.Popen(
             ["nginx", "-p", str(self.root / "nginx"), "-c",
              str(self.root / "nginx" / "nginx.conf"), "-g", "daemon off;"],
@@ -280,6 +282,30 @@ def test_power_action_never_sent_twice(cluster, sim, spread):
     sim.control({"address": bmc, "latency_ms": 0})
     # nginx's master replaced the killed workers: the node serves again.
     wait_until(lambda: victim._answers(), what="victim nginx workers back")
+
+
+def test_balance_by_bmc_sends_one_bmc_to_one_node(cluster, sim):
+    """BMC_FRONT_BALANCE=bmc: a hash of the body's "ip" picks the node, so
+    every call for one BMC meets the same per-BMC gate."""
+    front = Front(cluster.nodes, balance="bmc").start()
+    try:
+        bmcs = 12
+        bodies = [action(sim, n % bmcs) for n in range(4 * bmcs)]
+        # Spacing and key order vary; the BMC is what counts.
+        bodies = [json.dumps(b, indent=1 if k % 2 else None) for k, b in enumerate(bodies)]
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(lambda b: requests.post(
+                front.url + "/action/async", data=b,
+                headers={"Content-Type": "application/json"}, timeout=60), bodies))
+        assert [a.status_code for a in answers] == [202] * len(bodies)
+        nodes_of = collections.defaultdict(set)
+        for b, a in zip(bodies, answers):
+            nodes_of[json.loads(b)["ip"]].add(node_of(a.json()["task_id"]))
+        assert all(len(n) == 1 for n in nodes_of.values()), nodes_of
+        assert len(set().union(*nodes_of.values())) > 1, nodes_of  # still spread
+        wait_ended(front, [a.json()["task_id"] for a in answers])
+    finally:
+        front.stop()
 
 
 def test_node_down_then_back(cluster, sim, spread):
