@@ -53,36 +53,34 @@ static void install_signals(void)
     sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-static void copy_param(FCGX_Request *rq, const char *name, char *dst, size_t len)
+static void copy_param(char **envp, const char *name, char *dst, size_t len)
 {
-    const char *v = FCGX_GetParam(name, rq->envp);
+    const char *v = FCGX_GetParam(name, envp);
     snprintf(dst, len, "%s", v ? v : "");
 }
 
-static void read_request_line(FCGX_Request *rq, struct http_request *req)
+static void read_request_line(char **envp, struct http_request *req)
 {
-    copy_param(rq, "REQUEST_METHOD", req->method, sizeof(req->method));
-    copy_param(rq, "DOCUMENT_URI", req->path, sizeof(req->path));
+    copy_param(envp, "REQUEST_METHOD", req->method, sizeof(req->method));
+    copy_param(envp, "DOCUMENT_URI", req->path, sizeof(req->path));
     if (!req->path[0]) {
-        copy_param(rq, "REQUEST_URI", req->path, sizeof(req->path));
+        copy_param(envp, "REQUEST_URI", req->path, sizeof(req->path));
         req->path[strcspn(req->path, "?")] = '\0';
     }
-    copy_param(rq, "REQUEST_ID", req->request_id, sizeof(req->request_id));
+    copy_param(envp, "REQUEST_ID", req->request_id, sizeof(req->request_id));
 }
 
-/* Read the body named by CONTENT_LENGTH; answers the error itself and
- * returns -1 when the body is missing, too large or incomplete. */
-static int read_body(FCGX_Request *rq, struct http_request *req,
-                     struct http_response *resp)
+int worker_parse_params(char **envp, struct http_request *req,
+                        struct http_response *resp, size_t *body_len)
 {
-    const char *cl = FCGX_GetParam("CONTENT_LENGTH", rq->envp);
+    const char *cl;
     char *end;
-    size_t got = 0;
 
-    req->body = body_buf;
-    req->body_len = 0;
-    if (strcmp(req->method, "POST") != 0)
+    read_request_line(envp, req);
+    *body_len = 0;
+    if (!router_knows(req->path) || strcmp(req->method, "POST") != 0)
         return 0;
+    cl = FCGX_GetParam("CONTENT_LENGTH", envp);
     if (!cl || !*cl) {
         response_error(resp, BMC_ERR_INVALID_REQUEST, NULL, NULL,
                        "Content-Length is required");
@@ -101,6 +99,19 @@ static int read_body(FCGX_Request *rq, struct http_request *req,
                        "the body may be at most %d bytes", HTTP_MAX_BODY);
         return -1;
     }
+    *body_len = (size_t)len;
+    return 0;
+}
+
+/* Read the LEN bytes of body announced; answers the error itself and
+ * returns -1 when the body is incomplete. */
+static int read_body(FCGX_Request *rq, size_t len, struct http_request *req,
+                     struct http_response *resp)
+{
+    size_t got = 0;
+
+    req->body = body_buf;
+    req->body_len = 0;
     while (got < len) {
         int n = FCGX_GetStr(body_buf + got, (int)(len - got), rq->in);
         if (n <= 0)
@@ -109,7 +120,7 @@ static int read_body(FCGX_Request *rq, struct http_request *req,
     }
     if (got != len) {
         response_error(resp, BMC_ERR_INVALID_REQUEST, NULL, NULL,
-                       "the body ended after %zu of %llu bytes", got, len);
+                       "the body ended after %zu of %zu bytes", got, len);
         return -1;
     }
     body_buf[got] = '\0';
@@ -147,12 +158,13 @@ static void serve_one(FCGX_Request *rq)
     struct http_request req;
     struct http_response resp;
     double started = clock_now_mono();
+    size_t len;
 
     memset(&req, 0, sizeof(req));
     http_response_init(&resp);
-    read_request_line(rq, &req);
+    int rc = worker_parse_params(rq->envp, &req, &resp, &len);
     log_set_request_id(req.request_id);
-    if (!router_knows(req.path) || read_body(rq, &req, &resp) == 0)
+    if (rc == 0 && read_body(rq, len, &req, &resp) == 0)
         router_dispatch(&req, &resp);
     write_response(rq, &req, &resp);
     FCGX_Finish_r(rq);

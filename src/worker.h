@@ -6,7 +6,18 @@
 #ifndef BMC_WORKER_H
 #define BMC_WORKER_H
 
+#include <stddef.h>
+
+struct http_request;
+struct http_response;
 struct taskstore;
+
+/* Fill REQ's method, path and request id from the FastCGI parameters ENVP
+ * and, for a POST to a known path, check CONTENT_LENGTH: 0 with the body
+ * length to read in *BODY_LEN (0 for none), or -1 with the error in RESP.
+ * No I/O (tests/fuzz/fuzz_http drives it). */
+int worker_parse_params(char **envp, struct http_request *req,
+                        struct http_response *resp, size_t *body_len);
 
 /* Serve LISTEN_FD with STORE until told to stop; returns the process exit
  * status. */
