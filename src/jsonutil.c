@@ -30,8 +30,8 @@ json_object *json_new_time(double unix_seconds)
 
     /* Millisecond precision: %.3f with trailing zeros dropped is the
      * shortest form, without json_new_number's search. */
-    if (!isfinite(ms))
-        return json_object_new_null();
+    if (!isfinite(ms) || fabs(ms) >= 9007199254740992.0)
+        return json_new_number(ms); /* null, or no int64 cast out of range */
     snprintf(buf, sizeof(buf), "%.3f", ms);
     char *end = buf + strlen(buf) - 1;
     while (*end == '0')

@@ -296,8 +296,10 @@ static int journal_rollback(char *base, uint64_t limit, char *why, size_t whylen
                 return -1;
             }
             memcpy(&e, j + start, sizeof(e));
-            bool target_ok = (e.off >= LIVE_OFF && e.off + e.len <= sizeof(struct ts_hdr)) ||
-                             (e.off >= ARENA_OFF && e.off + e.len <= limit);
+            /* off + len could wrap: compare against the room left */
+            bool target_ok = (e.off >= LIVE_OFF && e.off <= sizeof(struct ts_hdr) &&
+                              e.len <= sizeof(struct ts_hdr) - e.off) ||
+                             (e.off >= ARENA_OFF && e.off <= limit && e.len <= limit - e.off);
             if (start + sizeof(e) + pad8(e.len) + 8 != pos || !target_ok ||
                 jent_sum(&e, j + start + sizeof(e)) != e.sum) {
                 snprintf(why, whylen, "journal entry at %llu is damaged",
@@ -1219,7 +1221,7 @@ static int header_validate(const char *base, uint64_t size, char *why, size_t wh
         h->arena_off != ARENA_OFF) {
         snprintf(why, whylen,
                  "store format version %u (mutex %u bytes, record %u bytes) differs from "
-                 "this build's version %u (mutex %zu bytes, record %zu bytes)",
+                 "this build's version %d (mutex %zu bytes, record %zu bytes)",
                  h->version, h->mutex_size, h->record_size, TASKSTORE_FORMAT_VERSION,
                  sizeof(pthread_mutex_t), sizeof(struct ts_rec));
         return -1;
@@ -1364,6 +1366,8 @@ static void opts_apply(struct taskstore *ts, const struct taskstore_opts *o)
     ts->lock_timeout_s = o && o->lock_timeout_s > 0 ? o->lock_timeout_s : 2.0;
 }
 
+static int store_problems(char *base);
+
 int taskstore_open(const char *path, const struct taskstore_opts *opts,
                    struct taskstore **out, char *err, size_t errlen)
 {
@@ -1395,7 +1399,7 @@ int taskstore_open(const char *path, const struct taskstore_opts *opts,
     }
     /* Validate with plain reads first: a foreign file is never mapped
      * writable, so it cannot be modified by accident. */
-    char hb[HDR_SIZE];
+    _Alignas(struct ts_hdr) char hb[HDR_SIZE]; /* read as a struct ts_hdr */
     if ((uint64_t)st.st_size < ARENA_OFF ||
         pread(ts->fd, hb, sizeof(hb), 0) != (ssize_t)sizeof(hb)) {
         snprintf(why, sizeof(why), "file is %lld bytes, shorter than a store header",
@@ -1421,6 +1425,17 @@ int taskstore_open(const char *path, const struct taskstore_opts *opts,
             goto refuse;
         log_warn("taskstore_recovered", "path=%s journal_bytes=%llu", path,
                  (unsigned long long)pending);
+        /* the rollback may have restored the header's sizes */
+        if (header_validate(ts->base, (uint64_t)st.st_size, why, sizeof(why)))
+            goto refuse;
+    }
+    /* Every link the operations follow must be sound before one runs: a
+     * damaged record is refused here rather than crashing a worker. */
+    int problems = store_problems(ts->base);
+    if (problems) {
+        snprintf(why, sizeof(why), "its records are damaged (%d problem%s)", problems,
+                 problems == 1 ? "" : "s");
+        goto refuse;
     }
     if (mutex_init_shared(&ts->h->mutex)) {
         snprintf(err, errlen, "cannot initialise the task store mutex");
@@ -1626,8 +1641,8 @@ static void chk_active(struct chk *c)
     uint64_t prev = 0, seen = 0, want = h->n_running + h->n_queued;
 
     for (uint64_t off = h->active_head; off;) {
-        const struct ts_rec *r = (const void *)(c->ts.base + off);
-        uint8_t *f = chk_block(c, off);
+        uint8_t *f = chk_block(c, off); /* first: OFF may point anywhere */
+        const struct ts_rec *r = f ? (const void *)(c->ts.base + off) : NULL;
         if (!f || r->h.tag != TAG_REC || (*f & F_ACTIVE) || ++seen > want ||
             !status_active(r->status) || r->act_prev != prev) {
             chk_fail(c, "active list: bad record at %llu", (unsigned long long)off);
@@ -1653,9 +1668,9 @@ static void chk_index(struct chk *c, uint64_t nidx)
         return;
     }
     uint8_t *f = chk_block(c, h->index_off);
-    const struct ts_blk *b = chk_blk(c, h->index_off);
+    const struct ts_blk *b = f ? chk_blk(c, h->index_off) : NULL;
     if (!f || b->tag != TAG_INDEX || b->link != n || nidx != 1 ||
-        sizeof(*b) + n * 8 > class_size(b->cls)) {
+        n > (class_size(b->cls) - sizeof(*b)) / 8) { /* n * 8 could wrap */
         chk_fail(c, "index block at %llu is malformed (%llu index blocks)",
                  (unsigned long long)h->index_off, (unsigned long long)nidx);
         return;
@@ -1666,7 +1681,7 @@ static void chk_index(struct chk *c, uint64_t nidx)
             continue;
         uint64_t off = entry_off(s[i]);
         uint8_t *rf = chk_block(c, off);
-        const struct ts_rec *r = (const void *)(c->ts.base + off);
+        const struct ts_rec *r = rf ? (const void *)(c->ts.base + off) : NULL;
         if (!rf || r->h.tag != TAG_REC || r->hash != entry_tag(s[i]) || (*rf & F_INDEX)) {
             chk_fail(c, "index slot %llu: bad entry", (unsigned long long)i);
             continue;
@@ -1705,13 +1720,47 @@ static void chk_cross(struct chk *c)
     }
 }
 
+/* Check the blocks, lists and index of the store at BASE (header valid,
+ * journal empty) into C; returns the number of problems. */
+static int chk_arena(struct chk *c, char *base)
+{
+    uint64_t counts[6] = {0};
+
+    c->ts.base = base;
+    c->ts.h = (struct ts_hdr *)base;
+    c->top = c->ts.h->heap_top;
+    c->flags = calloc((c->top - ARENA_OFF) / 16 + 1, 1);
+    if (!c->flags) {
+        chk_fail(c, "out of memory");
+        goto out;
+    }
+    chk_walk(c, counts);
+    if (c->problems)
+        goto out;
+    chk_free_lists(c, counts[0]);
+    chk_fifo(c, counts[1]);
+    chk_active(c);
+    chk_index(c, counts[4]);
+    chk_cross(c);
+out:
+    free(c->flags);
+    c->flags = NULL;
+    return c->problems;
+}
+
+static int store_problems(char *base)
+{
+    struct chk c = {.rep = NULL};
+
+    return chk_arena(&c, base);
+}
+
 int taskstore_check_file(const char *path, FILE *report)
 {
     struct chk c = {.rep = report};
     struct stat st;
     char why[256];
     char *base = MAP_FAILED;
-    uint64_t counts[6] = {0};
     int fd = open(path, O_RDONLY | O_CLOEXEC);
 
     if (fd < 0 || fstat(fd, &st) != 0) {
@@ -1737,7 +1786,7 @@ int taskstore_check_file(const char *path, FILE *report)
     c.ts.h = (struct ts_hdr *)base;
     if (c.ts.h->journal_used) {
         uint64_t pending = c.ts.h->journal_used;
-        if (journal_rollback(base, (uint64_t)st.st_size, why, sizeof(why))) {
+        if (journal_rollback(base, c.ts.h->file_bytes, why, sizeof(why))) { /* as open */
             chk_fail(&c, "%s: %s", path, why);
             goto out;
         }
@@ -1750,22 +1799,8 @@ int taskstore_check_file(const char *path, FILE *report)
             goto out;
         }
     }
-    c.top = c.ts.h->heap_top;
-    c.flags = calloc((c.top - ARENA_OFF) / 16 + 1, 1);
-    if (!c.flags) {
-        chk_fail(&c, "out of memory");
-        goto out;
-    }
-    chk_walk(&c, counts);
-    if (c.problems)
-        goto out;
-    chk_free_lists(&c, counts[0]);
-    chk_fifo(&c, counts[1]);
-    chk_active(&c);
-    chk_index(&c, counts[4]);
-    chk_cross(&c);
+    chk_arena(&c, base);
 out:
-    free(c.flags);
     if (base != MAP_FAILED)
         munmap(base, (size_t)st.st_size);
     if (fd >= 0)
