@@ -306,7 +306,7 @@ static void reply(int fd, const char *task_id, int code, const char *details)
         n = snprintf(buf, sizeof(buf), "{\"task_id\":\"%s\"}", task_id);
     else
         n = snprintf(buf, sizeof(buf), "{\"code\":%d,\"details\":\"%s\"}", code,
-                     details);
+                     details ? details : "");
     if (send(fd, buf, (size_t)n, MSG_NOSIGNAL) < 0)
         log_warn("executor_reply_failed", "errno=%d", errno);
 }

@@ -42,7 +42,7 @@ static bool search_path(const char *name, char *out, size_t len)
     const char *p;
 
     if (!path || !*path)
-        path = CHILD_PATH + 5;
+        path = &CHILD_PATH[5]; /* after "PATH=" */
     for (p = path;; p++) {
         const char *end = strchr(p, ':');
         size_t n = end ? (size_t)(end - p) : strlen(p);
