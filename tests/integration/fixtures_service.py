@@ -5,6 +5,7 @@ The build under test is $BMC_BUILD_DIR (default: <repo>/build).
 """
 import os
 import pathlib
+import shlex
 import shutil
 import signal
 import socket
@@ -20,6 +21,9 @@ BUILD = pathlib.Path(os.environ.get("BMC_BUILD_DIR", REPO / "build")).resolve()
 DAEMON = BUILD / "src" / "bmc-managerd"
 # nginx serves /docs, /redoc, /openapi.json from here (fixtures_openapi fills it)
 DOCS_DIR = BUILD / "docs"
+# A command the daemon runs under, e.g. "valgrind --log-file=... -q"
+# (scripts/test's valgrind pass); empty: the daemon itself.
+WRAPPER = shlex.split(os.environ.get("BMC_TEST_WRAPPER", ""))
 
 
 def free_port(host="127.0.0.1", kind=socket.SOCK_STREAM):
@@ -95,7 +99,7 @@ class Service:
 
     def start_daemon(self):
         log = open(self.log_path, "ab")
-        self.daemon = subprocess.Popen([str(DAEMON)], env=self.env,
+        self.daemon = subprocess.Popen(WRAPPER + [str(DAEMON)], env=self.env,
                                        stdout=log, stderr=log)
         log.close()
         wait_until(lambda: (self.root / "light.sock").exists()
