@@ -83,7 +83,8 @@ def test_list_users(ipmi_sim):
     out = run(ipmi_sim(), "list_users")[0]
     assert out["success"] is True
     users = {u["name"]: u for u in out["data"]["users"]}
-    assert set(users) == {"admin", "operator", "viewer", "disabled"}  # empty slots left out
+    # empty slots left out
+    assert set(users) == {"admin", "operator", "viewer", "disabled", "secure"}
     assert users["admin"] == {"id": 2, "name": "admin", "role": "Administrator",
                               "enabled": True, "callin": True, "link_auth": False,
                               "ipmi_msg": True, "privilege": "ADMINISTRATOR"}
