@@ -90,6 +90,12 @@ struct bmc_backend {
     bmc_op_fn run_action;
     bmc_op_fn list_users;
     bmc_op_fn get_fw_version;
+    /* True when every operation authenticates with the BMC itself before
+     * it reads or changes anything, failing with the codes a validation
+     * would: the engine then skips the separate validation exchange,
+     * which would only repeat the same handshake (IPMI: each ipmitool run
+     * opens its own RMCP+ session). */
+    bool ops_authenticate;
     /* Called once when an engine call (validation, attempts, polls) is
      * over, on the thread that made it; may be NULL. Lets a backend keep
      * per-call state (a connection, discovery) and drop it here. */

@@ -78,7 +78,7 @@ static void run_attempt(const struct engine_request *req, double deadline,
     struct bmc_outcome o;
 
     outcome_init(&o);
-    if (!(req->method->flags & METHOD_SKIP_VALIDATE)) {
+    if (!(req->method->flags & METHOD_SKIP_VALIDATE) && !backend->ops_authenticate) {
         backend->validate_connection(&call, &o);
         if (o.code || !o.success) {
             if (!o.code) /* a BMC that answers but refuses the session */

@@ -317,11 +317,22 @@ static json_object *actions_array(void)
     return a;
 }
 
+/* Operations that need no BMC data still open a session first, so that
+ * every operation authenticates (ipmi_backend.ops_authenticate). */
+static bool session_opens(const struct bmc_call *call, struct bmc_outcome *out)
+{
+    ipmi_validate_connection(call, out);
+    if (out->code || !out->success)
+        return false;
+    outcome_clear(out);
+    return true;
+}
+
 static void ipmi_list_actions(const struct bmc_call *call, struct bmc_outcome *out)
 {
     struct run r = {0};
 
-    if (run_prepare(&r, call, out)) {
+    if (session_opens(call, out) && run_prepare(&r, call, out)) {
         json_object *data = json_object_new_object();
         json_object_object_add(data, "actions", actions_array());
         outcome_done(out, true, NULL, data);
@@ -393,7 +404,7 @@ static void ipmi_run_action(const struct bmc_call *call, struct bmc_outcome *out
     struct run r = {0};
 
     if (!name || !action_known(name)) {
-        if (!run_prepare(&r, call, out))
+        if (!session_opens(call, out) || !run_prepare(&r, call, out))
             return;
         snprintf(msg, sizeof(msg), "Action '%.100s' is not supported", name ? name : "");
         json_object *data = json_object_new_object();
@@ -453,4 +464,5 @@ const struct bmc_backend ipmi_backend = {
     .run_action = ipmi_run_action,
     .list_users = ipmi_list_users,
     .get_fw_version = ipmi_get_fw_version,
+    .ops_authenticate = true,
 };
