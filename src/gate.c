@@ -1,6 +1,7 @@
 /* gate.c - the per-BMC gate (see gate.h). */
 #include "autoconfig.h"
 #include "gate.h"
+#include "shmutex.h"
 
 #include "clock.h"
 #include "errors.h"
@@ -800,21 +801,6 @@ void gate_stats(struct gate_stats *st)
 
 /* ---- set-up ------------------------------------------------------------------ */
 
-static int mutex_init_shared(pthread_mutex_t *m)
-{
-    pthread_mutexattr_t a;
-    int r;
-
-    pthread_mutexattr_init(&a);
-    r = pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
-    if (!r)
-        r = pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
-    if (!r)
-        r = pthread_mutex_init(m, &a);
-    pthread_mutexattr_destroy(&a);
-    return r;
-}
-
 static size_t align64(size_t n)
 {
     return (n + 63) & ~(size_t)63;
@@ -858,7 +844,7 @@ int gate_init(size_t entries, int max_per_bmc, char *err, size_t errlen)
         gm.buckets[b] = NONE;
     for (size_t i = 0; i < entries; i++)
         gm.entries[i].head = gm.entries[i].next = NONE;
-    if (mutex_init_shared(&gm.h->mutex)) {
+    if (shmutex_init(&gm.h->mutex)) {
         snprintf(err, errlen, "gate: cannot initialise the process-shared mutex");
         gate_shutdown();
         return -1;

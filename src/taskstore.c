@@ -11,6 +11,7 @@
  * EOWNERDEAD, rolls back, and calls pthread_mutex_consistent. */
 #include "autoconfig.h"
 #include "taskstore.h"
+#include "shmutex.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1271,21 +1272,6 @@ static int header_validate(const char *base, uint64_t size, char *why, size_t wh
     return 0;
 }
 
-static int mutex_init_shared(pthread_mutex_t *m)
-{
-    pthread_mutexattr_t a;
-    int r;
-
-    pthread_mutexattr_init(&a);
-    r = pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
-    if (!r)
-        r = pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
-    if (!r)
-        r = pthread_mutex_init(m, &a);
-    pthread_mutexattr_destroy(&a);
-    return r;
-}
-
 /* Make the parent directory of PATH (0700) when it is missing. */
 static int dir_make_parent(const char *path, char *err, size_t errlen)
 {
@@ -1469,7 +1455,7 @@ int taskstore_open(const char *path, const struct taskstore_opts *opts,
                  problems == 1 ? "" : "s");
         goto refuse;
     }
-    if (mutex_init_shared(&ts->h->mutex)) {
+    if (shmutex_init(&ts->h->mutex)) {
         snprintf(err, errlen, "cannot initialise the task store mutex");
         goto out;
     }
