@@ -41,6 +41,17 @@ def wait_until(predicate, timeout=10.0, interval=0.05, what="condition"):
     raise TimeoutError(f"timed out waiting for {what}")
 
 
+def poll_task(svc, task_id, timeout=30):
+    """GET /tasks/TASK_ID until it ends (success or failed); the body."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        t = svc.get(f"/tasks/{task_id}").json()
+        if t.get("status") in ("success", "failed"):
+            return t
+        time.sleep(0.1)
+    raise TimeoutError(task_id)
+
+
 def children_of(pid):
     """PIDs whose parent is PID (from /proc)."""
     kids = []

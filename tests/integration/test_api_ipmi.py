@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from fixtures_service import wait_until
+from fixtures_service import poll_task, wait_until
 
 PASSWORD = "password"  # tests/sim/ipmi/lan.conf.in
 SECRET = "Un1que-S3cr3t"  # user "secure": a password no message contains
@@ -27,16 +27,6 @@ def creds(bmc, **kw):
 def svc(service_factory):
     return service_factory({"BMC_POWER_STATE_POLL_INTERVAL": 0.2,
                             "BMC_TIMEOUT": 10, "BMC_LOG_LEVEL": "DEBUG"})
-
-
-def poll_task(svc, task_id, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        t = svc.get(f"/tasks/{task_id}").json()
-        if t.get("status") in ("success", "failed"):
-            return t
-        time.sleep(0.1)
-    raise TimeoutError(task_id)
 
 
 def ok(r, method):

@@ -12,7 +12,7 @@ import uuid
 import pytest
 import requests
 
-from fixtures_service import wait_until
+from fixtures_service import poll_task, wait_until
 
 PASSWORD = "s3cret-Pa55word"
 
@@ -41,16 +41,6 @@ def power_of(sim):
     (state,) = sim.state().values()
     (power,) = state["power"].values()
     return power
-
-
-def poll_task(svc, task_id, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        t = svc.get(f"/tasks/{task_id}").json()
-        if t.get("status") in ("success", "failed"):
-            return t
-        time.sleep(0.1)
-    raise TimeoutError(task_id)
 
 
 def ok_envelope(r, method):
