@@ -22,30 +22,39 @@
 
 static struct taskstore *api_store;
 
-void api_set_store(struct taskstore *store) { api_store = store; }
+void api_set_store(struct taskstore *store)
+{
+    api_store = store;
+}
 
 static json_object *health_config(void)
 {
     json_object *c = json_object_new_object();
 
-    json_object_object_add(c, "max_workers", json_object_new_int(bmc_cfg.max_workers));
+    json_object_object_add(c, "max_workers",
+                           json_object_new_int(bmc_cfg.max_workers));
     json_object_object_add(c, "timeout", json_new_number(bmc_cfg.timeout));
-    json_object_object_add(c, "log_level",
-                           json_object_new_string(config_log_level_name(bmc_cfg.log_level)));
-    json_object_object_add(c, "enable_cors", json_object_new_boolean(bmc_cfg.enable_cors));
+    json_object_object_add(
+        c, "log_level",
+        json_object_new_string(config_log_level_name(bmc_cfg.log_level)));
+    json_object_object_add(c, "enable_cors",
+                           json_object_new_boolean(bmc_cfg.enable_cors));
     json_object_object_add(c, "min_retry_delay_seconds",
                            json_new_number(bmc_cfg.min_retry_delay_seconds));
-    json_object_object_add(c, "max_tasks", json_object_new_int64(bmc_cfg.max_tasks));
+    json_object_object_add(c, "max_tasks",
+                           json_object_new_int64(bmc_cfg.max_tasks));
     json_object_object_add(c, "task_retention_days",
                            json_object_new_int(bmc_cfg.task_retention_days));
     json_object_object_add(c, "redfish_request_timeout",
                            json_new_number(bmc_cfg.redfish_request_timeout));
     json_object_object_add(c, "power_state_poll_interval_seconds",
                            json_new_number(bmc_cfg.power_state_poll_interval));
-    json_object_object_add(c, "max_wait_for_state_seconds",
-                           json_new_number(bmc_cfg.max_wait_for_state_seconds));
+    json_object_object_add(
+        c, "max_wait_for_state_seconds",
+        json_new_number(bmc_cfg.max_wait_for_state_seconds));
     /* ours, after the guide's ten */
-    json_object_object_add(c, "light_workers", json_object_new_int(bmc_cfg.light_workers));
+    json_object_object_add(c, "light_workers",
+                           json_object_new_int(bmc_cfg.light_workers));
     json_object_object_add(c, "worker_max_requests",
                            json_object_new_int64(bmc_cfg.worker_max_requests));
     json_object_object_add(c, "node_id", json_object_new_int(bmc_cfg.node_id));
@@ -59,10 +68,13 @@ static json_object *gate_json(void)
     json_object *g = json_object_new_object();
 
     gate_stats(&gs);
-    json_object_object_add(g, "max_per_bmc", json_object_new_int(bmc_cfg.max_per_bmc));
-    json_object_object_add(g, "slots_in_use", json_object_new_int64(gs.slots_in_use));
+    json_object_object_add(g, "max_per_bmc",
+                           json_object_new_int(bmc_cfg.max_per_bmc));
+    json_object_object_add(g, "slots_in_use",
+                           json_object_new_int64(gs.slots_in_use));
     json_object_object_add(g, "waiting", json_object_new_int64(gs.waiting));
-    json_object_object_add(g, "bmcs_busy", json_object_new_int64(gs.bmcs_busy));
+    json_object_object_add(g, "bmcs_busy",
+                           json_object_new_int64(gs.bmcs_busy));
     return g;
 }
 
@@ -86,20 +98,25 @@ static bool ipmitool_found(char *path, size_t len)
 static void health_own_keys(json_object *d, const struct taskstore_stats *st)
 {
     char path[512];
-    json_object *ipmi = json_object_new_object(), *store = json_object_new_object();
+    json_object *ipmi = json_object_new_object(),
+                *store = json_object_new_object();
     bool found = ipmitool_found(path, sizeof(path));
 
     json_object_object_add(ipmi, "available", json_object_new_boolean(found));
-    json_object_object_add(ipmi, "path", found ? json_object_new_string(path)
-                                               : json_object_new_null());
+    json_object_object_add(ipmi, "path",
+                           found ? json_object_new_string(path)
+                                 : json_object_new_null());
     if (!found)
-        json_object_object_add(ipmi, "message",
-                               json_object_new_string("ipmitool is not installed"));
+        json_object_object_add(
+            ipmi, "message",
+            json_object_new_string("ipmitool is not installed"));
     json_object_object_add(d, "ipmitool", ipmi);
     json_object_object_add(store, "tasks", json_object_new_int64(st->tasks));
     json_object_object_add(store, "queued", json_object_new_int64(st->queued));
-    json_object_object_add(store, "file_bytes", json_object_new_int64(st->file_bytes));
-    json_object_object_add(store, "max_bytes", json_object_new_int64(st->max_bytes));
+    json_object_object_add(store, "file_bytes",
+                           json_object_new_int64(st->file_bytes));
+    json_object_object_add(store, "max_bytes",
+                           json_object_new_int64(st->max_bytes));
     json_object_object_add(d, "task_store", store);
     json_object_object_add(d, "bmc_gate", gate_json());
 }
@@ -109,19 +126,24 @@ static json_object *health_data(long active_tasks, bool healthy)
     json_object *d = json_object_new_object();
     json_object *pool = json_object_new_object();
 
-    json_object_object_add(d, "status",
-                           json_object_new_string(healthy ? "healthy" : "degraded"));
-    json_object_object_add(d, "service", json_object_new_string("bmc_service"));
-    json_object_object_add(d, "version", json_object_new_string(PACKAGE_VERSION));
-    json_object_object_add(pool, "max_workers", json_object_new_int(bmc_cfg.max_workers));
-    json_object_object_add(pool, "active_tasks", json_object_new_int64(active_tasks));
+    json_object_object_add(
+        d, "status", json_object_new_string(healthy ? "healthy" : "degraded"));
+    json_object_object_add(d, "service",
+                           json_object_new_string("bmc_service"));
+    json_object_object_add(d, "version",
+                           json_object_new_string(PACKAGE_VERSION));
+    json_object_object_add(pool, "max_workers",
+                           json_object_new_int(bmc_cfg.max_workers));
+    json_object_object_add(pool, "active_tasks",
+                           json_object_new_int64(active_tasks));
     json_object_object_add(d, "thread_pool", pool);
     json_object_object_add(d, "config", health_config());
     return d;
 }
 
 /* The guide's "Health Check" example reads these at the root. */
-static void mirror_keys(json_object *env, json_object *data, const char *const *keys)
+static void mirror_keys(json_object *env, json_object *data,
+                        const char *const *keys)
 {
     json_object *v;
 
@@ -132,17 +154,17 @@ static void mirror_keys(json_object *env, json_object *data, const char *const *
 
 void api_health(const struct http_request *req, struct http_response *resp)
 {
-    static const char *const mirrored[] = {"status", "service", "version",
-                                           "thread_pool", "config", NULL};
+    static const char *const mirrored[] = {"status",      "service", "version",
+                                           "thread_pool", "config",  NULL};
     struct taskstore_stats st = {0};
     bool healthy = api_store && taskstore_stats(api_store, &st) == TS_OK;
     (void)req;
     json_object *data = health_data(st.running, healthy);
     health_own_keys(data, &st);
-    json_object *env = response_success(resp, healthy ? 200 : 503,
-                                        healthy ? "Service healthy"
-                                                : "Service degraded",
-                                        "health_check", data);
+    json_object *env =
+        response_success(resp, healthy ? 200 : 503,
+                         healthy ? "Service healthy" : "Service degraded",
+                         "health_check", data);
     if (!healthy) {
         json_object_object_add(env, "success", json_object_new_boolean(0));
         resp->retry_after = 5;
@@ -156,11 +178,16 @@ static void api_metrics_gate(json_object *data)
     struct gate_stats gs;
 
     gate_stats(&gs);
-    json_object_object_add(data, "gate_max_per_bmc", json_object_new_int(bmc_cfg.max_per_bmc));
-    json_object_object_add(data, "gate_slots_in_use", json_object_new_int64(gs.slots_in_use));
-    json_object_object_add(data, "gate_waiting", json_object_new_int64(gs.waiting));
-    json_object_object_add(data, "gate_bmcs_busy", json_object_new_int64(gs.bmcs_busy));
-    json_object_object_add(data, "gate_waits_total", json_object_new_int64((int64_t)gs.waits_total));
+    json_object_object_add(data, "gate_max_per_bmc",
+                           json_object_new_int(bmc_cfg.max_per_bmc));
+    json_object_object_add(data, "gate_slots_in_use",
+                           json_object_new_int64(gs.slots_in_use));
+    json_object_object_add(data, "gate_waiting",
+                           json_object_new_int64(gs.waiting));
+    json_object_object_add(data, "gate_bmcs_busy",
+                           json_object_new_int64(gs.bmcs_busy));
+    json_object_object_add(data, "gate_waits_total",
+                           json_object_new_int64((int64_t)gs.waits_total));
     json_object_object_add(data, "gate_timeouts_total",
                            json_object_new_int64((int64_t)gs.timeouts_total));
     json_object_object_add(data, "gate_reclaimed_total",
@@ -177,18 +204,26 @@ void api_metrics(const struct http_request *req, struct http_response *resp)
 
     if (api_store)
         taskstore_stats(api_store, &st);
-    json_object_object_add(data, "max_workers", json_object_new_int(bmc_cfg.max_workers));
-    json_object_object_add(data, "light_workers", json_object_new_int(bmc_cfg.light_workers));
-    json_object_object_add(data, "tasks_stored", json_object_new_int64(st.tasks));
-    json_object_object_add(data, "tasks_running", json_object_new_int64(st.running));
-    json_object_object_add(data, "tasks_queued", json_object_new_int64(st.queued));
-    json_object_object_add(data, "store_file_bytes", json_object_new_int64(st.file_bytes));
-    json_object_object_add(data, "store_max_bytes", json_object_new_int64(st.max_bytes));
+    json_object_object_add(data, "max_workers",
+                           json_object_new_int(bmc_cfg.max_workers));
+    json_object_object_add(data, "light_workers",
+                           json_object_new_int(bmc_cfg.light_workers));
+    json_object_object_add(data, "tasks_stored",
+                           json_object_new_int64(st.tasks));
+    json_object_object_add(data, "tasks_running",
+                           json_object_new_int64(st.running));
+    json_object_object_add(data, "tasks_queued",
+                           json_object_new_int64(st.queued));
+    json_object_object_add(data, "store_file_bytes",
+                           json_object_new_int64(st.file_bytes));
+    json_object_object_add(data, "store_max_bytes",
+                           json_object_new_int64(st.max_bytes));
     api_metrics_gate(data);
     response_success(resp, 200, "Metrics retrieved", "metrics", data);
 }
 
-/* ---- GET /tasks/{id} ------------------------------------------------------ */
+/* ---- GET /tasks/{id} ------------------------------------------------------
+ */
 
 static void task_lookup_failed(struct http_response *resp, int rc)
 {
@@ -209,14 +244,16 @@ static void task_lookup_failed(struct http_response *resp, int rc)
     snprintf(details, sizeof(details), "%s. Tasks are kept for %d day%s.",
              rc == TS_EXPIRED ? "Task expired" : "Task not found", days,
              days == 1 ? "" : "s");
-    json_object_object_add(resp->body, "details", json_object_new_string(details));
+    json_object_object_add(resp->body, "details",
+                           json_object_new_string(details));
 }
 
-void api_task_status(const struct http_request *req, struct http_response *resp)
+void api_task_status(const struct http_request *req,
+                     struct http_response *resp)
 {
     static const char *const mirrored[] = {
-        "status", "ip", "result", "error_code", "error_message", "details",
-        "started_at", "completed_at", "duration", NULL};
+        "status",  "ip",         "result",       "error_code", "error_message",
+        "details", "started_at", "completed_at", "duration",   NULL};
     const char *id = req->path + strlen("/tasks/");
     json_object *task = NULL;
     int rc = api_store ? taskstore_get(api_store, id, &task) : TS_ERROR;
@@ -231,12 +268,14 @@ void api_task_status(const struct http_request *req, struct http_response *resp)
     mirror_keys(env, task, mirrored);
 }
 
-/* ---- BMC endpoints -------------------------------------------------------- */
+/* ---- BMC endpoints --------------------------------------------------------
+ */
 
 /* Validate the body of a BMC endpoint taking FIELDS; answers the error
  * itself and returns non-zero when the body is not acceptable. */
-static int parse_body(const struct http_request *req, struct http_response *resp,
-                      unsigned fields, const char *method, struct api_request *out)
+static int parse_body(const struct http_request *req,
+                      struct http_response *resp, unsigned fields,
+                      const char *method, struct api_request *out)
 {
     char details[256];
     int rc = request_parse(req->body, req->body_len, fields, out, details,
@@ -271,9 +310,9 @@ static void answer_result(struct http_response *resp, const char *method,
                            res->details);
         return;
     }
-    json_object *env = response_success(resp, 200, res->message, method,
-                                        res->data ? res->data
-                                                  : json_object_new_object());
+    json_object *env =
+        response_success(resp, 200, res->message, method,
+                         res->data ? res->data : json_object_new_object());
     res->data = NULL;
     if (!res->success)
         json_object_object_add(env, "success", json_object_new_boolean(0));
@@ -285,8 +324,12 @@ static void run_sync(struct api_request *areq, const struct method_def *m,
 {
     char id[TASK_ID_LEN + 1];
     struct engine_result res;
-    struct engine_request ereq = {m, &areq->conn, areq->params, areq->retry_times,
-                                  areq->delay, areq->wait_for_state_seconds,
+    struct engine_request ereq = {m,
+                                  &areq->conn,
+                                  areq->params,
+                                  areq->retry_times,
+                                  areq->delay,
+                                  areq->wait_for_state_seconds,
                                   request_id};
     int rc = api_store ? taskrun_create(api_store, m->name, &areq->conn,
                                         request_id, TASK_RUNNING, id)
@@ -298,8 +341,8 @@ static void run_sync(struct api_request *areq, const struct method_def *m,
     }
     engine_run(&ereq, &res);
     taskrun_finish(api_store, id, &res);
-    log_info("task_done", "task=%s method=%s code=%d success=%d attempts=%d", id,
-             m->name, res.code, res.success, res.attempts);
+    log_info("task_done", "task=%s method=%s code=%d success=%d attempts=%d",
+             id, m->name, res.code, res.success, res.attempts);
     answer_result(resp, m->name, id, &res);
     engine_result_clear(&res);
 }
@@ -314,13 +357,14 @@ static void run_async(struct api_request *areq, const struct method_def *m,
         response_error(resp, rc, m->name, NULL, "%s", details);
         return;
     }
-    json_object *env = response_success(resp, 202, "Task started in background",
-                                        m->name, NULL);
+    json_object *env = response_success(
+        resp, 202, "Task started in background", m->name, NULL);
     json_object_object_add(env, "task_id", json_object_new_string(id));
 }
 
-static void bmc_endpoint(const struct http_request *req, struct http_response *resp,
-                         unsigned fields, const char *fixed, bool async)
+static void bmc_endpoint(const struct http_request *req,
+                         struct http_response *resp, unsigned fields,
+                         const char *fixed, bool async)
 {
     struct api_request areq;
     const struct method_def *m;
@@ -336,16 +380,17 @@ static void bmc_endpoint(const struct http_request *req, struct http_response *r
     request_free(&areq);
 }
 
-#define RETRY_FIELDS (REQ_DELAY | REQ_RETRY | REQ_WAIT)
+#define RETRY_FIELDS   (REQ_DELAY | REQ_RETRY | REQ_WAIT)
 #define EXECUTE_FIELDS (REQ_METHOD | REQ_PARAMS | REQ_DELAY | REQ_RETRY)
-#define ACTION_FIELDS (REQ_ACTION | RETRY_FIELDS)
+#define ACTION_FIELDS  (REQ_ACTION | RETRY_FIELDS)
 
 void api_execute(const struct http_request *req, struct http_response *resp)
 {
     bmc_endpoint(req, resp, EXECUTE_FIELDS, NULL, false);
 }
 
-void api_execute_async(const struct http_request *req, struct http_response *resp)
+void api_execute_async(const struct http_request *req,
+                       struct http_response *resp)
 {
     bmc_endpoint(req, resp, EXECUTE_FIELDS, NULL, true);
 }
@@ -360,12 +405,14 @@ void api_list_users(const struct http_request *req, struct http_response *resp)
     bmc_endpoint(req, resp, 0, "list_users", false);
 }
 
-void api_list_actions(const struct http_request *req, struct http_response *resp)
+void api_list_actions(const struct http_request *req,
+                      struct http_response *resp)
 {
     bmc_endpoint(req, resp, 0, "list_actions", false);
 }
 
-void api_power_state(const struct http_request *req, struct http_response *resp)
+void api_power_state(const struct http_request *req,
+                     struct http_response *resp)
 {
     bmc_endpoint(req, resp, 0, "get_power_state", false);
 }
@@ -375,7 +422,8 @@ void api_action(const struct http_request *req, struct http_response *resp)
     bmc_endpoint(req, resp, ACTION_FIELDS, "run_action", false);
 }
 
-void api_action_async(const struct http_request *req, struct http_response *resp)
+void api_action_async(const struct http_request *req,
+                      struct http_response *resp)
 {
     bmc_endpoint(req, resp, ACTION_FIELDS, "run_action", true);
 }

@@ -14,14 +14,20 @@ void api_set_store(struct taskstore *store);
 
 void api_health(const struct http_request *req, struct http_response *resp);
 void api_metrics(const struct http_request *req, struct http_response *resp);
-void api_task_status(const struct http_request *req, struct http_response *resp);
+void api_task_status(const struct http_request *req,
+                     struct http_response *resp);
 void api_execute(const struct http_request *req, struct http_response *resp);
-void api_execute_async(const struct http_request *req, struct http_response *resp);
+void api_execute_async(const struct http_request *req,
+                       struct http_response *resp);
 void api_validate(const struct http_request *req, struct http_response *resp);
-void api_list_users(const struct http_request *req, struct http_response *resp);
-void api_list_actions(const struct http_request *req, struct http_response *resp);
-void api_power_state(const struct http_request *req, struct http_response *resp);
+void api_list_users(const struct http_request *req,
+                    struct http_response *resp);
+void api_list_actions(const struct http_request *req,
+                      struct http_response *resp);
+void api_power_state(const struct http_request *req,
+                     struct http_response *resp);
 void api_action(const struct http_request *req, struct http_response *resp);
-void api_action_async(const struct http_request *req, struct http_response *resp);
+void api_action_async(const struct http_request *req,
+                      struct http_response *resp);
 
 #endif

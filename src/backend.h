@@ -11,7 +11,7 @@
 
 enum bmc_protocol { BMC_PROTO_REDFISH, BMC_PROTO_IPMI };
 
-#define BMC_IP_MAX 64        /* textual IPv4/IPv6 literal, NUL included */
+#define BMC_IP_MAX       64  /* textual IPv4/IPv6 literal, NUL included */
 #define BMC_USERNAME_MAX 65  /* 64 characters + NUL */
 #define BMC_PASSWORD_MAX 257 /* 256 bytes + NUL */
 
@@ -70,17 +70,18 @@ struct bmc_call {
                                optional "system_id". */
 };
 
-typedef void (*bmc_op_fn)(const struct bmc_call *call, struct bmc_outcome *out);
+typedef void (*bmc_op_fn)(const struct bmc_call *call,
+                          struct bmc_outcome *out);
 
 /* What every backend implements. Payloads (outcome.data), per DESIGN.md:
  *   validate_connection  {"ok": true}
- *   get_power_state      {"power_state": "On"|"Off"|... (Redfish) or "on"|"off" (IPMI)}
- *   list_actions         {"actions": [...]}
- *   run_action           {"message": "Command Accepted (204)" | ipmitool's line, ...}
- *                        unsupported action: success=false, message
- *                        "Action 'X' is not supported", data.actions = list
- *   list_users           {"users": [{id, name, role, enabled, ...}]}
- *   get_fw_version       {"fw_version": ..., + bios_version | manufacturer, product}
+ *   get_power_state      {"power_state": "On"|"Off"|... (Redfish) or
+ * "on"|"off" (IPMI)} list_actions         {"actions": [...]} run_action
+ * {"message": "Command Accepted (204)" | ipmitool's line, ...} unsupported
+ * action: success=false, message "Action 'X' is not supported", data.actions =
+ * list list_users           {"users": [{id, name, role, enabled, ...}]}
+ *   get_fw_version       {"fw_version": ..., + bios_version | manufacturer,
+ * product}
  */
 struct bmc_backend {
     const char *name; /* "redfish" | "ipmitool" */

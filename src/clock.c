@@ -12,9 +12,15 @@ static double clock_read(clockid_t id)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-double clock_now_mono(void) { return clock_read(CLOCK_MONOTONIC); }
+double clock_now_mono(void)
+{
+    return clock_read(CLOCK_MONOTONIC);
+}
 
-double clock_now_real(void) { return clock_read(CLOCK_REALTIME); }
+double clock_now_real(void)
+{
+    return clock_read(CLOCK_REALTIME);
+}
 
 double clock_remaining(double deadline)
 {

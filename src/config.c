@@ -137,9 +137,11 @@ static int load_guide_settings(char *err, size_t errlen)
     if (env_long("BMC_MAX_WORKERS", 10, 1, 256, &n, err, errlen))
         return -1;
     bmc_cfg.max_workers = (int)n;
-    if (env_double("BMC_TIMEOUT", 30, 0, 1, 3600, &bmc_cfg.timeout, err, errlen) ||
+    if (env_double("BMC_TIMEOUT", 30, 0, 1, 3600, &bmc_cfg.timeout, err,
+                   errlen) ||
         env_log_level(err, errlen) ||
-        env_bool("BMC_ENABLE_CORS", false, &bmc_cfg.enable_cors, err, errlen) ||
+        env_bool("BMC_ENABLE_CORS", false, &bmc_cfg.enable_cors, err,
+                 errlen) ||
         env_double("BMC_MIN_RETRY_DELAY_SECONDS", 0.2, 0, 0, 60,
                    &bmc_cfg.min_retry_delay_seconds, err, errlen))
         return -1;
@@ -152,9 +154,11 @@ static int load_guide_settings(char *err, size_t errlen)
     return env_double("BMC_REDFISH_REQUEST_TIMEOUT", 5, 0, 1, 600,
                       &bmc_cfg.redfish_request_timeout, err, errlen) ||
                    env_double("BMC_POWER_STATE_POLL_INTERVAL", 1.5, 0, 1, 60,
-                              &bmc_cfg.power_state_poll_interval, err, errlen) ||
-                   env_double("BMC_MAX_WAIT_FOR_STATE_SECONDS", 300, 0, 0, 3600,
-                              &bmc_cfg.max_wait_for_state_seconds, err, errlen)
+                              &bmc_cfg.power_state_poll_interval, err,
+                              errlen) ||
+                   env_double("BMC_MAX_WAIT_FOR_STATE_SECONDS", 300, 0, 0,
+                              3600, &bmc_cfg.max_wait_for_state_seconds, err,
+                              errlen)
                ? -1
                : 0;
 }
@@ -166,7 +170,8 @@ static int load_own_settings(char *err, size_t errlen)
     if (env_long("BMC_LIGHT_WORKERS", 2, 1, 64, &n, err, errlen))
         return -1;
     bmc_cfg.light_workers = (int)n;
-    if (env_long("BMC_WORKER_MAX_REQUESTS", 10000, 1, 1000000000, &n, err, errlen))
+    if (env_long("BMC_WORKER_MAX_REQUESTS", 10000, 1, 1000000000, &n, err,
+                 errlen))
         return -1;
     bmc_cfg.worker_max_requests = (long)n;
     if (env_long("BMC_NODE_ID", 0, 0, 255, &n, err, errlen))
@@ -197,7 +202,8 @@ static int load_own_settings(char *err, size_t errlen)
                        err, errlen) ||
             env_string("BMC_REDFISH_CA_BUNDLE", "", 4096,
                        &bmc_cfg.redfish_ca_bundle, err, errlen) ||
-            env_string("BMC_IPMITOOL", "", 4096, &bmc_cfg.ipmitool, err, errlen))
+            env_string("BMC_IPMITOOL", "", 4096, &bmc_cfg.ipmitool, err,
+                       errlen))
                ? -1
                : 0;
 }
@@ -211,7 +217,7 @@ int config_load(char *err, size_t errlen)
 
 void config_free(void)
 {
-    char **strings[] = {&bmc_cfg.state_dir,    &bmc_cfg.socket_path,
+    char **strings[] = {&bmc_cfg.state_dir,         &bmc_cfg.socket_path,
                         &bmc_cfg.light_socket_path, &bmc_cfg.cors_origins,
                         &bmc_cfg.redfish_ca_bundle, &bmc_cfg.ipmitool};
     for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
@@ -224,8 +230,10 @@ void config_print(FILE *out)
 {
     fprintf(out, "BMC_MAX_WORKERS=%d\n", bmc_cfg.max_workers);
     fprintf(out, "BMC_TIMEOUT=%g\n", bmc_cfg.timeout);
-    fprintf(out, "BMC_LOG_LEVEL=%s\n", config_log_level_name(bmc_cfg.log_level));
-    fprintf(out, "BMC_ENABLE_CORS=%s\n", bmc_cfg.enable_cors ? "true" : "false");
+    fprintf(out, "BMC_LOG_LEVEL=%s\n",
+            config_log_level_name(bmc_cfg.log_level));
+    fprintf(out, "BMC_ENABLE_CORS=%s\n",
+            bmc_cfg.enable_cors ? "true" : "false");
     fprintf(out, "BMC_MAX_WAIT_FOR_STATE_SECONDS=%g\n",
             bmc_cfg.max_wait_for_state_seconds);
     fprintf(out, "BMC_SOCKET=%s\n", bmc_cfg.socket_path);

@@ -8,36 +8,42 @@
 #include <stddef.h>
 #include <stdio.h>
 
-enum bmc_log_level { BMC_LOG_DEBUG, BMC_LOG_INFO, BMC_LOG_WARNING, BMC_LOG_ERROR };
+enum bmc_log_level {
+    BMC_LOG_DEBUG,
+    BMC_LOG_INFO,
+    BMC_LOG_WARNING,
+    BMC_LOG_ERROR
+};
 
 struct bmc_config {
     /* the guide's ten (reported by /health under `config`) */
-    int max_workers;                    /* BMC_MAX_WORKERS, 10 */
-    double timeout;                     /* BMC_TIMEOUT, 30 (s) */
-    enum bmc_log_level log_level;       /* BMC_LOG_LEVEL, INFO */
-    bool enable_cors;                   /* BMC_ENABLE_CORS, false */
-    double min_retry_delay_seconds;     /* BMC_MIN_RETRY_DELAY_SECONDS, 0.2 */
-    long max_tasks;                     /* BMC_MAX_TASKS, 0 = no cap */
-    int task_retention_days;            /* BMC_TASK_RETENTION_DAYS, 7 */
-    double redfish_request_timeout;     /* BMC_REDFISH_REQUEST_TIMEOUT, 5 */
-    double power_state_poll_interval;   /* BMC_POWER_STATE_POLL_INTERVAL, 1.5 */
-    double max_wait_for_state_seconds;  /* BMC_MAX_WAIT_FOR_STATE_SECONDS, 300 */
+    int max_workers;                  /* BMC_MAX_WORKERS, 10 */
+    double timeout;                   /* BMC_TIMEOUT, 30 (s) */
+    enum bmc_log_level log_level;     /* BMC_LOG_LEVEL, INFO */
+    bool enable_cors;                 /* BMC_ENABLE_CORS, false */
+    double min_retry_delay_seconds;   /* BMC_MIN_RETRY_DELAY_SECONDS, 0.2 */
+    long max_tasks;                   /* BMC_MAX_TASKS, 0 = no cap */
+    int task_retention_days;          /* BMC_TASK_RETENTION_DAYS, 7 */
+    double redfish_request_timeout;   /* BMC_REDFISH_REQUEST_TIMEOUT, 5 */
+    double power_state_poll_interval; /* BMC_POWER_STATE_POLL_INTERVAL, 1.5 */
+    double
+        max_wait_for_state_seconds; /* BMC_MAX_WAIT_FOR_STATE_SECONDS, 300 */
 
     /* ours */
-    int light_workers;                  /* BMC_LIGHT_WORKERS, 2 */
-    long worker_max_requests;           /* BMC_WORKER_MAX_REQUESTS, 10000 */
-    char *state_dir;                    /* BMC_STATE_DIR, /var/lib/bmc-manager */
-    char *socket_path;                  /* BMC_SOCKET, /run/bmc-manager/bmc.sock */
-    char *light_socket_path;            /* BMC_LIGHT_SOCKET, .../light.sock */
-    char *cors_origins;                 /* BMC_CORS_ORIGINS, "" = all */
-    int node_id;                        /* BMC_NODE_ID, 0 (0-255) */
-    int max_async_tasks;                /* BMC_MAX_ASYNC_TASKS, 256 */
-    int async_queue_max;                /* BMC_ASYNC_QUEUE_MAX, 10000 */
-    long long store_max_bytes;          /* BMC_STORE_MAX_BYTES, 4 GiB */
-    bool redfish_verify_tls;            /* BMC_REDFISH_VERIFY_TLS, false */
-    char *redfish_ca_bundle;            /* BMC_REDFISH_CA_BUNDLE, "" */
-    char *ipmitool;                     /* BMC_IPMITOOL, "" = search PATH */
-    int max_per_bmc;                    /* BMC_MAX_PER_BMC, 2 (1-16) */
+    int light_workers;         /* BMC_LIGHT_WORKERS, 2 */
+    long worker_max_requests;  /* BMC_WORKER_MAX_REQUESTS, 10000 */
+    char *state_dir;           /* BMC_STATE_DIR, /var/lib/bmc-manager */
+    char *socket_path;         /* BMC_SOCKET, /run/bmc-manager/bmc.sock */
+    char *light_socket_path;   /* BMC_LIGHT_SOCKET, .../light.sock */
+    char *cors_origins;        /* BMC_CORS_ORIGINS, "" = all */
+    int node_id;               /* BMC_NODE_ID, 0 (0-255) */
+    int max_async_tasks;       /* BMC_MAX_ASYNC_TASKS, 256 */
+    int async_queue_max;       /* BMC_ASYNC_QUEUE_MAX, 10000 */
+    long long store_max_bytes; /* BMC_STORE_MAX_BYTES, 4 GiB */
+    bool redfish_verify_tls;   /* BMC_REDFISH_VERIFY_TLS, false */
+    char *redfish_ca_bundle;   /* BMC_REDFISH_CA_BUNDLE, "" */
+    char *ipmitool;            /* BMC_IPMITOOL, "" = search PATH */
+    int max_per_bmc;           /* BMC_MAX_PER_BMC, 2 (1-16) */
 };
 
 extern struct bmc_config bmc_cfg;

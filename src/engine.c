@@ -28,10 +28,12 @@ json_object *engine_result_normalized(const struct engine_result *res)
 {
     json_object *o = json_object_new_object();
 
-    json_object_object_add(o, "success", json_object_new_boolean(res->success));
+    json_object_object_add(o, "success",
+                           json_object_new_boolean(res->success));
     json_object_object_add(o, "message", json_object_new_string(res->message));
-    json_object_object_add(o, "data", res->data ? json_object_get(res->data)
-                                                : json_object_new_object());
+    json_object_object_add(o, "data",
+                           res->data ? json_object_get(res->data)
+                                     : json_object_new_object());
     return o;
 }
 
@@ -78,7 +80,8 @@ static void run_attempt(const struct engine_request *req, double deadline,
     struct bmc_outcome o;
 
     outcome_init(&o);
-    if (!(req->method->flags & METHOD_SKIP_VALIDATE) && !backend->ops_authenticate) {
+    if (!(req->method->flags & METHOD_SKIP_VALIDATE) &&
+        !backend->ops_authenticate) {
         backend->validate_connection(&call, &o);
         if (o.code || !o.success) {
             if (!o.code) /* a BMC that answers but refuses the session */
@@ -191,16 +194,18 @@ static void wait_for_state(const struct engine_request *req,
     for (;;) {
         clock_sleep(bmc_cfg.power_state_poll_interval, end);
         double poll_deadline = clock_now_mono() + bmc_cfg.timeout;
-        struct bmc_call call = {req->conn, poll_deadline < end + 1 ? poll_deadline : end + 1,
-                                req->request_id, req->params};
+        struct bmc_call call = {
+            req->conn, poll_deadline < end + 1 ? poll_deadline : end + 1,
+            req->request_id, req->params};
         struct bmc_outcome o;
         json_object *ps;
         outcome_init(&o);
         backend->get_power_state(&call, &o);
         if (o.code || !o.success ||
             !json_object_object_get_ex(o.data, "power_state", &ps)) {
-            json_object_object_add(out->data, "power_state_error",
-                                   json_object_new_string(o.code ? o.details : o.message));
+            json_object_object_add(
+                out->data, "power_state_error",
+                json_object_new_string(o.code ? o.details : o.message));
             outcome_clear(&o);
             break;
         }
@@ -211,8 +216,10 @@ static void wait_for_state(const struct engine_request *req,
             break;
     }
     if (last[0])
-        json_object_object_add(out->data, "power_state", json_object_new_string(last));
-    json_object_object_add(out->data, "power_state_stable", json_object_new_boolean(stable));
+        json_object_object_add(out->data, "power_state",
+                               json_object_new_string(last));
+    json_object_object_add(out->data, "power_state_stable",
+                           json_object_new_boolean(stable));
 }
 
 void engine_run(const struct engine_request *req, struct engine_result *out)

@@ -24,10 +24,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define JOB_MSG_MAX (HTTP_MAX_BODY_FOR_JOB + 4096)
+#define JOB_MSG_MAX           (HTTP_MAX_BODY_FOR_JOB + 4096)
 #define HTTP_MAX_BODY_FOR_JOB 65536
-#define THREAD_STACK (256 * 1024)
-#define IO_TIMEOUT_S 2
+#define THREAD_STACK          (256 * 1024)
+#define IO_TIMEOUT_S          2
 
 struct job {
     struct bmc_conn conn;
@@ -49,7 +49,8 @@ static struct {
 
 static volatile sig_atomic_t executor_stop;
 
-/* ---- socket address ------------------------------------------------------ */
+/* ---- socket address ------------------------------------------------------
+ */
 
 const char *executor_socket_path(void)
 {
@@ -110,8 +111,8 @@ static void wipe_json_string(json_object *obj, const char *key)
                        (size_t)json_object_get_string_len(v));
 }
 
-static json_object *job_to_json(const struct api_request *req, const char *method,
-                                const char *request_id)
+static json_object *job_to_json(const struct api_request *req,
+                                const char *method, const char *request_id)
 {
     json_object *o = json_object_new_object();
     const struct bmc_conn *c = &req->conn;
@@ -122,26 +123,32 @@ static json_object *job_to_json(const struct api_request *req, const char *metho
     json_object_object_add(o, "username", json_object_new_string(c->username));
     json_object_object_add(o, "password", json_object_new_string(c->password));
     json_object_object_add(o, "protocol", json_object_new_int(c->protocol));
-    json_object_object_add(o, "cipher_suite", json_object_new_int(c->cipher_suite));
+    json_object_object_add(o, "cipher_suite",
+                           json_object_new_int(c->cipher_suite));
     json_object_object_add(o, "port", json_object_new_int(c->port));
-    json_object_object_add(o, "retry_times", json_object_new_int(req->retry_times));
+    json_object_object_add(o, "retry_times",
+                           json_object_new_int(req->retry_times));
     json_object_object_add(o, "delay", json_object_new_double(req->delay));
-    json_object_object_add(o, "wait", json_object_new_double(req->wait_for_state_seconds));
-    json_object_object_add(o, "request_id", json_object_new_string(request_id ? request_id : ""));
+    json_object_object_add(
+        o, "wait", json_object_new_double(req->wait_for_state_seconds));
+    json_object_object_add(
+        o, "request_id", json_object_new_string(request_id ? request_id : ""));
     return o;
 }
 
 static void copy_str(json_object *o, const char *key, char *dst, size_t len)
 {
     json_object *v;
-    const char *s = json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : "";
+    const char *s =
+        json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : "";
     snprintf(dst, len, "%s", s ? s : "");
 }
 
 static double get_num(json_object *o, const char *key)
 {
     json_object *v;
-    return json_object_object_get_ex(o, key, &v) ? json_object_get_double(v) : 0;
+    return json_object_object_get_ex(o, key, &v) ? json_object_get_double(v)
+                                                 : 0;
 }
 
 static struct job *job_from_json(json_object *o)
@@ -178,7 +185,8 @@ static void job_free(struct job *j)
     free(j);
 }
 
-/* ---- worker side ---------------------------------------------------------- */
+/* ---- worker side ----------------------------------------------------------
+ */
 
 static int submit_fail(char *details, size_t dlen, const char *why)
 {
@@ -204,7 +212,8 @@ int executor_submit(const struct api_request *req, const char *method,
     }
     set_timeouts(fd);
     if (send(fd, text, strlen(text), MSG_NOSIGNAL) < 0) {
-        rc = submit_fail(details, dlen, "the async executor did not take the job");
+        rc = submit_fail(details, dlen,
+                         "the async executor did not take the job");
         goto out;
     }
     ssize_t n = recv(fd, reply, sizeof(reply) - 1, 0);
@@ -233,14 +242,16 @@ out:
     return rc;
 }
 
-/* ---- executor side -------------------------------------------------------- */
+/* ---- executor side --------------------------------------------------------
+ */
 
 static void run_job(struct job *j)
 {
     struct engine_result res;
     const struct method_def *m = methods_find(j->method);
-    struct engine_request req = {m, &j->conn, j->params, j->retry_times,
-                                 j->delay, j->wait, j->request_id};
+    struct engine_request req = {
+        m,        &j->conn, j->params,    j->retry_times,
+        j->delay, j->wait,  j->request_id};
 
     log_set_request_id(j->request_id);
     engine_run(&req, &res);
@@ -305,8 +316,8 @@ static void reply(int fd, const char *task_id, int code, const char *details)
     if (task_id)
         n = snprintf(buf, sizeof(buf), "{\"task_id\":\"%s\"}", task_id);
     else
-        n = snprintf(buf, sizeof(buf), "{\"code\":%d,\"details\":\"%s\"}", code,
-                     details ? details : "");
+        n = snprintf(buf, sizeof(buf), "{\"code\":%d,\"details\":\"%s\"}",
+                     code, details ? details : "");
     if (send(fd, buf, (size_t)n, MSG_NOSIGNAL) < 0)
         log_warn("executor_reply_failed", "errno=%d", errno);
 }

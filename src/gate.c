@@ -23,12 +23,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#define GATE_MAGIC 0x47415445u  /* "GATE" */
-#define GATE_SLICE_S 0.25       /* longest futex sleep: bounds dead-holder notice */
-#define GATE_MAX_ENTRIES (1 << 20)
+#define GATE_MAGIC 0x47415445u /* "GATE" */
+/* longest futex sleep: bounds dead-holder notice */
+#define GATE_SLICE_S       0.25
+#define GATE_MAX_ENTRIES   (1 << 20)
 #define GATE_SPARE_WAITERS 1024 /* waiter records beyond one per entry */
-#define GATE_SWEEP_PROCS 512    /* distinct processes checked per sweep */
-#define NONE (-1)
+#define GATE_SWEEP_PROCS   512  /* distinct processes checked per sweep */
+#define NONE               (-1)
 
 /* One slot in flight. pid is written last when taken, first when freed:
  * a record is either whole or free whatever instruction its writer died at. */
@@ -41,7 +42,7 @@ struct gate_holder {
 
 /* One BMC. Fields marked "derived" are rebuilt by gate_repair. */
 struct gate_entry {
-    uint32_t seq;    /* futex word: bumped on every change of this entry */
+    uint32_t seq; /* futex word: bumped on every change of this entry */
     uint32_t hash;
     int32_t next;    /* hash chain (derived) */
     int32_t head;    /* waiters, best first (derived) */
@@ -93,7 +94,8 @@ struct gate_map {
 
 static struct gate_map gm;
 
-#define CNT_ADD(field, n) __atomic_fetch_add(&gm.h->field, (n), __ATOMIC_RELAXED)
+#define CNT_ADD(field, n)                                                     \
+    __atomic_fetch_add(&gm.h->field, (n), __ATOMIC_RELAXED)
 #define CNT_GET(field) __atomic_load_n(&gm.h->field, __ATOMIC_RELAXED)
 
 /* ---- processes ---------------------------------------------------------- */
@@ -162,7 +164,8 @@ static bool proc_alive(pid_t pid, uint64_t pstart)
     return !pstart || now == pstart;
 }
 
-/* ---- futex ---------------------------------------------------------------- */
+/* ---- futex ----------------------------------------------------------------
+ */
 
 static void futex_wait(uint32_t *word, uint32_t val, double seconds)
 {
@@ -187,9 +190,11 @@ static void key_norm(const char *ip, char out[BMC_IP_MAX])
 {
     unsigned char a[16];
 
-    if (inet_pton(AF_INET, ip, a) == 1 && inet_ntop(AF_INET, a, out, BMC_IP_MAX))
+    if (inet_pton(AF_INET, ip, a) == 1 &&
+        inet_ntop(AF_INET, a, out, BMC_IP_MAX))
         return;
-    if (inet_pton(AF_INET6, ip, a) == 1 && inet_ntop(AF_INET6, a, out, BMC_IP_MAX))
+    if (inet_pton(AF_INET6, ip, a) == 1 &&
+        inet_ntop(AF_INET6, a, out, BMC_IP_MAX))
         return;
     snprintf(out, BMC_IP_MAX, "%s", ip);
 }
@@ -294,7 +299,8 @@ static int entry_get(const char *ip, int port, int protocol, uint32_t hash)
     return ei;
 }
 
-/* ---- holders and waiters -------------------------------------------------- */
+/* ---- holders and waiters --------------------------------------------------
+ */
 
 static bool entry_has_room(const struct gate_entry *e, bool exclusive)
 {
@@ -303,7 +309,8 @@ static bool entry_has_room(const struct gate_entry *e, bool exclusive)
     return exclusive ? e->holding == 0 : e->holding < gm.h->max_per_bmc;
 }
 
-static bool waiter_before(const struct gate_waiter *a, const struct gate_waiter *b)
+static bool waiter_before(const struct gate_waiter *a,
+                          const struct gate_waiter *b)
 {
     return a->prio < b->prio || (a->prio == b->prio && a->order < b->order);
 }
@@ -369,7 +376,8 @@ static void waiter_remove(int32_t wi)
 }
 
 /* Take a free holder record of E for this process; fills T. */
-static void holder_take(int ei, bool exclusive, uint64_t pstart, struct gate_ticket *t)
+static void holder_take(int ei, bool exclusive, uint64_t pstart,
+                        struct gate_ticket *t)
 {
     struct gate_entry *e = &gm.entries[ei];
 
@@ -403,7 +411,8 @@ static void holder_free(struct gate_entry *e, int s)
     CNT_ADD(slots_in_use, -1);
 }
 
-/* ---- the mutex ------------------------------------------------------------- */
+/* ---- the mutex -------------------------------------------------------------
+ */
 
 /* Rebuild every derived field from the records (holders, used waiters,
  * used entries): whatever instruction a dead holder of the mutex stopped
@@ -437,7 +446,8 @@ static void gate_repair(void)
         struct gate_waiter *w = &gm.waiters[i];
         if (!w->used)
             continue;
-        if (w->entry < 0 || w->entry >= h->nentries || !gm.entries[w->entry].used) {
+        if (w->entry < 0 || w->entry >= h->nentries ||
+            !gm.entries[w->entry].used) {
             w->used = 0;
             continue;
         }
@@ -465,7 +475,8 @@ static int gate_lock(void)
     if (r == EOWNERDEAD) {
         gate_repair();
         pthread_mutex_consistent(&gm.h->mutex);
-        log_warn("gate_recovered", "reason=\"a process died holding the gate lock\"");
+        log_warn("gate_recovered",
+                 "reason=\"a process died holding the gate lock\"");
         return 0;
     }
     log_error("gate_lock_failed", "errno=%d", r);
@@ -482,7 +493,8 @@ int gate_test_lock(void)
     return gm.h ? gate_lock() : -1;
 }
 
-/* ---- dead processes --------------------------------------------------------- */
+/* ---- dead processes
+ * --------------------------------------------------------- */
 
 struct proc_id {
     pid_t pid;
@@ -501,7 +513,8 @@ static void procs_note(struct proc_id *p, int *n, pid_t pid, uint64_t pstart)
         p[(*n)++] = (struct proc_id){pid, pstart, false};
 }
 
-static bool procs_dead(const struct proc_id *p, int n, pid_t pid, uint64_t pstart)
+static bool procs_dead(const struct proc_id *p, int n, pid_t pid,
+                       uint64_t pstart)
 {
     for (int i = 0; i < n; i++)
         if (p[i].dead && p[i].pid == pid && p[i].pstart == pstart)
@@ -525,10 +538,13 @@ static void procs_collect(int only, struct proc_id *p, int *n)
     }
 }
 
-static void log_reclaimed(const struct gate_entry *e, pid_t pid, const char *what)
+static void log_reclaimed(const struct gate_entry *e, pid_t pid,
+                          const char *what)
 {
-    log_warn("gate_reclaimed", "bmc=%s port=%d protocol=%s pid=%d what=%s", e->ip,
-             e->port, e->protocol == BMC_PROTO_IPMI ? "ipmi" : "redfish", (int)pid, what);
+    log_warn("gate_reclaimed", "bmc=%s port=%d protocol=%s pid=%d what=%s",
+             e->ip, e->port,
+             e->protocol == BMC_PROTO_IPMI ? "ipmi" : "redfish", (int)pid,
+             what);
 }
 
 /* Free what the dead processes in P hold or wait for on entry ONLY (or
@@ -598,7 +614,8 @@ int gate_reap_dead(void)
     return gm.h ? gate_sweep(NONE) : 0;
 }
 
-/* ---- entering and leaving ------------------------------------------------- */
+/* ---- entering and leaving -------------------------------------------------
+ */
 
 /* The place of this call in the queue: a thread that comes back for the
  * same BMC with the same deadline is the same call (its next request, or
@@ -611,7 +628,8 @@ static double call_prio(uint32_t hash, double deadline, double now)
         double deadline, prio;
     } last;
 
-    if (last.set && deadline > 0 && last.hash == hash && last.deadline == deadline)
+    if (last.set && deadline > 0 && last.hash == hash &&
+        last.deadline == deadline)
         return last.prio;
     last.set = true;
     last.hash = hash;
@@ -630,8 +648,8 @@ static void bypass(const char *why, const char *ip, int port)
     unsigned long n = CNT_ADD(bypassed_total, 1);
 
     if ((n & (n - 1)) == 0) /* 1st, 2nd, 4th, 8th...: a storm stays readable */
-        log_warn("gate_bypassed", "bmc=%s port=%d reason=\"%s\" count=%lu", ip, port,
-                 why, n + 1);
+        log_warn("gate_bypassed", "bmc=%s port=%d reason=\"%s\" count=%lu", ip,
+                 port, why, n + 1);
 }
 
 /* DETAILS for a caller whose deadline passed while it waited. */
@@ -645,9 +663,10 @@ static void fail_details(const struct gate_entry *e, int32_t wi, double waited,
     snprintf(details, dlen,
              "waited %.1f s for a slot on %s%s%s:%d (%s): %d in flight%s, "
              "%d waiting ahead, BMC_MAX_PER_BMC=%d",
-             waited, strchr(e->ip, ':') ? "[" : "", e->ip, strchr(e->ip, ':') ? "]" : "",
-             e->port, proto_name(e->protocol), e->holding,
-             e->excl_held ? " (a power action)" : "", ahead, gm.h->max_per_bmc);
+             waited, strchr(e->ip, ':') ? "[" : "", e->ip,
+             strchr(e->ip, ':') ? "]" : "", e->port, proto_name(e->protocol),
+             e->holding, e->excl_held ? " (a power action)" : "", ahead,
+             gm.h->max_per_bmc);
 }
 
 /* Sleep in the queue until waiter WI may take a slot or DEADLINE passes. */
@@ -753,8 +772,9 @@ int gate_enter(const char *ip, int port, enum bmc_protocol protocol,
     }
     CNT_ADD(waits_total, 1);
     rc = wait_turn(ei, wi, deadline, start, t, details, dlen);
-    log_info("gate_waited", "bmc=%s port=%d protocol=%s exclusive=%s ms=%.1f outcome=%s",
-             key, port, proto_name(protocol), exclusive ? "true" : "false",
+    log_info("gate_waited",
+             "bmc=%s port=%d protocol=%s exclusive=%s ms=%.1f outcome=%s", key,
+             port, proto_name(protocol), exclusive ? "true" : "false",
              (clock_now_mono() - start) * 1000.0, rc ? "timeout" : "slot");
     return rc;
 }
@@ -799,7 +819,8 @@ void gate_stats(struct gate_stats *st)
     st->bypassed_total = CNT_GET(bypassed_total);
 }
 
-/* ---- set-up ------------------------------------------------------------------ */
+/* ---- set-up
+ * ------------------------------------------------------------------ */
 
 static size_t align64(size_t n)
 {
@@ -815,9 +836,11 @@ int gate_init(size_t entries, int max_per_bmc, char *err, size_t errlen)
     gate_shutdown();
     if (!entries)
         entries = GATE_DEFAULT_ENTRIES;
-    if (entries > GATE_MAX_ENTRIES || max_per_bmc < 1 || max_per_bmc > GATE_MAX_SLOTS) {
-        snprintf(err, errlen, "gate: %zu entries / %d slots per BMC out of range",
-                 entries, max_per_bmc);
+    if (entries > GATE_MAX_ENTRIES || max_per_bmc < 1 ||
+        max_per_bmc > GATE_MAX_SLOTS) {
+        snprintf(err, errlen,
+                 "gate: %zu entries / %d slots per BMC out of range", entries,
+                 max_per_bmc);
         return -1;
     }
     nw = entries + GATE_SPARE_WAITERS;
@@ -827,14 +850,16 @@ int gate_init(size_t entries, int max_per_bmc, char *err, size_t errlen)
     off_w = align64(off_e + entries * sizeof(struct gate_entry));
     off_b = align64(off_w + nw * sizeof(struct gate_waiter));
     bytes = off_b + nb * sizeof(int32_t);
-    base = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    base = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (base == MAP_FAILED) {
-        snprintf(err, errlen, "gate: cannot map %zu bytes: %s", bytes, strerror(errno));
+        snprintf(err, errlen, "gate: cannot map %zu bytes: %s", bytes,
+                 strerror(errno));
         return -1;
     }
     gm = (struct gate_map){base, (void *)((char *)base + off_e),
-                           (void *)((char *)base + off_w), (void *)((char *)base + off_b),
-                           bytes};
+                           (void *)((char *)base + off_w),
+                           (void *)((char *)base + off_b), bytes};
     gm.h->magic = GATE_MAGIC;
     gm.h->max_per_bmc = max_per_bmc;
     gm.h->nentries = (int32_t)entries;
@@ -845,7 +870,8 @@ int gate_init(size_t entries, int max_per_bmc, char *err, size_t errlen)
     for (size_t i = 0; i < entries; i++)
         gm.entries[i].head = gm.entries[i].next = NONE;
     if (shmutex_init(&gm.h->mutex)) {
-        snprintf(err, errlen, "gate: cannot initialise the process-shared mutex");
+        snprintf(err, errlen,
+                 "gate: cannot initialise the process-shared mutex");
         gate_shutdown();
         return -1;
     }

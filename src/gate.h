@@ -40,25 +40,25 @@
 #include "backend.h"
 
 #define GATE_DEFAULT_ENTRIES 4096 /* BMCs tracked at once */
-#define GATE_MAX_SLOTS 16         /* upper bound of BMC_MAX_PER_BMC */
-#define GATE_SWEEP_S 0.5          /* waiters look for dead holders this often */
+#define GATE_MAX_SLOTS       16   /* upper bound of BMC_MAX_PER_BMC */
+#define GATE_SWEEP_S         0.5 /* waiters look for dead holders this often */
 
 /* A slot taken by gate_enter; give it back with gate_leave. */
 struct gate_ticket {
-    int entry;      /* -1: no slot held (gate open) */
+    int entry; /* -1: no slot held (gate open) */
     int slot;
     unsigned token;
-    double since;   /* monotonic time the slot was granted */
+    double since; /* monotonic time the slot was granted */
 };
 
 struct gate_stats {
     int max_per_bmc;
-    long entries;              /* table size */
-    long bmcs_busy;            /* entries with a holder or a waiter */
-    long slots_in_use;         /* exchanges in flight now */
-    long waiting;              /* callers waiting for a slot now */
-    unsigned long waits_total; /* callers that had to wait */
-    unsigned long timeouts_total; /* callers whose deadline passed waiting */
+    long entries;                  /* table size */
+    long bmcs_busy;                /* entries with a holder or a waiter */
+    long slots_in_use;             /* exchanges in flight now */
+    long waiting;                  /* callers waiting for a slot now */
+    unsigned long waits_total;     /* callers that had to wait */
+    unsigned long timeouts_total;  /* callers whose deadline passed waiting */
     unsigned long reclaimed_total; /* slots/places of dead processes freed */
     unsigned long bypassed_total;  /* table full: let through ungated */
 };

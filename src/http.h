@@ -11,9 +11,9 @@
 
 struct http_request {
     char method[16];
-    char path[512];       /* decoded path, no query string */
-    char request_id[65];  /* from nginx (X-Request-ID or $request_id) */
-    const char *body;     /* borrowed from the worker's buffer */
+    char path[512];      /* decoded path, no query string */
+    char request_id[65]; /* from nginx (X-Request-ID or $request_id) */
+    const char *body;    /* borrowed from the worker's buffer */
     size_t body_len;
 };
 

@@ -51,8 +51,9 @@ int http_client_init(void)
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return -1;
     if (!bmc_cfg.redfish_verify_tls)
-        log_warn("redfish_tls", "verify=false reason=\"BMC certificates are not "
-                                "verified (BMC_REDFISH_VERIFY_TLS=false)\"");
+        log_warn("redfish_tls",
+                 "verify=false reason=\"BMC certificates are not "
+                 "verified (BMC_REDFISH_VERIFY_TLS=false)\"");
     return 0;
 }
 
@@ -133,7 +134,8 @@ static void http_take_header(const char *line, size_t len, const char *name,
     dst[len] = '\0';
 }
 
-static size_t http_on_header(char *data, size_t size, size_t nmemb, void *userp)
+static size_t http_on_header(char *data, size_t size, size_t nmemb,
+                             void *userp)
 {
     struct http_sink *sink = userp;
     size_t n = size * nmemb;
@@ -142,7 +144,8 @@ static size_t http_on_header(char *data, size_t size, size_t nmemb, void *userp)
         sink->resp->etag[0] = '\0';
         sink->resp->location[0] = '\0';
     }
-    http_take_header(data, n, "ETag", sink->resp->etag, sizeof(sink->resp->etag));
+    http_take_header(data, n, "ETag", sink->resp->etag,
+                     sizeof(sink->resp->etag));
     http_take_header(data, n, "Location", sink->resp->location,
                      sizeof(sink->resp->location));
     return n;
@@ -158,8 +161,7 @@ static int http_classify(CURLcode rc, bool oversized, bool deadline_bound,
             return BMC_ERR_TIMEOUT;
         return BMC_ERR_CONNECTION_TIMEOUT;
     case CURLE_COULDNT_CONNECT:
-    case CURLE_COULDNT_RESOLVE_HOST:
-        return BMC_ERR_CONNECTION_TIMEOUT;
+    case CURLE_COULDNT_RESOLVE_HOST: return BMC_ERR_CONNECTION_TIMEOUT;
     case CURLE_WRITE_ERROR:
         return oversized ? BMC_ERR_PROTOCOL_ERROR : BMC_ERR_UNEXPECTED_ERROR;
     case CURLE_SSL_CONNECT_ERROR:
@@ -177,10 +179,8 @@ static int http_classify(CURLcode rc, bool oversized, bool deadline_bound,
     case CURLE_HTTP2:
     case CURLE_HTTP2_STREAM:
     case CURLE_BAD_CONTENT_ENCODING:
-    case CURLE_TOO_MANY_REDIRECTS:
-        return BMC_ERR_PROTOCOL_ERROR;
-    default:
-        return BMC_ERR_UNEXPECTED_ERROR;
+    case CURLE_TOO_MANY_REDIRECTS: return BMC_ERR_PROTOCOL_ERROR;
+    default: return BMC_ERR_UNEXPECTED_ERROR;
     }
 }
 
@@ -193,7 +193,9 @@ static int http_setup(CURL *c, const struct rf_request *req, const char *url,
     bool verify = bmc_cfg.redfish_verify_tls;
     const char *ca = bmc_cfg.redfish_ca_bundle;
 
-#define SET(opt, val) if (rc == CURLE_OK) rc = curl_easy_setopt(c, opt, val)
+#define SET(opt, val)                                                         \
+    if (rc == CURLE_OK)                                                       \
+    rc = curl_easy_setopt(c, opt, val)
     SET(CURLOPT_URL, url);
     SET(CURLOPT_PROTOCOLS_STR, "https");
     SET(CURLOPT_REDIR_PROTOCOLS_STR, "https");
@@ -238,8 +240,9 @@ static struct curl_slist *http_headers(const struct rf_request *req)
 {
     char if_match[HTTP_HEADER_VALUE_MAX + 16];
     struct curl_slist *h = NULL, *t;
-    const char *fixed[] = {"Accept: application/json", "OData-Version: 4.0",
-                           "Expect:", req->body ? "Content-Type: application/json" : NULL};
+    const char *fixed[] = {
+        "Accept: application/json", "OData-Version: 4.0",
+        "Expect:", req->body ? "Content-Type: application/json" : NULL};
 
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]) && fixed[i]; i++) {
         if (!(t = curl_slist_append(h, fixed[i])))
@@ -272,8 +275,8 @@ static void http_log(const struct rf_request *req, long status, int code,
               new_conns);
 }
 
-static int http_exchange(const struct rf_request *req, struct rf_response *resp,
-                         char *err, size_t errlen)
+static int http_exchange(const struct rf_request *req,
+                         struct rf_response *resp, char *err, size_t errlen)
 {
     char url[1200];
     struct http_sink sink = {resp, 0, false};
@@ -290,14 +293,15 @@ static int http_exchange(const struct rf_request *req, struct rf_response *resp,
     memset(resp, 0, sizeof(*resp));
     err[0] = '\0';
     if (left <= 0.001) {
-        snprintf(err, errlen, "deadline passed before %s %s", req->method, req->path);
+        snprintf(err, errlen, "deadline passed before %s %s", req->method,
+                 req->path);
         code = BMC_ERR_TIMEOUT;
         goto out;
     }
     if (deadline_bound)
         limit = left;
-    snprintf(url, sizeof(url), strchr(req->host, ':') ? "https://[%s]:%d%s"
-                                                       : "https://%s:%d%s",
+    snprintf(url, sizeof(url),
+             strchr(req->host, ':') ? "https://[%s]:%d%s" : "https://%s:%d%s",
              req->host, req->port, req->path);
     c = http_thread_handle();
     headers = http_headers(req);
@@ -307,7 +311,8 @@ static int http_exchange(const struct rf_request *req, struct rf_response *resp,
         goto out;
     }
     curl_easy_reset(c);
-    if (http_setup(c, req, url, headers, &sink, (long)ceil(limit * 1000.0)) < 0) {
+    if (http_setup(c, req, url, headers, &sink, (long)ceil(limit * 1000.0)) <
+        0) {
         snprintf(err, errlen, "libcurl refused an option");
         code = BMC_ERR_UNEXPECTED_ERROR;
         goto out;
@@ -317,7 +322,8 @@ static int http_exchange(const struct rf_request *req, struct rf_response *resp,
     if (curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &new_conns) == CURLE_OK)
         tl_http.connections += new_conns;
     if (rc != CURLE_OK) {
-        code = http_classify(rc, sink.oversized, deadline_bound, req->deadline);
+        code =
+            http_classify(rc, sink.oversized, deadline_bound, req->deadline);
         if (sink.oversized)
             snprintf(err, errlen, "%s %s: response larger than %u bytes",
                      req->method, req->path, HTTP_BODY_MAX);
@@ -338,7 +344,8 @@ out:
     /* The easy handle keeps pointers to the header list and the password:
      * drop them before the caller frees or wipes its copies. */
     if (tl_http.curl) {
-        curl_easy_setopt(tl_http.curl, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
+        curl_easy_setopt(tl_http.curl, CURLOPT_HTTPHEADER,
+                         (struct curl_slist *)NULL);
         curl_easy_setopt(tl_http.curl, CURLOPT_PASSWORD, "");
     }
     curl_slist_free_all(headers);
@@ -355,7 +362,8 @@ out:
 int http_client_request(const struct rf_request *req, struct rf_response *resp,
                         char *err, size_t errlen)
 {
-    bool exclusive = !strcmp(req->method, "POST") && strstr(req->path, "/Actions/");
+    bool exclusive =
+        !strcmp(req->method, "POST") && strstr(req->path, "/Actions/");
     struct gate_ticket gt;
     int code = gate_enter(req->host, req->port, BMC_PROTO_REDFISH, exclusive,
                           req->deadline, &gt, err, errlen);

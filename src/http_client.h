@@ -19,12 +19,12 @@
 
 #include <stddef.h>
 
-#define HTTP_BODY_MAX (4u << 20) /* bytes of response body accepted */
+#define HTTP_BODY_MAX         (4u << 20) /* bytes of response body accepted */
 #define HTTP_HEADER_VALUE_MAX 512
 
 struct rf_request {
-    const char *method;   /* "GET" or "POST" */
-    const char *host;     /* IP literal (IPv6 without brackets) */
+    const char *method; /* "GET" or "POST" */
+    const char *host;   /* IP literal (IPv6 without brackets) */
     int port;
     const char *path;     /* absolute path, e.g. "/redfish/v1" */
     const char *username; /* Basic auth */
@@ -35,8 +35,8 @@ struct rf_request {
 };
 
 struct rf_response {
-    long status;                          /* HTTP status code */
-    char *body;                           /* NUL-terminated, may be empty */
+    long status; /* HTTP status code */
+    char *body;  /* NUL-terminated, may be empty */
     size_t len;
     char etag[HTTP_HEADER_VALUE_MAX];     /* ETag header or "" */
     char location[HTTP_HEADER_VALUE_MAX]; /* Location header or "" */

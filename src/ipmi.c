@@ -1,6 +1,6 @@
 /* ipmi.c - see ipmi.h. One ipmitool process per operation:
- *   ipmitool -I lanplus -H IP -p PORT -U USER -E -C SUITE -R R -N N -v [-c] CMD...
- * -v makes ipmitool explain session failures on stderr (RAKP errors,
+ *   ipmitool -I lanplus -H IP -p PORT -U USER -E -C SUITE -R R -N N -v [-c]
+ * CMD... -v makes ipmitool explain session failures on stderr (RAKP errors,
  * missing answers) without changing what it prints on stdout. */
 #include "autoconfig.h"
 #include "ipmi.h"
@@ -21,9 +21,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CHILD_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define CHILD_PATH                                                            \
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define NOT_INSTALLED "ipmitool is not installed"
-#define ARGV_MAX 32
+#define ARGV_MAX      32
 
 const char *const ipmi_actions[IPMI_ACTIONS_COUNT + 1] = {
     "status", "on", "off", "cycle", "reset", "soft", NULL};
@@ -33,7 +34,8 @@ const char *const ipmi_actions[IPMI_ACTIONS_COUNT + 1] = {
 static bool is_executable(const char *path)
 {
     struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+           access(path, X_OK) == 0;
 }
 
 static bool search_path(const char *name, char *out, size_t len)
@@ -60,7 +62,9 @@ static bool search_path(const char *name, char *out, size_t len)
 
 bool ipmi_tool_available(char *path_out, size_t len)
 {
-    const char *cfg = bmc_cfg.ipmitool && bmc_cfg.ipmitool[0] ? bmc_cfg.ipmitool : "ipmitool";
+    const char *cfg = bmc_cfg.ipmitool && bmc_cfg.ipmitool[0]
+                          ? bmc_cfg.ipmitool
+                          : "ipmitool";
 
     if (strchr(cfg, '/')) {
         snprintf(path_out, len, "%s", cfg);
@@ -94,12 +98,14 @@ static bool conn_usable(const struct bmc_conn *conn, struct bmc_outcome *out)
 {
     if (strlen(conn->username) > IPMI_USERNAME_MAX) {
         outcome_fail(out, BMC_ERR_UNEXPECTED_ERROR,
-                     "username is longer than %d bytes, the IPMI limit", IPMI_USERNAME_MAX);
+                     "username is longer than %d bytes, the IPMI limit",
+                     IPMI_USERNAME_MAX);
         return false;
     }
     if (strlen(conn->password) > IPMI_PASSWORD_MAX) {
         outcome_fail(out, BMC_ERR_UNEXPECTED_ERROR,
-                     "password is longer than %d bytes, the IPMI limit", IPMI_PASSWORD_MAX);
+                     "password is longer than %d bytes, the IPMI limit",
+                     IPMI_PASSWORD_MAX);
         return false;
     }
     if (!conn->ip[0] || conn->port <= 0 || conn->port > 65535) {
@@ -109,8 +115,8 @@ static bool conn_usable(const struct bmc_conn *conn, struct bmc_outcome *out)
     return true;
 }
 
-static void run_build(struct run *r, const struct bmc_call *call, const char *const *cmd,
-                      bool csv)
+static void run_build(struct run *r, const struct bmc_call *call,
+                      const char *const *cmd, bool csv)
 {
     const struct bmc_conn *c = call->conn;
     int n = 0;
@@ -119,9 +125,10 @@ static void run_build(struct run *r, const struct bmc_call *call, const char *co
     snprintf(r->suite, sizeof(r->suite), "%d", c->cipher_suite);
     snprintf(r->retries, sizeof(r->retries), "%d", r->timing.retries);
     snprintf(r->timeout, sizeof(r->timeout), "%d", r->timing.timeout);
-    const char *fixed[] = {"ipmitool", "-I", "lanplus", "-H", c->ip, "-p", r->port,
-                           "-U", c->username, "-E", "-C", r->suite, "-R", r->retries,
-                           "-N", r->timeout, "-v"};
+    const char *fixed[] = {"ipmitool", "-I",     "lanplus", "-H",        c->ip,
+                           "-p",       r->port,  "-U",      c->username, "-E",
+                           "-C",       r->suite, "-R",      r->retries,  "-N",
+                           r->timeout, "-v"};
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
         r->argv[n++] = fixed[i];
     if (csv)
@@ -142,7 +149,8 @@ static void log_cmd(const struct run *r, const struct bmc_call *call)
     size_t o = 0;
 
     for (int i = 1; r->argv[i] && o < sizeof(cmd) - 1; i++)
-        o += (size_t)snprintf(cmd + o, sizeof(cmd) - o, "%s%s", i > 1 ? " " : "", r->argv[i]);
+        o += (size_t)snprintf(cmd + o, sizeof(cmd) - o, "%s%s",
+                              i > 1 ? " " : "", r->argv[i]);
     log_debug("ipmi_run", "tool=%s args=%s remaining=%.3f", r->tool,
               log_quote(cmd, q, sizeof(q)), clock_remaining(call->deadline));
 }
@@ -161,38 +169,47 @@ static void run_judge(const struct run *r, const struct bmc_call *call,
         if (res->spawn_errno == ENOENT)
             outcome_fail(out, BMC_ERR_UNEXPECTED_ERROR, NOT_INSTALLED);
         else
-            outcome_fail(out, BMC_ERR_UNEXPECTED_ERROR, "could not run %s: %s", r->tool,
-                         strerror(res->spawn_errno));
+            outcome_fail(out, BMC_ERR_UNEXPECTED_ERROR, "could not run %s: %s",
+                         r->tool, strerror(res->spawn_errno));
         return;
     }
     if (res->status == SUBPROC_TIMED_OUT) {
-        outcome_fail(out, BMC_ERR_TIMEOUT,
-                     "ipmitool did not finish before the deadline and was stopped "
-                     "(BMC %s port %d, %.1f s)", c->ip, c->port, res->elapsed);
+        outcome_fail(
+            out, BMC_ERR_TIMEOUT,
+            "ipmitool did not finish before the deadline and was stopped "
+            "(BMC %s port %d, %.1f s)",
+            c->ip, c->port, res->elapsed);
         return;
     }
-    code = ipmi_classify_stderr(res->err, c->cipher_suite, details, sizeof(details));
+    code = ipmi_classify_stderr(res->err, c->cipher_suite, details,
+                                sizeof(details));
     if (code == BMC_ERR_CONNECTION_TIMEOUT)
-        outcome_fail(out, code, "%.400s; BMC %s port %d", details, c->ip, c->port);
+        outcome_fail(out, code, "%.400s; BMC %s port %d", details, c->ip,
+                     c->port);
     else if (code)
         outcome_fail(out, code, "%s", details);
     else if (res->status == SUBPROC_SIGNALED)
-        outcome_fail(out, BMC_ERR_UNEXPECTED_ERROR, "ipmitool was killed by %s (%.400s)",
+        outcome_fail(out, BMC_ERR_UNEXPECTED_ERROR,
+                     "ipmitool was killed by %s (%.400s)",
                      subproc_signal_name(res->term_signal),
                      ipmi_last_line(res->err, line, sizeof(line)));
-    else if (ipmi_find_refusal(res->err, line, sizeof(line)) && refusal_answers)
+    else if (ipmi_find_refusal(res->err, line, sizeof(line)) &&
+             refusal_answers)
         outcome_done(out, false, line, NULL);
     else if (ipmi_find_refusal(res->err, line, sizeof(line)))
-        outcome_fail(out, BMC_ERR_EXECUTION_FAILED, "the BMC refused: %.480s", line);
+        outcome_fail(out, BMC_ERR_EXECUTION_FAILED, "the BMC refused: %.480s",
+                     line);
     else if (*ipmi_last_line(res->err, line, sizeof(line)))
-        outcome_fail(out, BMC_ERR_UNEXPECTED_ERROR, "ipmitool failed: %.480s", line);
+        outcome_fail(out, BMC_ERR_UNEXPECTED_ERROR, "ipmitool failed: %.480s",
+                     line);
     else
-        outcome_fail(out, BMC_ERR_UNEXPECTED_ERROR, "ipmitool exited with status %d",
-                     res->exit_code);
+        outcome_fail(out, BMC_ERR_UNEXPECTED_ERROR,
+                     "ipmitool exited with status %d", res->exit_code);
 }
 
 /* Common checks before any ipmitool run; false with OUT set on refusal. */
-static bool run_prepare(struct run *r, const struct bmc_call *call, struct bmc_outcome *out)
+static bool run_prepare(struct run *r, const struct bmc_call *call,
+                        struct bmc_outcome *out)
 {
     if (!conn_usable(call->conn, out))
         return false;
@@ -206,9 +223,9 @@ static bool run_prepare(struct run *r, const struct bmc_call *call, struct bmc_o
 /* Run CMD; returns 0 when ipmitool exited 0 (R->res.out holds stdout),
  * otherwise -1 with OUT set (a classified failure, or the BMC's refusal
  * when REFUSAL_ANSWERS). */
-static int run_cmd(struct run *r, const struct bmc_call *call, const char *const *cmd,
-                   bool power_change, bool csv, bool refusal_answers,
-                   struct bmc_outcome *out)
+static int run_cmd(struct run *r, const struct bmc_call *call,
+                   const char *const *cmd, bool power_change, bool csv,
+                   bool refusal_answers, struct bmc_outcome *out)
 {
     double remaining;
     struct gate_ticket gt;
@@ -217,15 +234,17 @@ static int run_cmd(struct run *r, const struct bmc_call *call, const char *const
     if (!run_prepare(r, call, out))
         return -1;
     /* one ipmitool run = one exchange; a power change is alone on its BMC */
-    if (gate_enter(call->conn->ip, call->conn->port, BMC_PROTO_IPMI, power_change,
-                   call->deadline, &gt, waited, sizeof(waited))) {
+    if (gate_enter(call->conn->ip, call->conn->port, BMC_PROTO_IPMI,
+                   power_change, call->deadline, &gt, waited,
+                   sizeof(waited))) {
         outcome_fail(out, BMC_ERR_TIMEOUT, "%s", waited);
         return -1;
     }
     remaining = clock_remaining(call->deadline);
     if (remaining <= 0) {
         gate_leave(&gt);
-        outcome_fail(out, BMC_ERR_TIMEOUT, "the deadline passed before ipmitool could run");
+        outcome_fail(out, BMC_ERR_TIMEOUT,
+                     "the deadline passed before ipmitool could run");
         return -1;
     }
     ipmi_timing_for(remaining, power_change, &r->timing);
@@ -241,9 +260,11 @@ static int run_cmd(struct run *r, const struct bmc_call *call, const char *const
     subproc_run(&spec, &r->res);
     gate_leave(&gt);
     explicit_bzero(r->pwenv, sizeof(r->pwenv));
-    log_debug("ipmi_done", "status=%d exit=%d signal=%d elapsed=%.3f out_bytes=%zu err_bytes=%zu",
-              (int)r->res.status, r->res.exit_code, r->res.term_signal, r->res.elapsed,
-              r->res.out_len, r->res.err_len);
+    log_debug(
+        "ipmi_done",
+        "status=%d exit=%d signal=%d elapsed=%.3f out_bytes=%zu err_bytes=%zu",
+        (int)r->res.status, r->res.exit_code, r->res.term_signal,
+        r->res.elapsed, r->res.out_len, r->res.err_len);
     if (r->res.status == SUBPROC_EXITED && r->res.exit_code == 0)
         return 0;
     run_judge(r, call, refusal_answers, out);
@@ -254,22 +275,25 @@ static int run_cmd(struct run *r, const struct bmc_call *call, const char *const
     return -1;
 }
 
-static void fail_output(struct bmc_outcome *out, const char *what, const char *stdout_text)
+static void fail_output(struct bmc_outcome *out, const char *what,
+                        const char *stdout_text)
 {
     char first[128];
     const char *nl = strchr(stdout_text, '\n');
     size_t n = nl ? (size_t)(nl - stdout_text) : strlen(stdout_text);
 
-    snprintf(first, sizeof(first), "%.*s", (int)(n < 120 ? n : 120), stdout_text);
-    outcome_fail(out, BMC_ERR_EXECUTION_FAILED, "unexpected ipmitool output for %s: '%s'",
-                 what, first);
+    snprintf(first, sizeof(first), "%.*s", (int)(n < 120 ? n : 120),
+             stdout_text);
+    outcome_fail(out, BMC_ERR_EXECUTION_FAILED,
+                 "unexpected ipmitool output for %s: '%s'", what, first);
 }
 
 /* ---- operations -------------------------------------------------------- */
 
 static const char *const cmd_status[] = {"chassis", "power", "status", NULL};
 
-static void ipmi_validate_connection(const struct bmc_call *call, struct bmc_outcome *out)
+static void ipmi_validate_connection(const struct bmc_call *call,
+                                     struct bmc_outcome *out)
 {
     struct run r = {0};
     json_object *data;
@@ -283,8 +307,8 @@ static void ipmi_validate_connection(const struct bmc_call *call, struct bmc_out
 }
 
 /* Run `chassis power status` and fill STATE and LINE; 0 or -1 (OUT set). */
-static int power_status(const struct bmc_call *call, const char **state, char *line,
-                        size_t len, struct bmc_outcome *out)
+static int power_status(const struct bmc_call *call, const char **state,
+                        char *line, size_t len, struct bmc_outcome *out)
 {
     struct run r = {0};
     int rc = run_cmd(&r, call, cmd_status, false, false, false, out);
@@ -297,14 +321,16 @@ static int power_status(const struct bmc_call *call, const char **state, char *l
     return rc;
 }
 
-static void ipmi_get_power_state(const struct bmc_call *call, struct bmc_outcome *out)
+static void ipmi_get_power_state(const struct bmc_call *call,
+                                 struct bmc_outcome *out)
 {
     const char *state;
     char line[128];
 
     if (power_status(call, &state, line, sizeof(line), out) == 0) {
         json_object *data = json_object_new_object();
-        json_object_object_add(data, "power_state", json_object_new_string(state));
+        json_object_object_add(data, "power_state",
+                               json_object_new_string(state));
         outcome_done(out, true, NULL, data);
     }
 }
@@ -328,7 +354,8 @@ static bool session_opens(const struct bmc_call *call, struct bmc_outcome *out)
     return true;
 }
 
-static void ipmi_list_actions(const struct bmc_call *call, struct bmc_outcome *out)
+static void ipmi_list_actions(const struct bmc_call *call,
+                              struct bmc_outcome *out)
 {
     struct run r = {0};
 
@@ -364,14 +391,17 @@ static void action_status(const struct bmc_call *call, struct bmc_outcome *out)
 
     if (power_status(call, &state, line, sizeof(line), out) == 0) {
         json_object *data = json_object_new_object();
-        json_object_object_add(data, "power_state", json_object_new_string(state));
+        json_object_object_add(data, "power_state",
+                               json_object_new_string(state));
         json_object_object_add(data, "message", json_object_new_string(line));
-        json_object_object_add(data, "action", json_object_new_string("status"));
+        json_object_object_add(data, "action",
+                               json_object_new_string("status"));
         outcome_done(out, true, NULL, data);
     }
 }
 
-static void action_power(const struct bmc_call *call, const char *name, struct bmc_outcome *out)
+static void action_power(const struct bmc_call *call, const char *name,
+                         struct bmc_outcome *out)
 {
     const char *const cmd[] = {"chassis", "power", name, NULL};
     struct run r = {0};
@@ -381,15 +411,18 @@ static void action_power(const struct bmc_call *call, const char *name, struct b
     if (run_cmd(&r, call, cmd, true, false, true, out) == 0) {
         if (ipmi_parse_control_line(r.res.out, line, sizeof(line)) == 0) {
             data = json_object_new_object();
-            json_object_object_add(data, "message", json_object_new_string(line));
-            json_object_object_add(data, "action", json_object_new_string(name));
+            json_object_object_add(data, "message",
+                                   json_object_new_string(line));
+            json_object_object_add(data, "action",
+                                   json_object_new_string(name));
             outcome_done(out, true, NULL, data);
         } else {
             fail_output(out, "chassis power", r.res.out);
         }
     } else if (out->code == 0) { /* the BMC said no: keep its line */
         data = json_object_new_object();
-        json_object_object_add(data, "message", json_object_new_string(out->message));
+        json_object_object_add(data, "message",
+                               json_object_new_string(out->message));
         json_object_object_add(data, "action", json_object_new_string(name));
         json_object_put(out->data);
         out->data = data;
@@ -397,7 +430,8 @@ static void action_power(const struct bmc_call *call, const char *name, struct b
     run_clear(&r);
 }
 
-static void ipmi_run_action(const struct bmc_call *call, struct bmc_outcome *out)
+static void ipmi_run_action(const struct bmc_call *call,
+                            struct bmc_outcome *out)
 {
     const char *name = param_string(call, "action_name");
     char msg[160];
@@ -406,7 +440,8 @@ static void ipmi_run_action(const struct bmc_call *call, struct bmc_outcome *out
     if (!name || !action_known(name)) {
         if (!session_opens(call, out) || !run_prepare(&r, call, out))
             return;
-        snprintf(msg, sizeof(msg), "Action '%.100s' is not supported", name ? name : "");
+        snprintf(msg, sizeof(msg), "Action '%.100s' is not supported",
+                 name ? name : "");
         json_object *data = json_object_new_object();
         json_object_object_add(data, "actions", actions_array());
         outcome_done(out, false, msg, data);
@@ -418,14 +453,16 @@ static void ipmi_run_action(const struct bmc_call *call, struct bmc_outcome *out
         action_power(call, name, out);
 }
 
-static void ipmi_list_users(const struct bmc_call *call, struct bmc_outcome *out)
+static void ipmi_list_users(const struct bmc_call *call,
+                            struct bmc_outcome *out)
 {
     json_object *v;
     int channel = 1;
     char chan[8];
     struct run r = {0};
 
-    if (call->params && json_object_object_get_ex(call->params, "channel", &v) &&
+    if (call->params &&
+        json_object_object_get_ex(call->params, "channel", &v) &&
         json_object_is_type(v, json_type_int) && json_object_get_int(v) >= 0 &&
         json_object_get_int(v) <= 15)
         channel = json_object_get_int(v);
@@ -441,7 +478,8 @@ static void ipmi_list_users(const struct bmc_call *call, struct bmc_outcome *out
     run_clear(&r);
 }
 
-static void ipmi_get_fw_version(const struct bmc_call *call, struct bmc_outcome *out)
+static void ipmi_get_fw_version(const struct bmc_call *call,
+                                struct bmc_outcome *out)
 {
     static const char *const cmd[] = {"mc", "info", NULL};
     struct run r = {0};

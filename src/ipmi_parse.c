@@ -1,6 +1,7 @@
 /* ipmi_parse.c - see ipmi_parse.h. Messages are those of ipmitool 1.8.19
  * (lanplus.c, lanplus_strings.c, ipmi_chassis.c, helper.c) as seen against
- * OpenIPMI's ipmi_sim 2.0.33; see shared/reference/ipmitool-and-ipmi_sim.md. */
+ * OpenIPMI's ipmi_sim 2.0.33; see shared/reference/ipmitool-and-ipmi_sim.md.
+ */
 #include "autoconfig.h"
 #include "ipmi_parse.h"
 
@@ -12,16 +13,18 @@
 #include <string.h>
 
 #define LINE_MAX_LEN 512 /* longer lines are cut: ipmitool's are short */
-#define USERS_MAX 256    /* IPMI allows 63 user ids per channel */
+#define USERS_MAX    256 /* IPMI allows 63 user ids per channel */
 
 /* ---- timing ------------------------------------------------------------ */
 
 double ipmi_timing_dead_seconds(const struct ipmi_timing *t)
 {
-    return 2.0 * t->retries * t->timeout + (double)t->retries * (t->retries - 1);
+    return 2.0 * t->retries * t->timeout +
+           (double)t->retries * (t->retries - 1);
 }
 
-void ipmi_timing_for(double remaining, bool power_change, struct ipmi_timing *t)
+void ipmi_timing_for(double remaining, bool power_change,
+                     struct ipmi_timing *t)
 {
     double budget = remaining - IPMI_TIMING_MARGIN;
     struct ipmi_timing next;
@@ -34,13 +37,15 @@ void ipmi_timing_for(double remaining, bool power_change, struct ipmi_timing *t)
             next.timeout++;
         else
             next.retries++;
-        if (next.retries > 4 || next.timeout > 4 || ipmi_timing_dead_seconds(&next) > budget)
+        if (next.retries > 4 || next.timeout > 4 ||
+            ipmi_timing_dead_seconds(&next) > budget)
             return;
         *t = next;
     }
 }
 
-/* ---- lines --------------------------------------------------------------- */
+/* ---- lines ---------------------------------------------------------------
+ */
 
 /* Copy the line starting at *P into BUF (cut to fit, no newline) and
  * advance *P past it. Returns false at the end of the text. */
@@ -89,25 +94,31 @@ static const struct ipmi_pattern patterns[] = {
     /* authentication (RAKP 2 is the BMC's answer to our user and key) */
     {"RAKP 2 HMAC is invalid", false, BMC_ERR_AUTH_FAILED,
      "the BMC rejected the password"},
-    {"RAKP 2 message indicates an error : unauthorized name", false, BMC_ERR_AUTH_FAILED,
+    {"RAKP 2 message indicates an error : unauthorized name", false,
+     BMC_ERR_AUTH_FAILED,
      "the BMC does not know this user name, or the user is disabled"},
-    {"RAKP 2 message indicates an error : invalid name length", false, BMC_ERR_AUTH_FAILED,
-     "the BMC rejected the length of the user name"},
-    {"RAKP 4 message has invalid integrity check value", false, BMC_ERR_AUTH_FAILED,
+    {"RAKP 2 message indicates an error : invalid name length", false,
+     BMC_ERR_AUTH_FAILED, "the BMC rejected the length of the user name"},
+    {"RAKP 4 message has invalid integrity check value", false,
+     BMC_ERR_AUTH_FAILED,
      "the BMC's session keys do not match ours (password or BMC key)"},
     /* cipher suite */
     {"ipmi_lanplus_build_v2x_msg: Assertion", false, BMC_ERR_PROTOCOL_ERROR,
      "ipmitool aborted: it cannot build messages for this cipher suite"},
-    {"invalid authentication algorithm", false, BMC_ERR_PROTOCOL_ERROR, CIPHER_ALG},
+    {"invalid authentication algorithm", false, BMC_ERR_PROTOCOL_ERROR,
+     CIPHER_ALG},
     {"invalid integrity algorithm", false, BMC_ERR_PROTOCOL_ERROR, CIPHER_ALG},
-    {"invalid confidentiality algorithm", false, BMC_ERR_PROTOCOL_ERROR, CIPHER_ALG},
-    {"no matching authentication algorithm", false, BMC_ERR_PROTOCOL_ERROR, CIPHER_ALG},
-    {"no matching integrity payload", false, BMC_ERR_PROTOCOL_ERROR, CIPHER_ALG},
+    {"invalid confidentiality algorithm", false, BMC_ERR_PROTOCOL_ERROR,
+     CIPHER_ALG},
+    {"no matching authentication algorithm", false, BMC_ERR_PROTOCOL_ERROR,
+     CIPHER_ALG},
+    {"no matching integrity payload", false, BMC_ERR_PROTOCOL_ERROR,
+     CIPHER_ALG},
     {"no matching cipher suite", false, BMC_ERR_PROTOCOL_ERROR, CIPHER_ALG},
     {"Unsupported cipher suite ID", false, BMC_ERR_PROTOCOL_ERROR,
      "ipmitool does not support this cipher suite"},
-    {"This BMC does not support IPMI v2 / RMCP+", false, BMC_ERR_PROTOCOL_ERROR,
-     "the BMC does not speak IPMI v2.0 / RMCP+"},
+    {"This BMC does not support IPMI v2 / RMCP+", false,
+     BMC_ERR_PROTOCOL_ERROR, "the BMC does not speak IPMI v2.0 / RMCP+"},
     /* no answer */
     {"Get Auth Capabilities error", false, BMC_ERR_CONNECTION_TIMEOUT,
      "no answer from the BMC"},
@@ -134,7 +145,8 @@ static const struct ipmi_pattern patterns[] = {
      "the BMC refused the session privilege level"},
     {"insufficient resources for session", false, BMC_ERR_UNEXPECTED_ERROR,
      "the BMC has no free session"},
-    {"Unable to read password from environment", false, BMC_ERR_UNEXPECTED_ERROR,
+    {"Unable to read password from environment", false,
+     BMC_ERR_UNEXPECTED_ERROR,
      "ipmitool found no password in its environment"},
 };
 
@@ -171,11 +183,14 @@ bool ipmi_is_noise_line(const char *line)
 
 static bool pattern_matches(const struct ipmi_pattern *p, const char *line)
 {
-    return p->exact ? strcmp(line, p->needle) == 0 : strstr(line, p->needle) != NULL;
+    return p->exact ? strcmp(line, p->needle) == 0
+                    : strstr(line, p->needle) != NULL;
 }
 
-/* First row (in table order) matching a non-noise line of ERR; LINE gets it. */
-static const struct ipmi_pattern *classify_find(const char *err, char *line, size_t len)
+/* First row (in table order) matching a non-noise line of ERR; LINE gets it.
+ */
+static const struct ipmi_pattern *classify_find(const char *err, char *line,
+                                                size_t len)
 {
     char buf[LINE_MAX_LEN];
     size_t n;
@@ -194,7 +209,8 @@ static const struct ipmi_pattern *classify_find(const char *err, char *line, siz
     return NULL;
 }
 
-int ipmi_classify_stderr(const char *err, int cipher_suite, char *details, size_t len)
+int ipmi_classify_stderr(const char *err, int cipher_suite, char *details,
+                         size_t len)
 {
     char line[LINE_MAX_LEN];
     const struct ipmi_pattern *row;
@@ -205,10 +221,11 @@ int ipmi_classify_stderr(const char *err, int cipher_suite, char *details, size_
     if (!row)
         return 0;
     if (row->code == BMC_ERR_PROTOCOL_ERROR)
-        snprintf(details, len,
-                 "%s (cipher suite %d; ipmitool: %s). Try another cipher_suite, "
-                 "e.g. %d",
-                 row->what, cipher_suite, line, cipher_suite == 3 ? 17 : 3);
+        snprintf(
+            details, len,
+            "%s (cipher suite %d; ipmitool: %s). Try another cipher_suite, "
+            "e.g. %d",
+            row->what, cipher_suite, line, cipher_suite == 3 ? 17 : 3);
     else
         snprintf(details, len, "%s (ipmitool: %s)", row->what, line);
     return row->code;
@@ -248,7 +265,8 @@ bool ipmi_find_refusal(const char *err, char *buf, size_t len)
 /* ---- stdout parsers ---------------------------------------------------- */
 
 /* Find the first line of OUT that starts with PREFIX and copy it to LINE. */
-static bool find_line(const char *out, const char *prefix, char *line, size_t len)
+static bool find_line(const char *out, const char *prefix, char *line,
+                      size_t len)
 {
     char cur[LINE_MAX_LEN];
     const char *p = out;
@@ -263,7 +281,8 @@ static bool find_line(const char *out, const char *prefix, char *line, size_t le
     return false;
 }
 
-int ipmi_parse_power_status(const char *out, const char **state, char *line, size_t len)
+int ipmi_parse_power_status(const char *out, const char **state, char *line,
+                            size_t len)
 {
     char buf[LINE_MAX_LEN];
     const char *v;
@@ -296,8 +315,11 @@ const char *ipmi_role_for_privilege(const char *privilege)
     static const struct {
         const char *privilege, *role;
     } roles[] = {
-        {"ADMINISTRATOR", "Administrator"}, {"OPERATOR", "Operator"},
-        {"USER", "User"}, {"CALLBACK", "Callback"}, {"OEM", "OEM"},
+        {"ADMINISTRATOR", "Administrator"},
+        {"OPERATOR", "Operator"},
+        {"USER", "User"},
+        {"CALLBACK", "Callback"},
+        {"OEM", "OEM"},
         {"NO ACCESS", "NoAccess"},
     };
 
@@ -343,13 +365,15 @@ static json_object *user_from_csv(char *line, bool *empty)
     callin = parse_bool(field[2]);
     link = parse_bool(field[3]);
     msg = parse_bool(field[4]);
-    if (end == field[0] || *end || id < 0 || id > 255 || callin < 0 || link < 0 || msg < 0)
+    if (end == field[0] || *end || id < 0 || id > 255 || callin < 0 ||
+        link < 0 || msg < 0)
         return NULL;
     *empty = !field[1][0] && !msg;
     if (*empty)
         return NULL;
     const char *role = ipmi_role_for_privilege(field[5]);
-    bool enabled = msg && strcmp(role, "Unknown") != 0 && strcmp(role, "NoAccess") != 0;
+    bool enabled =
+        msg && strcmp(role, "Unknown") != 0 && strcmp(role, "NoAccess") != 0;
     json_object *u = json_object_new_object();
     json_object_object_add(u, "id", json_object_new_int((int)id));
     json_object_object_add(u, "name", json_object_new_string(field[1]));
@@ -410,8 +434,10 @@ json_object *ipmi_parse_mc_info(const char *out)
         *colon = '\0';
         char *key = trim(cur), *value = trim(colon + 1);
         for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-            if (strcmp(key, keys[i].key) == 0 && !json_object_object_get_ex(res, keys[i].field, NULL))
-                json_object_object_add(res, keys[i].field, json_object_new_string(value));
+            if (strcmp(key, keys[i].key) == 0 &&
+                !json_object_object_get_ex(res, keys[i].field, NULL))
+                json_object_object_add(res, keys[i].field,
+                                       json_object_new_string(value));
     }
     if (!json_object_object_get_ex(res, "fw_version", NULL)) {
         json_object_put(res);
@@ -419,6 +445,7 @@ json_object *ipmi_parse_mc_info(const char *out)
     }
     for (size_t i = 1; i < sizeof(keys) / sizeof(keys[0]); i++)
         if (!json_object_object_get_ex(res, keys[i].field, NULL))
-            json_object_object_add(res, keys[i].field, json_object_new_string(""));
+            json_object_object_add(res, keys[i].field,
+                                   json_object_new_string(""));
     return res;
 }

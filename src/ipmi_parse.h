@@ -28,7 +28,8 @@ double ipmi_timing_dead_seconds(const struct ipmi_timing *t);
  * (minus IPMI_TIMING_MARGIN) when possible: reads take as many attempts
  * (1..4, N=1) as fit; power changes always -R 1 (a retransmitted command
  * may run twice) with N 1..4 seconds as fits. Never below -R 1 -N 1. */
-void ipmi_timing_for(double remaining, bool power_change, struct ipmi_timing *t);
+void ipmi_timing_for(double remaining, bool power_change,
+                     struct ipmi_timing *t);
 
 /* ---- failure classification ------------------------------------------- */
 

@@ -13,7 +13,10 @@
 static enum bmc_log_level min_level = BMC_LOG_INFO;
 static __thread char thread_request_id[65];
 
-void log_set_level(enum bmc_log_level level) { min_level = level; }
+void log_set_level(enum bmc_log_level level)
+{
+    min_level = level;
+}
 
 void log_set_request_id(const char *request_id)
 {
@@ -47,7 +50,8 @@ const char *log_quote(const char *s, char *buf, size_t buflen)
     return buf;
 }
 
-void log_event(enum bmc_log_level level, const char *event, const char *fmt, ...)
+void log_event(enum bmc_log_level level, const char *event, const char *fmt,
+               ...)
 {
     char line[2048];
     struct timespec ts;

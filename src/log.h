@@ -10,13 +10,14 @@
 /* Set the minimum level that is written (from bmc_cfg.log_level). */
 void log_set_level(enum bmc_log_level level);
 
-/* Set the request id that this thread's following lines carry (NULL clears). */
+/* Set the request id that this thread's following lines carry (NULL clears).
+ */
 void log_set_request_id(const char *request_id);
 
 /* Write `ts=… level=… pid=… [req=…] event=EVENT <fmt…>`; FMT must produce
  * key=value pairs. Values with spaces should be quoted via log_quote. */
-void log_event(enum bmc_log_level level, const char *event, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+void log_event(enum bmc_log_level level, const char *event, const char *fmt,
+               ...) __attribute__((format(printf, 3, 4)));
 
 /* Copy S into BUF as a double-quoted, escaped value (truncated to fit). */
 const char *log_quote(const char *s, char *buf, size_t buflen);
@@ -25,8 +26,8 @@ const char *log_quote(const char *s, char *buf, size_t buflen);
 void log_reopen(void);
 
 #define log_debug(ev, ...) log_event(BMC_LOG_DEBUG, ev, __VA_ARGS__)
-#define log_info(ev, ...) log_event(BMC_LOG_INFO, ev, __VA_ARGS__)
-#define log_warn(ev, ...) log_event(BMC_LOG_WARNING, ev, __VA_ARGS__)
+#define log_info(ev, ...)  log_event(BMC_LOG_INFO, ev, __VA_ARGS__)
+#define log_warn(ev, ...)  log_event(BMC_LOG_WARNING, ev, __VA_ARGS__)
 #define log_error(ev, ...) log_event(BMC_LOG_ERROR, ev, __VA_ARGS__)
 
 #endif

@@ -17,7 +17,8 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: bmc-managerd [--check-config | --print-config | --list-methods |\n"
+    fprintf(f, "usage: bmc-managerd [--check-config | --print-config | "
+               "--list-methods |\n"
                "                    --check-store FILE | --version | --help]\n"
                "Configuration comes from BMC_* environment variables; see "
                "bmc-managerd(8) and the README.\n");

@@ -28,10 +28,10 @@ enum child_kind { CHILD_BMC_WORKER, CHILD_LIGHT_WORKER, CHILD_EXECUTOR };
 #define SWEEP_INTERVAL_S 60.0
 
 struct child {
-    pid_t pid;              /* 0 = slot empty, to be (re)spawned */
+    pid_t pid; /* 0 = slot empty, to be (re)spawned */
     enum child_kind kind;
-    double spawned_at;      /* monotonic */
-    double respawn_after;   /* monotonic; backoff after a crash */
+    double spawned_at;    /* monotonic */
+    double respawn_after; /* monotonic; backoff after a crash */
 };
 
 struct master {
@@ -85,7 +85,8 @@ static void spawn(struct master *m, struct child *c)
     pid_t pid = fork();
 
     if (pid < 0) {
-        log_error("fork_failed", "kind=%s errno=%d", kind_name(c->kind), errno);
+        log_error("fork_failed", "kind=%s errno=%d", kind_name(c->kind),
+                  errno);
         c->respawn_after = clock_now_mono() + 1;
         return;
     }
@@ -93,7 +94,8 @@ static void spawn(struct master *m, struct child *c)
         child_main(m, c);
     c->pid = pid;
     c->spawned_at = clock_now_mono();
-    log_debug("child_started", "kind=%s child=%d", kind_name(c->kind), (int)pid);
+    log_debug("child_started", "kind=%s child=%d", kind_name(c->kind),
+              (int)pid);
 }
 
 static struct child *find_child(struct master *m, pid_t pid)
@@ -115,18 +117,20 @@ static void reap_children(struct master *m)
             continue;
         bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
         if (!clean) {
-            log_warn("child_died", "kind=%s child=%d %s=%d", kind_name(c->kind),
-                     (int)pid, WIFSIGNALED(status) ? "signal" : "status",
-                     WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+            log_warn(
+                "child_died", "kind=%s child=%d %s=%d", kind_name(c->kind),
+                (int)pid, WIFSIGNALED(status) ? "signal" : "status",
+                WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
         } else {
             log_debug("child_recycled", "kind=%s child=%d", kind_name(c->kind),
                       (int)pid);
         }
         if (m->store)
-            taskstore_fail_owned_by(m->store, pid,
-                                    c->kind == CHILD_EXECUTOR
-                                        ? "The executor stopped before the task finished"
-                                        : "The worker stopped before the task finished");
+            taskstore_fail_owned_by(
+                m->store, pid,
+                c->kind == CHILD_EXECUTOR
+                    ? "The executor stopped before the task finished"
+                    : "The worker stopped before the task finished");
         c->pid = 0;
         /* A child that dies at once is not respawned in a tight loop. */
         bool quick = clock_now_mono() - c->spawned_at < 1.0;
@@ -186,20 +190,15 @@ static void drain_tick(struct master *m)
 static void handle_signal(struct master *m, int sig)
 {
     switch (sig) {
-    case SIGCHLD:
-        reap_children(m);
-        break;
+    case SIGCHLD: reap_children(m); break;
     case SIGTERM:
-    case SIGINT:
-        start_drain(m);
-        break;
+    case SIGINT: start_drain(m); break;
     case SIGHUP:
         log_reopen();
         signal_children(m, SIGHUP);
         log_info("logs_reopened", "%s", "");
         break;
-    default:
-        break;
+    default: break;
     }
 }
 
@@ -230,8 +229,8 @@ static void sweep_tick(struct master *m)
 int master_run(struct listen_sockets *ls, struct taskstore *store,
                int executor_fd)
 {
-    struct master m = {.ls = ls, .store = store, .executor_fd = executor_fd,
-                       .pid = getpid()};
+    struct master m = {
+        .ls = ls, .store = store, .executor_fd = executor_fd, .pid = getpid()};
     sigset_t set;
     struct timespec tick = {1, 0};
 

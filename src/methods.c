@@ -64,7 +64,8 @@ const struct method_def *methods_find(const char *name)
 
 static const char *type_name(enum param_type t)
 {
-    static const char *const names[] = {"string", "integer", "number", "boolean"};
+    static const char *const names[] = {"string", "integer", "number",
+                                        "boolean"};
     return names[t];
 }
 
@@ -93,7 +94,8 @@ static const struct method_param *find_param(const struct method_def *m,
 static int check_params(const struct method_def *m, json_object *params,
                         char *details, size_t dlen)
 {
-    json_object_object_foreach(params, key, val) {
+    json_object_object_foreach(params, key, val)
+    {
         const struct method_param *p = find_param(m, key);
         if (!p) {
             snprintf(details, dlen, "%s() got an unexpected parameter '%.64s'",
@@ -101,8 +103,8 @@ static int check_params(const struct method_def *m, json_object *params,
             return BMC_ERR_INVALID_PARAMETERS;
         }
         if (!val || !type_matches(p->type, val)) {
-            snprintf(details, dlen, "%s() parameter '%s' must be a %s", m->name,
-                     key, type_name(p->type));
+            snprintf(details, dlen, "%s() parameter '%s' must be a %s",
+                     m->name, key, type_name(p->type));
             return BMC_ERR_INVALID_PARAMETERS;
         }
     }
@@ -159,20 +161,27 @@ void methods_print_json(FILE *out)
         const struct method_def *m = &registry[i];
         if (!(m->flags & METHOD_CALLABLE))
             continue;
-        json_object *e = json_object_new_object(), *ps = json_object_new_array();
+        json_object *e = json_object_new_object(),
+                    *ps = json_object_new_array();
         json_object_object_add(e, "name", json_object_new_string(m->name));
-        json_object_object_add(e, "summary", json_object_new_string(m->summary));
+        json_object_object_add(e, "summary",
+                               json_object_new_string(m->summary));
         for (const struct method_param *p = m->params; p->name; p++) {
             json_object *po = json_object_new_object();
-            json_object_object_add(po, "name", json_object_new_string(p->name));
-            json_object_object_add(po, "type", json_object_new_string(type_name(p->type)));
-            json_object_object_add(po, "required", json_object_new_boolean(p->required));
-            json_object_object_add(po, "description", json_object_new_string(p->doc));
+            json_object_object_add(po, "name",
+                                   json_object_new_string(p->name));
+            json_object_object_add(po, "type",
+                                   json_object_new_string(type_name(p->type)));
+            json_object_object_add(po, "required",
+                                   json_object_new_boolean(p->required));
+            json_object_object_add(po, "description",
+                                   json_object_new_string(p->doc));
             json_object_array_add(ps, po);
         }
         json_object_object_add(e, "params", ps);
         json_object_array_add(list, e);
     }
-    fprintf(out, "%s\n", json_object_to_json_string_ext(list, JSON_C_TO_STRING_PRETTY));
+    fprintf(out, "%s\n",
+            json_object_to_json_string_ext(list, JSON_C_TO_STRING_PRETTY));
     json_object_put(list);
 }

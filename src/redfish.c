@@ -13,9 +13,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#define RF_ROOT "/redfish/v1"
-#define RF_PAGES_MAX 16          /* collection pages followed */
-#define RF_USERS_MAX 256         /* accounts read */
+#define RF_ROOT              "/redfish/v1"
+#define RF_PAGES_MAX         16  /* collection pages followed */
+#define RF_USERS_MAX         256 /* accounts read */
 #define RF_TASK_POLL_SECONDS 0.5 /* task monitor polling interval */
 
 /* Discovery shared by the operations of one engine call on this thread:
@@ -56,8 +56,8 @@ struct rf_op {
     char seen[RF_NAME_MAX]; /* the last PowerState read */
 };
 
-static void rf_op_begin(struct rf_op *op, const char *name, const struct bmc_call *call,
-                        struct bmc_outcome *out)
+static void rf_op_begin(struct rf_op *op, const char *name,
+                        const struct bmc_call *call, struct bmc_outcome *out)
 {
     memset(op, 0, sizeof(*op));
     op->call = call;
@@ -77,9 +77,10 @@ static void rf_op_end(struct rf_op *op)
     log_debug("redfish_op",
               "op=%s host=%s port=%d code=%d success=%d requests=%ld "
               "new_connections=%ld ms=%.1f details=%s",
-              op->name, op->call->conn->ip, op->call->conn->port, op->out->code,
-              op->out->success, requests - op->requests0,
-              connections - op->connections0, (clock_now_mono() - op->start) * 1000.0,
+              op->name, op->call->conn->ip, op->call->conn->port,
+              op->out->code, op->out->success, requests - op->requests0,
+              connections - op->connections0,
+              (clock_now_mono() - op->start) * 1000.0,
               log_quote(op->out->details, qdetails, sizeof(qdetails)));
     json_object_put(op->root);
     json_object_put(op->system);
@@ -93,9 +94,9 @@ static int rf_request(struct rf_op *op, const char *method, const char *path,
 {
     char err[300];
     const struct bmc_conn *conn = op->call->conn;
-    struct rf_request req = {method, conn->ip, conn->port, path,
-                               conn->username, conn->password, body, if_match,
-                               op->call->deadline};
+    struct rf_request req = {method, conn->ip,       conn->port,
+                             path,   conn->username, conn->password,
+                             body,   if_match,       op->call->deadline};
     int code = http_client_request(&req, resp, err, sizeof(err));
 
     if (code)
@@ -104,8 +105,8 @@ static int rf_request(struct rf_op *op, const char *method, const char *path,
 }
 
 /* Fill the outcome for a non-2xx answer to METHOD PATH. */
-static void rf_fail_status(struct rf_op *op, const char *method, const char *path,
-                           const struct rf_response *resp)
+static void rf_fail_status(struct rf_op *op, const char *method,
+                           const char *path, const struct rf_response *resp)
 {
     char reason[200];
 
@@ -119,12 +120,15 @@ static void rf_fail_status(struct rf_op *op, const char *method, const char *pat
                  resp->status, method, path, reason);
 }
 
-static bool rf_status_ok(long status) { return status >= 200 && status < 300; }
+static bool rf_status_ok(long status)
+{
+    return status >= 200 && status < 300;
+}
 
 /* GET PATH as a JSON object into *DOC (and its ETag into ETAG when given).
  * Any failure fills the outcome. 0 or -1. */
-static int rf_get(struct rf_op *op, const char *path, json_object **doc, char *etag,
-                  size_t etaglen)
+static int rf_get(struct rf_op *op, const char *path, json_object **doc,
+                  char *etag, size_t etaglen)
 {
     struct rf_response resp;
     char err[200];
@@ -144,7 +148,10 @@ static int rf_get(struct rf_op *op, const char *path, json_object **doc, char *e
     }
     if (etag) {
         const char *odata = rfp_string(*doc, "@odata.etag");
-        snprintf(etag, etaglen, "%s", resp.etag[0] ? resp.etag : odata ? odata : "");
+        snprintf(etag, etaglen, "%s",
+                 resp.etag[0] ? resp.etag
+                 : odata      ? odata
+                              : "");
     }
     rc = 0;
 out:
@@ -172,16 +179,19 @@ static int rf_get_page(struct rf_op *op, const char *path, json_object **page)
 }
 
 /* The optional "system_id" parameter (NULL when absent). -1 if mistyped. */
-static int rf_param_string(struct rf_op *op, const char *key, const char **value)
+static int rf_param_string(struct rf_op *op, const char *key,
+                           const char **value)
 {
     json_object *v;
 
     *value = NULL;
-    if (!op->call->params || !json_object_is_type(op->call->params, json_type_object) ||
+    if (!op->call->params ||
+        !json_object_is_type(op->call->params, json_type_object) ||
         !json_object_object_get_ex(op->call->params, key, &v) ||
         json_object_is_type(v, json_type_null))
         return 0;
-    if (!json_object_is_type(v, json_type_string) || !json_object_get_string_len(v)) {
+    if (!json_object_is_type(v, json_type_string) ||
+        !json_object_get_string_len(v)) {
         outcome_fail(op->out, BMC_ERR_INVALID_PARAMETERS,
                      "parameter '%s' must be a non-empty string", key);
         return -1;
@@ -192,8 +202,8 @@ static int rf_param_string(struct rf_op *op, const char *key, const char **value
 
 /* Search one collection page for the member to use; fill op->system_path.
  * IDS collects member ids for an error message. 1 found, 0 not here. */
-static int rf_pick_member(struct rf_op *op, json_object *page, const char *want,
-                          json_object *ids)
+static int rf_pick_member(struct rf_op *op, json_object *page,
+                          const char *want, json_object *ids)
 {
     char path[RF_PATH_MAX], leaf[RF_PATH_MAX];
     size_t n = rfp_member_count(page);
@@ -256,7 +266,8 @@ static int rf_find_system(struct rf_op *op)
 {
     const char *want;
 
-    if (rf_param_string(op, "system_id", &want) || rf_find_system_path(op, want))
+    if (rf_param_string(op, "system_id", &want) ||
+        rf_find_system_path(op, want))
         return -1;
     return rf_get(op, op->system_path, &op->system, NULL, 0);
 }
@@ -269,12 +280,14 @@ static const char *rf_power_state(struct rf_op *op, json_object *system)
     snprintf(op->seen, sizeof(op->seen), "%s", state ? state : "");
     if (!state)
         outcome_fail(op->out, BMC_ERR_EXECUTION_FAILED,
-                     "PowerState missing or not a string in %s", op->system_path);
+                     "PowerState missing or not a string in %s",
+                     op->system_path);
     return state;
 }
 
 /* The ResetTypes the system offers, in RESET->types. 0 or -1. */
-static int rf_discover_actions(struct rf_op *op, struct rf_reset *reset, bool *assumed)
+static int rf_discover_actions(struct rf_op *op, struct rf_reset *reset,
+                               bool *assumed)
 {
     json_object *info = NULL;
 
@@ -330,7 +343,8 @@ out:
     rf_op_end(&op);
 }
 
-static void redfish_get_power_state(const struct bmc_call *call, struct bmc_outcome *out)
+static void redfish_get_power_state(const struct bmc_call *call,
+                                    struct bmc_outcome *out)
 {
     struct rf_op op;
     const char *state;
@@ -346,7 +360,8 @@ out:
     rf_op_end(&op);
 }
 
-static void redfish_list_actions(const struct bmc_call *call, struct bmc_outcome *out)
+static void redfish_list_actions(const struct bmc_call *call,
+                                 struct bmc_outcome *out)
 {
     struct rf_op op;
     struct rf_reset reset;
@@ -366,7 +381,8 @@ out:
     rf_op_end(&op);
 }
 
-/* ---- run_action ---------------------------------------------------------- */
+/* ---- run_action ----------------------------------------------------------
+ */
 
 /* What one reset POST came to. */
 enum rf_post_result {
@@ -394,7 +410,8 @@ static int rf_state_is(struct rf_op *op, const char *state, bool moving)
     const char *now;
     int rc = -1;
 
-    if (rf_get(op, op->system_path, &doc, NULL, 0) || !(now = rf_power_state(op, doc)))
+    if (rf_get(op, op->system_path, &doc, NULL, 0) ||
+        !(now = rf_power_state(op, doc)))
         goto out;
     rc = !strcmp(now, state) ||
          (moving && !strncmp(now, "Powering", 8) && !strcmp(now + 8, state));
@@ -421,14 +438,17 @@ static int rf_follow_task(struct rf_op *op, const char *path, char *state,
         clock_sleep(RF_TASK_POLL_SECONDS, op->call->deadline);
         if (rf_request(op, "GET", path, NULL, NULL, &resp))
             return -1;
-        if (resp.status == 404 || resp.status == 410) { /* finished and removed */
+        if (resp.status == 404 ||
+            resp.status == 410) { /* finished and removed */
             state[0] = '\0';
             rc = 1;
         } else if (!rf_status_ok(resp.status)) {
             rf_fail_status(op, "GET", path, &resp);
             rc = -1;
         } else {
-            task = resp.len ? rfp_parse_object(resp.body, resp.len, err, sizeof(err)) : NULL;
+            task = resp.len ? rfp_parse_object(resp.body, resp.len, err,
+                                               sizeof(err))
+                            : NULL;
             int t = rfp_task_state(task, state, statelen);
             if (resp.status == 202 && !rfp_string(task, "TaskState"))
                 t = 0; /* a monitor answers 202 while the task runs */
@@ -464,8 +484,9 @@ static int rf_post_once(struct rf_op *op, const char *target, const char *type,
 /* POST ResetType TYPE to TARGET and classify the answer. NOOP_STATE is the
  * state in which the BMC's state conflict means "already done". */
 static enum rf_post_result rf_post_reset(struct rf_op *op, const char *target,
-                                         const char *type, const char *noop_state,
-                                         long *status, json_object *data)
+                                         const char *type,
+                                         const char *noop_state, long *status,
+                                         json_object *data)
 {
     struct rf_response resp;
     char etag[HTTP_HEADER_VALUE_MAX], monitor[RF_PATH_MAX], state[64];
@@ -483,14 +504,17 @@ static enum rf_post_result rf_post_reset(struct rf_op *op, const char *target,
     *status = resp.status;
     if (rf_status_ok(resp.status)) {
         res = RF_POST_ACCEPTED;
-        if (resp.status == 202 && !rfp_location_path(resp.location, monitor, sizeof(monitor))) {
+        if (resp.status == 202 &&
+            !rfp_location_path(resp.location, monitor, sizeof(monitor))) {
             int t = rf_follow_task(op, monitor, state, sizeof(state), &bad);
-            json_object_object_add(data, "task_state", json_object_new_string(state));
+            json_object_object_add(data, "task_state",
+                                   json_object_new_string(state));
             if (t < 0 && !bad)
                 res = RF_POST_FAILED;
             else if (t < 0) {
                 char msg[200];
-                snprintf(msg, sizeof(msg), "Reset task ended in state %s", state);
+                snprintf(msg, sizeof(msg), "Reset task ended in state %s",
+                         state);
                 outcome_done(op->out, false, msg, json_object_get(data));
                 res = RF_POST_FAILED;
             }
@@ -503,7 +527,8 @@ static enum rf_post_result rf_post_reset(struct rf_op *op, const char *target,
         else if (is == 0)
             rf_fail_status(op, "POST", target, &resp);
     } else if (resp.status == 501 ||
-               (resp.status == 400 && rfp_error_is_unsupported_value(resp.body, resp.len))) {
+               (resp.status == 400 &&
+                rfp_error_is_unsupported_value(resp.body, resp.len))) {
         res = RF_POST_UNSUPPORTED;
     } else {
         rf_fail_status(op, "POST", target, &resp);
@@ -525,7 +550,8 @@ static int rf_wait_off(struct rf_op *op)
         if (clock_remaining(op->call->deadline) <= interval) {
             outcome_fail(op->out, BMC_ERR_TIMEOUT,
                          "cycle: %s did not reach Off before the deadline; "
-                         "power on not sent", op->system_path);
+                         "power on not sent",
+                         op->system_path);
             return -1;
         }
         clock_sleep(interval, op->call->deadline);
@@ -562,14 +588,16 @@ static void rf_done_already(struct rf_op *op, json_object *data)
 
     snprintf(msg, sizeof(msg), "Already %s", op->seen);
     json_object_object_add(data, "message", json_object_new_string(msg));
-    json_object_object_add(data, "power_state", json_object_new_string(op->seen));
+    json_object_object_add(data, "power_state",
+                           json_object_new_string(op->seen));
     outcome_done(op->out, true, NULL, json_object_get(data));
 }
 
 /* Run the cycle fallback: off, wait for Off, on (RF_PLAN_CYCLE_SEQUENCE).
  * Returns RF_POST_UNSUPPORTED untouched for the caller to answer. */
 static enum rf_post_result rf_run_cycle(struct rf_op *op, const char *target,
-                                        const struct rf_plan *plan, json_object *data)
+                                        const struct rf_plan *plan,
+                                        json_object *data)
 {
     long status = 0;
     enum rf_post_result r;
@@ -597,14 +625,15 @@ static enum rf_post_result rf_run_cycle(struct rf_op *op, const char *target,
  * ResetType the BMC turns down as unsupported (a BMC that publishes no list,
  * or lists what it cannot do) falls back to the next one of its mapping;
  * the list in an unsupported answer leaves out what the BMC turned down. */
-static void rf_run_plan(struct rf_op *op, const char *name, struct rf_reset *reset,
-                        json_object *data)
+static void rf_run_plan(struct rf_op *op, const char *name,
+                        struct rf_reset *reset, json_object *data)
 {
     struct rf_plan plan;
     enum rf_post_result r = RF_POST_UNSUPPORTED;
     long status = 0;
 
-    for (size_t tries = 0; tries <= RF_TYPES_MAX && r == RF_POST_UNSUPPORTED; tries++) {
+    for (size_t tries = 0; tries <= RF_TYPES_MAX && r == RF_POST_UNSUPPORTED;
+         tries++) {
         rfp_plan_action(name, &reset->types, &plan);
         if (plan.kind == RF_PLAN_UNSUPPORTED)
             break;
@@ -616,7 +645,8 @@ static void rf_run_plan(struct rf_op *op, const char *name, struct rf_reset *res
             rf_done_already(op, data);
             return;
         }
-        r = rf_post_reset(op, reset->target, plan.reset_type, plan.noop_state, &status, data);
+        r = rf_post_reset(op, reset->target, plan.reset_type, plan.noop_state,
+                          &status, data);
         if (r == RF_POST_ACCEPTED)
             rf_done_accepted(op, status, plan.reset_type, data);
         else if (r == RF_POST_ALREADY)
@@ -630,7 +660,8 @@ static void rf_run_plan(struct rf_op *op, const char *name, struct rf_reset *res
         rf_done_unsupported(op, name, &reset->types);
 }
 
-static void redfish_run_action(const struct bmc_call *call, struct bmc_outcome *out)
+static void redfish_run_action(const struct bmc_call *call,
+                               struct bmc_outcome *out)
 {
     struct rf_op op;
     struct rf_reset reset;
@@ -642,7 +673,8 @@ static void redfish_run_action(const struct bmc_call *call, struct bmc_outcome *
     if (rf_param_string(&op, "action_name", &name))
         goto out;
     if (!name) {
-        outcome_fail(out, BMC_ERR_INVALID_PARAMETERS, "parameter 'action_name' is required");
+        outcome_fail(out, BMC_ERR_INVALID_PARAMETERS,
+                     "parameter 'action_name' is required");
         goto out;
     }
     if (rf_find_system(&op) || rf_discover_actions(&op, &reset, &assumed) ||
@@ -658,13 +690,15 @@ out:
 /* ---- list_users, get_fw_version ----------------------------------------- */
 
 /* Append a user entry for every account of the collection page. */
-static int rf_read_accounts(struct rf_op *op, json_object *page, json_object *users)
+static int rf_read_accounts(struct rf_op *op, json_object *page,
+                            json_object *users)
 {
     char path[RF_PATH_MAX];
     json_object *acct = NULL;
     size_t n = rfp_member_count(page);
 
-    for (size_t i = 0; i < n && json_object_array_length(users) < RF_USERS_MAX; i++) {
+    for (size_t i = 0; i < n && json_object_array_length(users) < RF_USERS_MAX;
+         i++) {
         if (rfp_member_path(page, i, path, sizeof(path)))
             continue;
         if (rf_get(op, path, &acct, NULL, 0))
@@ -676,27 +710,32 @@ static int rf_read_accounts(struct rf_op *op, json_object *page, json_object *us
     return 0;
 }
 
-static void redfish_list_users(const struct bmc_call *call, struct bmc_outcome *out)
+static void redfish_list_users(const struct bmc_call *call,
+                               struct bmc_outcome *out)
 {
     struct rf_op op;
     char path[RF_PATH_MAX];
-    json_object *svc = NULL, *page = NULL, *users = json_object_new_array(), *data;
+    json_object *svc = NULL, *page = NULL, *users = json_object_new_array(),
+                *data;
 
     rf_op_begin(&op, "list_users", call, out);
     if (rf_get_root(&op))
         goto out;
     if (rfp_link(op.root, "AccountService", path, sizeof(path))) {
-        outcome_fail(out, BMC_ERR_EXECUTION_FAILED, "No AccountService in the Redfish service root");
+        outcome_fail(out, BMC_ERR_EXECUTION_FAILED,
+                     "No AccountService in the Redfish service root");
         goto out;
     }
     if (rf_get(&op, path, &svc, NULL, 0))
         goto out;
     if (rfp_link(svc, "Accounts", path, sizeof(path))) {
-        outcome_fail(out, BMC_ERR_EXECUTION_FAILED, "No Accounts in the AccountService");
+        outcome_fail(out, BMC_ERR_EXECUTION_FAILED,
+                     "No Accounts in the AccountService");
         goto out;
     }
     for (int pages = 0; pages < RF_PAGES_MAX; pages++) {
-        if (rf_get(&op, path, &page, NULL, 0) || rf_read_accounts(&op, page, users))
+        if (rf_get(&op, path, &page, NULL, 0) ||
+            rf_read_accounts(&op, page, users))
             goto out;
         if (rfp_next_link(page, path, sizeof(path)))
             break;
@@ -723,20 +762,23 @@ static int rf_manager_path(struct rf_op *op, char *path, size_t pathlen)
 
     if (json_object_object_get_ex(op->system, "Links", &links) &&
         json_object_object_get_ex(links, "ManagedBy", &by) &&
-        json_object_is_type(by, json_type_array) && json_object_array_length(by) > 0)
+        json_object_is_type(by, json_type_array) &&
+        json_object_array_length(by) > 0)
         first = rfp_string(json_object_array_get_idx(by, 0), "@odata.id");
     if (first && rfp_path_ok(first) && strlen(first) < pathlen) {
         memcpy(path, first, strlen(first) + 1);
         return 0;
     }
     if (rfp_link(op->root, "Managers", path, pathlen)) {
-        outcome_fail(op->out, BMC_ERR_EXECUTION_FAILED, "No Managers found in Redfish service root");
+        outcome_fail(op->out, BMC_ERR_EXECUTION_FAILED,
+                     "No Managers found in Redfish service root");
         return -1;
     }
     if (rf_get(op, path, &coll, NULL, 0))
         goto out;
     if (rfp_member_path(coll, 0, path, pathlen)) {
-        outcome_fail(op->out, BMC_ERR_EXECUTION_FAILED, "No Managers found in Redfish collection");
+        outcome_fail(op->out, BMC_ERR_EXECUTION_FAILED,
+                     "No Managers found in Redfish collection");
         goto out;
     }
     rc = 0;
@@ -751,7 +793,8 @@ static json_object *rf_string_or_null(json_object *obj, const char *key)
     return s ? json_object_new_string(s) : NULL;
 }
 
-static void redfish_get_fw_version(const struct bmc_call *call, struct bmc_outcome *out)
+static void redfish_get_fw_version(const struct bmc_call *call,
+                                   struct bmc_outcome *out)
 {
     struct rf_op op;
     char path[RF_PATH_MAX];
@@ -762,8 +805,10 @@ static void redfish_get_fw_version(const struct bmc_call *call, struct bmc_outco
         rf_get(&op, path, &mgr, NULL, 0))
         goto out;
     data = json_object_new_object();
-    json_object_object_add(data, "fw_version", rf_string_or_null(mgr, "FirmwareVersion"));
-    json_object_object_add(data, "bios_version", rf_string_or_null(op.system, "BiosVersion"));
+    json_object_object_add(data, "fw_version",
+                           rf_string_or_null(mgr, "FirmwareVersion"));
+    json_object_object_add(data, "bios_version",
+                           rf_string_or_null(op.system, "BiosVersion"));
     outcome_done(out, true, NULL, data);
 out:
     json_object_put(mgr);

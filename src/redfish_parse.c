@@ -26,11 +26,12 @@ static const struct rf_alias rf_aliases[] = {
 #define RF_ALIAS_COUNT (sizeof(rf_aliases) / sizeof(rf_aliases[0]))
 
 static const char *const rf_dmtf_types[] = {
-    "On", "ForceOff", "GracefulShutdown", "GracefulRestart", "ForceRestart",
-    "Nmi", "ForceOn", "PushPowerButton", "PowerCycle",
+    "On",  "ForceOff", "GracefulShutdown", "GracefulRestart", "ForceRestart",
+    "Nmi", "ForceOn",  "PushPowerButton",  "PowerCycle",
 };
 
-json_object *rfp_parse_object(const char *body, size_t len, char *err, size_t errlen)
+json_object *rfp_parse_object(const char *body, size_t len, char *err,
+                              size_t errlen)
 {
     char why[128];
     json_object *obj;
@@ -121,13 +122,15 @@ int rfp_member_path(json_object *coll, size_t index, char *out, size_t outlen)
 
     if (!m || index >= json_object_array_length(m))
         return -1;
-    return rfp_copy_path(rfp_string(json_object_array_get_idx(m, index), "@odata.id"),
-                         out, outlen);
+    return rfp_copy_path(
+        rfp_string(json_object_array_get_idx(m, index), "@odata.id"), out,
+        outlen);
 }
 
 int rfp_next_link(json_object *coll, char *out, size_t outlen)
 {
-    return rfp_copy_path(rfp_string(coll, "Members@odata.nextLink"), out, outlen);
+    return rfp_copy_path(rfp_string(coll, "Members@odata.nextLink"), out,
+                         outlen);
 }
 
 void rfp_path_leaf(const char *path, char *out, size_t outlen)
@@ -171,7 +174,8 @@ static bool rfp_type_name_ok(const char *name)
 
 static void rfp_types_add(struct rf_types *out, const char *name)
 {
-    if (out->n >= RF_TYPES_MAX || !rfp_type_name_ok(name) || rfp_types_has(out, name))
+    if (out->n >= RF_TYPES_MAX || !rfp_type_name_ok(name) ||
+        rfp_types_has(out, name))
         return;
     memcpy(out->v[out->n++], name, strlen(name) + 1);
 }
@@ -211,7 +215,8 @@ void rfp_types_from_action_info(json_object *info, struct rf_types *out)
 void rfp_types_default(struct rf_types *out)
 {
     out->n = 0;
-    for (size_t i = 0; i < sizeof(rf_dmtf_types) / sizeof(rf_dmtf_types[0]); i++)
+    for (size_t i = 0; i < sizeof(rf_dmtf_types) / sizeof(rf_dmtf_types[0]);
+         i++)
         rfp_types_add(out, rf_dmtf_types[i]);
 }
 
@@ -228,7 +233,8 @@ void rfp_types_remove(struct rf_types *types, const char *name)
     for (size_t i = 0; i < types->n; i++) {
         if (strcmp(types->v[i], name))
             continue;
-        memmove(types->v[i], types->v[i + 1], (types->n - i - 1) * sizeof(types->v[0]));
+        memmove(types->v[i], types->v[i + 1],
+                (types->n - i - 1) * sizeof(types->v[0]));
         types->n--;
         return;
     }
@@ -245,9 +251,11 @@ int rfp_reset_action(json_object *system, struct rf_reset *out)
         !json_object_object_get_ex(actions, "#ComputerSystem.Reset", &reset) ||
         !json_object_is_type(reset, json_type_object))
         return -1;
-    if (rfp_copy_path(rfp_string(reset, "target"), out->target, sizeof(out->target)))
+    if (rfp_copy_path(rfp_string(reset, "target"), out->target,
+                      sizeof(out->target)))
         return -1;
-    if (json_object_object_get_ex(reset, "ResetType@Redfish.AllowableValues", &vals))
+    if (json_object_object_get_ex(reset, "ResetType@Redfish.AllowableValues",
+                                  &vals))
         rfp_types_from_array(vals, &out->types);
     info = rfp_string(reset, "@Redfish.ActionInfo");
     if (rfp_copy_path(info, out->action_info, sizeof(out->action_info)))
@@ -284,7 +292,8 @@ static const char *rfp_type_noop_state(const char *type)
 }
 
 /* Fill PLAN for the cycle alias when the BMC has no PowerCycle. */
-static void rfp_plan_cycle_sequence(const struct rf_types *types, struct rf_plan *plan)
+static void rfp_plan_cycle_sequence(const struct rf_types *types,
+                                    struct rf_plan *plan)
 {
     const char *off = rfp_alias_type(rfp_alias_find("off"), types);
     const char *on = rfp_alias_type(rfp_alias_find("on"), types);
@@ -325,7 +334,8 @@ void rfp_plan_action(const char *name, const struct rf_types *types,
     if (type) {
         plan->kind = RF_PLAN_RESET;
         snprintf(plan->reset_type, sizeof(plan->reset_type), "%s", type);
-        plan->noop_state = alias ? alias->noop_state : rfp_type_noop_state(type);
+        plan->noop_state =
+            alias ? alias->noop_state : rfp_type_noop_state(type);
     }
 }
 
@@ -337,18 +347,21 @@ json_object *rfp_actions_json(const struct rf_types *types)
     for (size_t i = 0; i < RF_ALIAS_COUNT; i++) {
         rfp_plan_action(rf_aliases[i].alias, types, &plan);
         if (plan.kind != RF_PLAN_UNSUPPORTED)
-            json_object_array_add(arr, json_object_new_string(rf_aliases[i].alias));
+            json_object_array_add(arr,
+                                  json_object_new_string(rf_aliases[i].alias));
     }
     for (size_t i = 0; i < types->n; i++)
         json_object_array_add(arr, json_object_new_string(types->v[i]));
     return arr;
 }
 
-static json_object *rfp_typed(json_object *obj, const char *key, json_type type)
+static json_object *rfp_typed(json_object *obj, const char *key,
+                              json_type type)
 {
     json_object *v;
 
-    if (!json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, type))
+    if (!json_object_object_get_ex(obj, key, &v) ||
+        !json_object_is_type(v, type))
         return NULL;
     return json_object_get(v);
 }
@@ -359,11 +372,20 @@ json_object *rfp_user_json(json_object *account)
 
     if (!account || !json_object_is_type(account, json_type_object))
         account = NULL;
-    json_object_object_add(u, "id", account ? rfp_typed(account, "Id", json_type_string) : NULL);
-    json_object_object_add(u, "name", account ? rfp_typed(account, "UserName", json_type_string) : NULL);
-    json_object_object_add(u, "role", account ? rfp_typed(account, "RoleId", json_type_string) : NULL);
-    json_object_object_add(u, "enabled", account ? rfp_typed(account, "Enabled", json_type_boolean) : NULL);
-    json_object_object_add(u, "locked", account ? rfp_typed(account, "Locked", json_type_boolean) : NULL);
+    json_object_object_add(
+        u, "id", account ? rfp_typed(account, "Id", json_type_string) : NULL);
+    json_object_object_add(
+        u, "name",
+        account ? rfp_typed(account, "UserName", json_type_string) : NULL);
+    json_object_object_add(
+        u, "role",
+        account ? rfp_typed(account, "RoleId", json_type_string) : NULL);
+    json_object_object_add(
+        u, "enabled",
+        account ? rfp_typed(account, "Enabled", json_type_boolean) : NULL);
+    json_object_object_add(
+        u, "locked",
+        account ? rfp_typed(account, "Locked", json_type_boolean) : NULL);
     return u;
 }
 
@@ -373,7 +395,8 @@ static void rfp_copy_printable(const char *s, char *out, size_t outlen)
     size_t o = 0;
 
     for (; s && *s && o + 1 < outlen; s++)
-        out[o++] = ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f) ? ' ' : *s;
+        out[o++] =
+            ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f) ? ' ' : *s;
     out[o] = '\0';
 }
 
@@ -413,7 +436,8 @@ void rfp_error_reason(const char *body, size_t len, char *out, size_t outlen)
 }
 
 /* Whether BODY (bounded) contains any of NEEDLES, case-insensitively. */
-static bool rfp_body_mentions(const char *body, size_t len, const char *const *needles)
+static bool rfp_body_mentions(const char *body, size_t len,
+                              const char *const *needles)
 {
     char reason[300];
 
@@ -426,9 +450,12 @@ static bool rfp_body_mentions(const char *body, size_t len, const char *const *n
 
 bool rfp_error_is_state_conflict(const char *body, size_t len)
 {
-    static const char *const needles[] = {"ResetNotAllowed", "PropertyValueConflict",
+    static const char *const needles[] = {"ResetNotAllowed",
+                                          "PropertyValueConflict",
                                           "InvalidOperationForSystemState",
-                                          "NoOperation", "already", NULL};
+                                          "NoOperation",
+                                          "already",
+                                          NULL};
     return rfp_body_mentions(body, len, needles);
 }
 
@@ -438,13 +465,15 @@ bool rfp_error_is_unsupported_value(const char *body, size_t len)
                                           "PropertyValueNotInList",
                                           "ActionParameterValueNotInList",
                                           "ActionParameterUnknown",
-                                          "ActionNotSupported", NULL};
+                                          "ActionNotSupported",
+                                          NULL};
     return rfp_body_mentions(body, len, needles);
 }
 
 int rfp_task_state(json_object *task, char *state, size_t statelen)
 {
-    static const char *const bad[] = {"Exception", "Killed", "Cancelled", "Aborted"};
+    static const char *const bad[] = {"Exception", "Killed", "Cancelled",
+                                      "Aborted"};
     const char *s = rfp_string(task, "TaskState");
 
     snprintf(state, statelen, "%s", s ? s : "");

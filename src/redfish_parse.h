@@ -6,9 +6,9 @@
  * Alias mapping (first ResetType the BMC offers wins):
  *   on    → On, ForceOn, PowerOn                      (no-op when On)
  *   off   → ForceOff, PowerOffNonGraceful             (no-op when Off)
- *   soft  → GracefulShutdown, PowerOffGraceful        (no-op when Off; never forced)
- *   reset → ForceRestart, GracefulRestart             (reset is a hard reset:
- *           forced first; a BMC with only GracefulRestart gets that, and the
+ *   soft  → GracefulShutdown, PowerOffGraceful        (no-op when Off; never
+ * forced) reset → ForceRestart, GracefulRestart             (reset is a hard
+ * reset: forced first; a BMC with only GracefulRestart gets that, and the
  *           reset_type sent is reported)
  *   cycle → PowerCycle; else the sequence off → wait for Off → on, using
  *           the off and on mappings above (forced off, as a cycle is)
@@ -27,9 +27,9 @@
 #include <stddef.h>
 
 #define RF_JSON_DEPTH 32  /* nesting accepted in BMC documents */
-#define RF_PATH_MAX 512   /* bytes of a followed @odata.id, NUL included */
-#define RF_NAME_MAX 64    /* bytes of a ResetType name, NUL included */
-#define RF_TYPES_MAX 32   /* ResetType values kept */
+#define RF_PATH_MAX   512 /* bytes of a followed @odata.id, NUL included */
+#define RF_NAME_MAX   64  /* bytes of a ResetType name, NUL included */
+#define RF_TYPES_MAX  32  /* ResetType values kept */
 
 /* The ResetTypes a system offers. */
 struct rf_types {
@@ -45,8 +45,9 @@ struct rf_reset {
 };
 
 enum rf_plan_kind {
-    RF_PLAN_UNSUPPORTED,    /* not offered: answer "Action 'X' is not supported" */
-    RF_PLAN_RESET,          /* one POST of reset_type */
+    RF_PLAN_UNSUPPORTED, /* not offered: answer "Action 'X' is not supported"
+                          */
+    RF_PLAN_RESET,       /* one POST of reset_type */
     RF_PLAN_CYCLE_SEQUENCE, /* off_type, wait for Off, then on_type */
 };
 
@@ -56,12 +57,13 @@ struct rf_plan {
     char reset_type[RF_NAME_MAX]; /* RF_PLAN_RESET */
     char off_type[RF_NAME_MAX];   /* RF_PLAN_CYCLE_SEQUENCE */
     char on_type[RF_NAME_MAX];    /* RF_PLAN_CYCLE_SEQUENCE */
-    const char *noop_state;       /* "On"/"Off": already there = success; or NULL */
+    const char *noop_state; /* "On"/"Off": already there = success; or NULL */
 };
 
 /* Parse LEN bytes of BODY as one JSON object (strict, depth-bounded).
  * Returns the object (caller puts it) or NULL with a reason in ERR. */
-json_object *rfp_parse_object(const char *body, size_t len, char *err, size_t errlen);
+json_object *rfp_parse_object(const char *body, size_t len, char *err,
+                              size_t errlen);
 
 /* Whether S is a safe absolute Redfish path to request: starts with one '/',
  * shorter than RF_PATH_MAX, only URL path characters (no spaces, controls,

@@ -16,8 +16,8 @@
 #define IPMI_USERNAME_MAX 16 /* bytes, IPMI 2.0 user name field */
 #define IPMI_PASSWORD_MAX 20 /* bytes, IPMI 2.0 password field */
 
-__attribute__((format(printf, 4, 5)))
-static int fail(int code, char *details, size_t dlen, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static int
+fail(int code, char *details, size_t dlen, const char *fmt, ...)
 {
     va_list ap;
 
@@ -107,7 +107,8 @@ static int check_ip(json_object *obj, struct api_request *out, char *details,
     if (!has_value(obj, "ip"))
         return fail(BMC_ERR_INVALID_IP, details, dlen, "%sip is required", "");
     if (!ip || len == 0 || len >= BMC_IP_MAX ||
-        (inet_pton(AF_INET, ip, buf) != 1 && inet_pton(AF_INET6, ip, buf) != 1))
+        (inet_pton(AF_INET, ip, buf) != 1 &&
+         inet_pton(AF_INET6, ip, buf) != 1))
         return fail(BMC_ERR_INVALID_IP, details, dlen,
                     "%sip must be an IPv4 or IPv6 address literal", "");
     memcpy(out->conn.ip, ip, len + 1);
@@ -141,9 +142,9 @@ static int check_password(json_object *obj, struct api_request *out,
         return fail(BMC_ERR_INVALID_PASSWORD, details, dlen,
                     "%spassword is required", "");
     if (!p || len == 0 || len >= BMC_PASSWORD_MAX)
-        return fail(BMC_ERR_INVALID_PASSWORD, details, dlen,
-                    "%spassword must be a string of 1 to 256 bytes without NUL",
-                    "");
+        return fail(
+            BMC_ERR_INVALID_PASSWORD, details, dlen,
+            "%spassword must be a string of 1 to 256 bytes without NUL", "");
     memcpy(out->conn.password, p, len + 1);
     return 0;
 }
@@ -266,8 +267,8 @@ static int check_numbers(json_object *obj, unsigned fields,
     return 0;
 }
 
-int request_validate(json_object *obj, unsigned fields, struct api_request *out,
-                     char *details, size_t dlen)
+int request_validate(json_object *obj, unsigned fields,
+                     struct api_request *out, char *details, size_t dlen)
 {
     int rc;
 

@@ -17,18 +17,18 @@
 
 /* Endpoint fields a body may carry (bit set). */
 enum request_field {
-    REQ_ACTION = 1 << 0,  /* required string */
-    REQ_METHOD = 1 << 1,  /* required string */
-    REQ_PARAMS = 1 << 2,  /* optional object, default {} */
-    REQ_DELAY = 1 << 3,   /* optional number >= 0 */
-    REQ_RETRY = 1 << 4,   /* optional integer >= 1, default 1 */
-    REQ_WAIT = 1 << 5,    /* optional number 0..max_wait_for_state */
+    REQ_ACTION = 1 << 0, /* required string */
+    REQ_METHOD = 1 << 1, /* required string */
+    REQ_PARAMS = 1 << 2, /* optional object, default {} */
+    REQ_DELAY = 1 << 3,  /* optional number >= 0 */
+    REQ_RETRY = 1 << 4,  /* optional integer >= 1, default 1 */
+    REQ_WAIT = 1 << 5,   /* optional number 0..max_wait_for_state */
 };
 
 #define REQUEST_ACTION_MAX 64
 #define REQUEST_METHOD_MAX 128
-#define REQUEST_RETRY_MAX 100
-#define REQUEST_DELAY_MAX 3600.0
+#define REQUEST_RETRY_MAX  100
+#define REQUEST_DELAY_MAX  3600.0
 #define REQUEST_JSON_DEPTH 8
 
 struct api_request {
@@ -47,8 +47,8 @@ int request_parse(const char *body, size_t len, unsigned fields,
                   struct api_request *out, char *details, size_t dlen);
 
 /* Validate an already-parsed body object (shared with request_parse). */
-int request_validate(json_object *obj, unsigned fields, struct api_request *out,
-                     char *details, size_t dlen);
+int request_validate(json_object *obj, unsigned fields,
+                     struct api_request *out, char *details, size_t dlen);
 
 /* Wipe the password and free what the request owns. */
 void request_free(struct api_request *req);

@@ -57,7 +57,8 @@ void response_error_msg(struct http_response *resp, int code,
     json_object_object_add(env, "error_code", json_object_new_int(code));
     json_object_object_add(env, "details", json_object_new_string(details));
     if (task_id)
-        json_object_object_add(env, "task_id", json_object_new_string(task_id));
+        json_object_object_add(env, "task_id",
+                               json_object_new_string(task_id));
     json_object_put(resp->body);
     resp->body = env;
     resp->status = bmc_err_http_status(code);

@@ -48,7 +48,8 @@ bool router_knows(const char *path)
     return false;
 }
 
-void router_dispatch(const struct http_request *req, struct http_response *resp)
+void router_dispatch(const struct http_request *req,
+                     struct http_response *resp)
 {
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         const struct route *r = &routes[i];
@@ -61,8 +62,8 @@ void router_dispatch(const struct http_request *req, struct http_response *resp)
             return;
         }
         response_error(resp, BMC_ERR_METHOD_NOT_ALLOWED, NULL, NULL,
-                       "%s is not allowed on %s; use %s", req->method,
-                       r->path, r->allow);
+                       "%s is not allowed on %s; use %s", req->method, r->path,
+                       r->allow);
         resp->allow = r->allow;
         return;
     }

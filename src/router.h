@@ -17,6 +17,7 @@ typedef void (*route_handler)(const struct http_request *req,
 bool router_knows(const char *path);
 
 /* Dispatch REQ to its handler and fill RESP (always an envelope). */
-void router_dispatch(const struct http_request *req, struct http_response *resp);
+void router_dispatch(const struct http_request *req,
+                     struct http_response *resp);
 
 #endif

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #define SD_LISTEN_FDS_START 3
-#define LISTEN_BACKLOG 1024
+#define LISTEN_BACKLOG      1024
 
 static int fill_addr(struct sockaddr_un *sa, const char *path)
 {
@@ -31,7 +31,8 @@ static int fill_addr(struct sockaddr_un *sa, const char *path)
 static bool socket_is_live(const struct sockaddr_un *sa)
 {
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    bool live = fd >= 0 && connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
+    bool live =
+        fd >= 0 && connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
     if (fd >= 0)
         close(fd);
     return live;
@@ -47,8 +48,8 @@ static int bind_unix(const char *path, char *err, size_t errlen)
         return -1;
     }
     if (socket_is_live(&sa)) {
-        snprintf(err, errlen, "%s is in use by a running daemon; stop it first",
-                 path);
+        snprintf(err, errlen,
+                 "%s is in use by a running daemon; stop it first", path);
         return -1;
     }
     unlink(path); /* a stale file from a daemon that died */
@@ -57,7 +58,8 @@ static int bind_unix(const char *path, char *err, size_t errlen)
     int rc = fd < 0 ? -1 : bind(fd, (struct sockaddr *)&sa, sizeof(sa));
     umask(old);
     if (rc || chmod(path, 0660) || listen(fd, LISTEN_BACKLOG)) {
-        snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(errno));
+        snprintf(err, errlen, "cannot listen on %s: %s", path,
+                 strerror(errno));
         if (fd >= 0)
             close(fd);
         return -1;
@@ -90,7 +92,8 @@ static int from_systemd(struct listen_sockets *ls, char *err, size_t errlen)
     unsetenv("LISTEN_FDS");
     unsetenv("LISTEN_FDNAMES");
     if (ls->bmc_fd < 0) {
-        snprintf(err, errlen, "systemd passed %d sockets but none named \"bmc\"", n);
+        snprintf(err, errlen,
+                 "systemd passed %d sockets but none named \"bmc\"", n);
         return -1;
     }
     if (ls->light_fd < 0) /* one socket: both pools share it */

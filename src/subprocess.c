@@ -19,7 +19,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define TICK_MS 10 /* wait granularity when no pidfd can tell us of the exit */
+/* wait granularity when no pidfd can tell us of the exit */
+#define TICK_MS 10
 
 /* One captured stream. */
 struct capture {
@@ -77,7 +78,8 @@ static bool child_exited(pid_t pid)
 
     memset(&si, 0, sizeof(si));
     if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
-        return errno == ECHILD; /* someone else reaped it: nothing to wait for */
+        return errno ==
+               ECHILD; /* someone else reaped it: nothing to wait for */
     return si.si_pid == pid;
 }
 
@@ -94,7 +96,8 @@ static int spawn_child(const struct subproc_spec *spec, int out_w, int err_w,
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, out_w, 1);
     posix_spawn_file_actions_adddup2(&fa, err_w, 2);
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+#if defined(__GLIBC__) &&                                                     \
+    (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
     /* Belt and braces: our own descriptors are close-on-exec, but a
      * library's may not be. */
     posix_spawn_file_actions_addclosefrom_np(&fa, 3);
@@ -104,8 +107,10 @@ static int spawn_child(const struct subproc_spec *spec, int out_w, int err_w,
     sigdelset(&all, SIGKILL);
     sigdelset(&all, SIGSTOP);
     posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &all); /* SIGPIPE etc. back to default */
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
+    posix_spawnattr_setsigdefault(&attr,
+                                  &all); /* SIGPIPE etc. back to default */
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID |
+                                        POSIX_SPAWN_SETSIGMASK |
                                         POSIX_SPAWN_SETSIGDEF);
     rc = posix_spawn(pid, spec->path, &fa, &attr, spec->argv, spec->envp);
     posix_spawnattr_destroy(&attr);
@@ -143,8 +148,10 @@ static int poll_timeout_ms(double deadline, int pidfd, bool exited)
 }
 
 /* Capture both streams until the child has exited and both pipes are
- * closed, or the deadline passes. Returns true when the deadline stopped it. */
-static bool pump(const struct subproc_spec *spec, pid_t pid, struct capture *cap)
+ * closed, or the deadline passes. Returns true when the deadline stopped it.
+ */
+static bool pump(const struct subproc_spec *spec, pid_t pid,
+                 struct capture *cap)
 {
     int pidfd = pidfd_open_compat(pid);
     bool exited = false, timed_out = false;
@@ -217,7 +224,8 @@ int subproc_run(const struct subproc_spec *spec, struct subproc_result *res)
     cap[1].max = spec->err_max ? spec->err_max : SUBPROC_CAPTURE_DEFAULT;
     cap[0].buf = malloc(cap[0].max + 1);
     cap[1].buf = malloc(cap[1].max + 1);
-    if (!cap[0].buf || !cap[1].buf || pipe2(outp, O_CLOEXEC) || pipe2(errp, O_CLOEXEC)) {
+    if (!cap[0].buf || !cap[1].buf || pipe2(outp, O_CLOEXEC) ||
+        pipe2(errp, O_CLOEXEC)) {
         res->spawn_errno = errno;
         goto out;
     }
@@ -239,7 +247,8 @@ int subproc_run(const struct subproc_spec *spec, struct subproc_result *res)
     if (pump(spec, pid, cap)) {
         res->status = SUBPROC_TIMED_OUT;
         res->term_signal =
-            kill_group(pid, spec->kill_grace > 0 ? spec->kill_grace : SUBPROC_GRACE_DEFAULT);
+            kill_group(pid, spec->kill_grace > 0 ? spec->kill_grace
+                                                 : SUBPROC_GRACE_DEFAULT);
     }
     reap(pid, res);
 out:

@@ -17,16 +17,16 @@
 #include <sys/types.h>
 
 #define SUBPROC_CAPTURE_DEFAULT (64 * 1024) /* bytes per stream */
-#define SUBPROC_GRACE_DEFAULT 0.2           /* seconds from SIGTERM to SIGKILL */
+#define SUBPROC_GRACE_DEFAULT   0.2 /* seconds from SIGTERM to SIGKILL */
 
 /* What to run. */
 struct subproc_spec {
-    const char *path;          /* program to execute (absolute, or relative to cwd) */
-    char *const *argv;         /* NULL-terminated; argv[0] is what ps shows */
-    char *const *envp;         /* NULL-terminated; the child's whole environment */
-    double deadline;           /* CLOCK_MONOTONIC seconds; <= 0 means none */
-    double kill_grace;         /* seconds; 0 = SUBPROC_GRACE_DEFAULT */
-    size_t out_max, err_max;   /* capture caps; 0 = SUBPROC_CAPTURE_DEFAULT */
+    const char *path;  /* program to execute (absolute, or relative to cwd) */
+    char *const *argv; /* NULL-terminated; argv[0] is what ps shows */
+    char *const *envp; /* NULL-terminated; the child's whole environment */
+    double deadline;   /* CLOCK_MONOTONIC seconds; <= 0 means none */
+    double kill_grace; /* seconds; 0 = SUBPROC_GRACE_DEFAULT */
+    size_t out_max, err_max; /* capture caps; 0 = SUBPROC_CAPTURE_DEFAULT */
     /* Called in the parent once the child runs (e.g. to read
      * /proc/<pid>/cmdline in a test); may be NULL. */
     void (*on_start)(pid_t pid, void *arg);
@@ -34,9 +34,9 @@ struct subproc_spec {
 };
 
 enum subproc_status {
-    SUBPROC_EXITED,       /* exit_code valid */
-    SUBPROC_SIGNALED,     /* term_signal valid (e.g. SIGABRT from an assert) */
-    SUBPROC_TIMED_OUT,    /* killed at the deadline; term_signal says by what */
+    SUBPROC_EXITED,    /* exit_code valid */
+    SUBPROC_SIGNALED,  /* term_signal valid (e.g. SIGABRT from an assert) */
+    SUBPROC_TIMED_OUT, /* killed at the deadline; term_signal says by what */
     SUBPROC_SPAWN_FAILED, /* spawn_errno valid (ENOENT: no such program) */
 };
 

@@ -109,7 +109,8 @@ int taskid_new(int node_id, char out[TASK_ID_LEN + 1])
     if (taskid_random(rnd))
         return -1;
     clock_gettime(CLOCK_REALTIME, &now);
-    taskid_compose((uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000,
+    taskid_compose((uint64_t)now.tv_sec * 1000 +
+                       (uint64_t)now.tv_nsec / 1000000,
                    node_id, rnd, bin);
     taskid_format(bin, out);
     return 0;

@@ -46,20 +46,21 @@
 #endif
 #ifndef VALGRIND_MAKE_MEM_NOACCESS
 #define VALGRIND_MAKE_MEM_NOACCESS(a, n) ((void)(a), (void)(n))
-#define VALGRIND_MAKE_MEM_DEFINED(a, n) ((void)(a), (void)(n))
+#define VALGRIND_MAKE_MEM_DEFINED(a, n)  ((void)(a), (void)(n))
 #endif
 
-#define TS_MAGIC "BMCTASKS"
-#define HDR_SIZE 4096u
-#define JOURNAL_OFF HDR_SIZE
+#define TS_MAGIC     "BMCTASKS"
+#define HDR_SIZE     4096u
+#define JOURNAL_OFF  HDR_SIZE
 #define JOURNAL_SIZE (256u * 1024u)
-#define ARENA_OFF ((uint64_t)JOURNAL_OFF + JOURNAL_SIZE)
-#define NCLASS 112          /* classes 64 B .. 16 GiB, four per doubling */
-#define MAX_STORE (64LL << 30) /* index entries hold offset / 16 in 32 bits */
-#define DEFAULT_MAX (4LL << 30)
-#define GROW_MIN (1u << 20)
-#define SWEEP_BATCH 256
-#define LOCAL_COPY 16384
+#define ARENA_OFF    ((uint64_t)JOURNAL_OFF + JOURNAL_SIZE)
+#define NCLASS       112 /* classes 64 B .. 16 GiB, four per doubling */
+/* index entries hold offset / 16 in 32 bits */
+#define MAX_STORE    (64LL << 30)
+#define DEFAULT_MAX  (4LL << 30)
+#define GROW_MIN     (1u << 20)
+#define SWEEP_BATCH  256
+#define LOCAL_COPY   16384
 #define RESULT_DEPTH 64
 
 enum blk_tag {
@@ -118,7 +119,7 @@ _Static_assert(sizeof(struct ts_hdr) <= HDR_SIZE, "header fits its page");
 _Static_assert(sizeof(struct ts_rec) == 96, "record is 96 bytes");
 _Static_assert(sizeof(struct ts_blk) == 16, "block header is 16 bytes");
 
-#define LIVE_OFF offsetof(struct ts_hdr, file_bytes)
+#define LIVE_OFF   offsetof(struct ts_hdr, file_bytes)
 #define LAYOUT_LEN offsetof(struct ts_hdr, layout_sum)
 
 struct taskstore {
@@ -130,7 +131,7 @@ struct taskstore {
     long max_tasks;
     int retention_days, node_id;
     double lock_timeout_s;
-    bool op_freed; /* this operation freed a block: do not reuse any */
+    bool op_freed;     /* this operation freed a block: do not reuse any */
     uint64_t vg_valid; /* mapping bytes valgrind may read (see above) */
 };
 
@@ -218,10 +219,19 @@ static inline uint64_t entry_make(uint32_t tag, uint64_t off)
     return (uint64_t)tag << 32 | (off >> 4);
 }
 
-static inline uint64_t entry_off(uint64_t e) { return (e & 0xffffffffULL) << 4; }
-static inline uint32_t entry_tag(uint64_t e) { return (uint32_t)(e >> 32); }
+static inline uint64_t entry_off(uint64_t e)
+{
+    return (e & 0xffffffffULL) << 4;
+}
+static inline uint32_t entry_tag(uint64_t e)
+{
+    return (uint32_t)(e >> 32);
+}
 
-static bool status_active(uint32_t s) { return s == TASK_QUEUED || s == TASK_RUNNING; }
+static bool status_active(uint32_t s)
+{
+    return s == TASK_QUEUED || s == TASK_RUNNING;
+}
 
 const char *taskstore_rc_message(int rc)
 {
@@ -229,12 +239,15 @@ const char *taskstore_rc_message(int rc)
     case TS_OK: return "OK";
     case TS_NOT_FOUND: return "Task not found";
     case TS_EXPIRED: return "Task expired";
-    case TS_BUSY: return "Task store busy (lock not acquired in time); retry shortly";
+    case TS_BUSY:
+        return "Task store busy (lock not acquired in time); retry shortly";
     case TS_FULL:
-        return "Task store full: BMC_STORE_MAX_BYTES reached (or the disk is full); "
+        return "Task store full: BMC_STORE_MAX_BYTES reached (or the disk is "
+               "full); "
                "raise BMC_STORE_MAX_BYTES, set BMC_MAX_TASKS or lower "
                "BMC_TASK_RETENTION_DAYS";
-    case TS_TOO_LARGE: return "Task result exceeds the task store's 1 MiB limit";
+    case TS_TOO_LARGE:
+        return "Task result exceeds the task store's 1 MiB limit";
     default: return "Task store error";
     }
 }
@@ -248,7 +261,10 @@ static uint32_t jent_sum(const struct jent *e, const void *data)
     return fnv32(s, data, e->len);
 }
 
-static uint64_t pad8(uint64_t n) { return (n + 7) & ~7ULL; }
+static uint64_t pad8(uint64_t n)
+{
+    return (n + 7) & ~7ULL;
+}
 
 /* Save the LEN old bytes at OFF before they change. -1: journal full. */
 static int jsave(struct taskstore *ts, uint64_t off, uint64_t len)
@@ -275,9 +291,9 @@ static int jsave(struct taskstore *ts, uint64_t off, uint64_t len)
     return 0;
 }
 
-#define JSET(ts, lval, val)                                                    \
+#define JSET(ts, lval, val)                                                   \
     (jsave((ts), (uint64_t)((char *)&(lval) - (ts)->base), sizeof(lval))      \
-         ? -1                                                                  \
+         ? -1                                                                 \
          : ((lval) = (val), 0))
 
 static void journal_commit(struct taskstore *ts)
@@ -291,14 +307,16 @@ static void journal_commit(struct taskstore *ts)
 
 /* Roll the journal of the mapping at BASE (LIMIT bytes) back. 0, or -1 with
  * a reason in WHY when an entry is damaged (then nothing is applied). */
-static int journal_rollback(char *base, uint64_t limit, char *why, size_t whylen)
+static int journal_rollback(char *base, uint64_t limit, char *why,
+                            size_t whylen)
 {
     struct ts_hdr *h = (struct ts_hdr *)base;
     char *j = base + JOURNAL_OFF;
     uint64_t used = h->journal_used;
 
     if (used % 8 || used > JOURNAL_SIZE) {
-        snprintf(why, whylen, "journal length %llu is invalid", (unsigned long long)used);
+        snprintf(why, whylen, "journal length %llu is invalid",
+                 (unsigned long long)used);
         return -1;
     }
     for (int apply = 0; apply < 2; apply++) {
@@ -314,9 +332,11 @@ static int journal_rollback(char *base, uint64_t limit, char *why, size_t whylen
             }
             memcpy(&e, j + start, sizeof(e));
             /* off + len could wrap: compare against the room left */
-            bool target_ok = (e.off >= LIVE_OFF && e.off <= sizeof(struct ts_hdr) &&
-                              e.len <= sizeof(struct ts_hdr) - e.off) ||
-                             (e.off >= ARENA_OFF && e.off <= limit && e.len <= limit - e.off);
+            bool target_ok =
+                (e.off >= LIVE_OFF && e.off <= sizeof(struct ts_hdr) &&
+                 e.len <= sizeof(struct ts_hdr) - e.off) ||
+                (e.off >= ARENA_OFF && e.off <= limit &&
+                 e.len <= limit - e.off);
             if (start + sizeof(e) + pad8(e.len) + 8 != pos || !target_ok ||
                 jent_sum(&e, j + start + sizeof(e)) != e.sum) {
                 snprintf(why, whylen, "journal entry at %llu is damaged",
@@ -341,7 +361,8 @@ static void vg_track_size(struct taskstore *ts, uint64_t bytes)
     if (bytes > ts->map_size)
         bytes = ts->map_size;
     if (bytes > ts->vg_valid) {
-        VALGRIND_MAKE_MEM_DEFINED(ts->base + ts->vg_valid, bytes - ts->vg_valid);
+        VALGRIND_MAKE_MEM_DEFINED(ts->base + ts->vg_valid,
+                                  bytes - ts->vg_valid);
         ts->vg_valid = bytes;
     }
 }
@@ -360,7 +381,8 @@ static int ts_lock(struct taskstore *ts)
         dl.tv_sec++;
         dl.tv_nsec -= 1000000000L;
     }
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 30))
+#if defined(__GLIBC__) &&                                                     \
+    (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 30))
     r = pthread_mutex_clocklock(&ts->h->mutex, CLOCK_MONOTONIC, &dl);
 #else
     {
@@ -389,7 +411,8 @@ static int ts_lock(struct taskstore *ts)
         pthread_mutex_unlock(&ts->h->mutex);
         return TS_ERROR;
     }
-    log_warn("taskstore_recovered", "journal_bytes=%llu", (unsigned long long)pending);
+    log_warn("taskstore_recovered", "journal_bytes=%llu",
+             (unsigned long long)pending);
     return TS_OK;
 }
 
@@ -401,7 +424,8 @@ static int ts_unlock(struct taskstore *ts, int rc)
     ts->op_freed = false;
     if (rc == TS_OK) {
         journal_commit(ts);
-    } else if (journal_rollback(ts->base, ts->h->file_bytes, why, sizeof(why))) {
+    } else if (journal_rollback(ts->base, ts->h->file_bytes, why,
+                                sizeof(why))) {
         log_error("taskstore_rollback_failed", "reason=\"%s\"", why);
         rc = TS_ERROR;
     }
@@ -442,7 +466,8 @@ static int arena_grow(struct taskstore *ts, uint64_t need)
 
 /* Allocate a block of at least BYTES (header included) tagged TAG into
  * *OFF. Its body is garbage; the caller writes it without journaling. */
-static int arena_alloc(struct taskstore *ts, uint64_t bytes, uint32_t tag, uint64_t *off)
+static int arena_alloc(struct taskstore *ts, uint64_t bytes, uint32_t tag,
+                       uint64_t *off)
 {
     struct ts_hdr *h = ts->h;
     int cls = class_for(bytes);
@@ -456,7 +481,8 @@ static int arena_alloc(struct taskstore *ts, uint64_t bytes, uint32_t tag, uint6
     uint64_t o = ts->op_freed ? 0 : h->free_head[cls];
     if (o) {
         struct ts_blk *b = at(ts, o);
-        if (o < ARENA_OFF || o >= h->heap_top || b->tag != TAG_FREE || b->cls != (uint32_t)cls)
+        if (o < ARENA_OFF || o >= h->heap_top || b->tag != TAG_FREE ||
+            b->cls != (uint32_t)cls)
             return TS_ERROR;
         if (JSET(ts, h->free_head[cls], b->link) || jsave(ts, o, sizeof(*b)))
             return TS_ERROR;
@@ -501,8 +527,8 @@ struct blob {
     size_t len;
 };
 
-static int blob_build(const char *const *fields, uint32_t n, const size_t *maxes,
-                      struct blob *out)
+static int blob_build(const char *const *fields, uint32_t n,
+                      const size_t *maxes, struct blob *out)
 {
     size_t total = 4 + 4 * (size_t)n, lens[4];
 
@@ -573,8 +599,8 @@ static const char *blob_field(const char *body, uint32_t i)
     return NULL;
 }
 
-static int blob_store(struct taskstore *ts, const struct blob *bl, uint32_t tag,
-                      uint64_t owner, uint64_t *off)
+static int blob_store(struct taskstore *ts, const struct blob *bl,
+                      uint32_t tag, uint64_t owner, uint64_t *off)
 {
     int rc = arena_alloc(ts, sizeof(struct ts_blk) + bl->len, tag, off);
     if (rc != TS_OK)
@@ -593,7 +619,8 @@ static uint64_t *index_slots(struct taskstore *ts)
 }
 
 /* Slot position of the record with ID (tag TAG), or -1. */
-static long long index_find(struct taskstore *ts, const uint8_t id[16], uint32_t tag)
+static long long index_find(struct taskstore *ts, const uint8_t id[16],
+                            uint32_t tag)
 {
     uint64_t n = ts->h->index_slots;
     uint64_t *s;
@@ -601,7 +628,8 @@ static long long index_find(struct taskstore *ts, const uint8_t id[16], uint32_t
     if (!ts->h->index_off || !n)
         return -1;
     s = index_slots(ts);
-    for (uint64_t i = slot_home(tag, n), k = 0; k < n; k++, i = i + 1 == n ? 0 : i + 1) {
+    for (uint64_t i = slot_home(tag, n), k = 0; k < n;
+         k++, i = i + 1 == n ? 0 : i + 1) {
         uint64_t e = s[i];
         if (!e)
             return -1;
@@ -628,7 +656,8 @@ static int index_grow(struct taskstore *ts)
 {
     struct ts_hdr *h = ts->h;
     uint64_t want = h->index_slots ? h->index_slots * 2 : 1022, off, n;
-    int rc = arena_alloc(ts, sizeof(struct ts_blk) + want * 8, TAG_INDEX, &off);
+    int rc =
+        arena_alloc(ts, sizeof(struct ts_blk) + want * 8, TAG_INDEX, &off);
 
     if (rc != TS_OK)
         return rc;
@@ -654,7 +683,8 @@ static int index_insert(struct taskstore *ts, uint32_t tag, uint64_t rec_off)
 {
     int rc;
 
-    if ((ts->h->count + 1) * 2 > ts->h->index_slots && (rc = index_grow(ts)) != TS_OK)
+    if ((ts->h->count + 1) * 2 > ts->h->index_slots &&
+        (rc = index_grow(ts)) != TS_OK)
         return rc;
     uint64_t n = ts->h->index_slots, *s = index_slots(ts);
     uint64_t i = slot_home(tag, n);
@@ -710,7 +740,8 @@ static int active_link(struct taskstore *ts, uint64_t off)
 
     r->act_prev = 0;
     r->act_next = h->active_head;
-    if (h->active_head && JSET(ts, ((struct ts_rec *)at(ts, h->active_head))->act_prev, off))
+    if (h->active_head &&
+        JSET(ts, ((struct ts_rec *)at(ts, h->active_head))->act_prev, off))
         return TS_ERROR;
     return JSET(ts, h->active_head, off) ? TS_ERROR : TS_OK;
 }
@@ -723,11 +754,13 @@ static int active_unlink(struct taskstore *ts, uint64_t off)
     int bad = 0;
 
     if (r->act_prev)
-        bad |= JSET(ts, ((struct ts_rec *)at(ts, r->act_prev))->act_next, r->act_next);
+        bad |= JSET(ts, ((struct ts_rec *)at(ts, r->act_prev))->act_next,
+                    r->act_next);
     else
         bad |= JSET(ts, h->active_head, r->act_next);
     if (r->act_next)
-        bad |= JSET(ts, ((struct ts_rec *)at(ts, r->act_next))->act_prev, r->act_prev);
+        bad |= JSET(ts, ((struct ts_rec *)at(ts, r->act_next))->act_prev,
+                    r->act_prev);
     if (r->status == TASK_RUNNING)
         bad |= JSET(ts, h->n_running, h->n_running - 1);
     else
@@ -761,7 +794,8 @@ static int record_remove(struct taskstore *ts, uint64_t prev, uint64_t off)
         return rc;
     if ((rc = arena_free(ts, off)) != TS_OK)
         return rc;
-    if (JSET(ts, h->count, h->count - 1) || JSET(ts, h->removed_total, h->removed_total + 1))
+    if (JSET(ts, h->count, h->count - 1) ||
+        JSET(ts, h->removed_total, h->removed_total + 1))
         return TS_ERROR;
     return TS_OK;
 }
@@ -805,8 +839,9 @@ static int record_finish(struct taskstore *ts, uint64_t off, uint32_t final,
 
 /* ---- operations ----------------------------------------------------- */
 
-static int ts_create_locked(struct taskstore *ts, const struct task_new *t, double now,
-                            uint8_t rnd[10], const struct blob *meta, uint8_t id[16])
+static int ts_create_locked(struct taskstore *ts, const struct task_new *t,
+                            double now, uint8_t rnd[10],
+                            const struct blob *meta, uint8_t id[16])
 {
     struct ts_hdr *h = ts->h;
     uint64_t off, moff;
@@ -825,7 +860,9 @@ static int ts_create_locked(struct taskstore *ts, const struct task_new *t, doub
     /* At most two evictions per create (bounded journal); the sweep
      * brings a larger excess down in batches. Each eviction commits on its
      * own, so the create below may reuse the space it freed. */
-    for (int k = 0; k < 2 && ts->max_tasks > 0 && h->count >= (uint64_t)ts->max_tasks; k++) {
+    for (int k = 0;
+         k < 2 && ts->max_tasks > 0 && h->count >= (uint64_t)ts->max_tasks;
+         k++) {
         if ((rc = record_evict_oldest(ts)) != TS_OK) {
             if (rc != 1)
                 return rc;
@@ -833,7 +870,8 @@ static int ts_create_locked(struct taskstore *ts, const struct task_new *t, doub
         }
         journal_commit(ts);
     }
-    if ((rc = arena_alloc(ts, sizeof(struct ts_rec), TAG_REC, &off)) != TS_OK ||
+    if ((rc = arena_alloc(ts, sizeof(struct ts_rec), TAG_REC, &off)) !=
+            TS_OK ||
         (rc = blob_store(ts, meta, TAG_META, off, &moff)) != TS_OK)
         return rc;
     struct ts_rec *r = at(ts, off);
@@ -844,8 +882,9 @@ static int ts_create_locked(struct taskstore *ts, const struct task_new *t, doub
     r->owner = (int32_t)t->owner;
     r->status = t->status;
     r->hash = tag;
-    if (h->fifo_tail ? JSET(ts, ((struct ts_rec *)at(ts, h->fifo_tail))->h.link, off)
-                     : JSET(ts, h->fifo_head, off))
+    if (h->fifo_tail
+            ? JSET(ts, ((struct ts_rec *)at(ts, h->fifo_tail))->h.link, off)
+            : JSET(ts, h->fifo_head, off))
         return TS_ERROR;
     if (JSET(ts, h->fifo_tail, off))
         return TS_ERROR;
@@ -856,17 +895,20 @@ static int ts_create_locked(struct taskstore *ts, const struct task_new *t, doub
         return TS_ERROR;
     if ((rc = index_insert(ts, tag, off)) != TS_OK)
         return rc;
-    if (JSET(ts, h->count, h->count + 1) || JSET(ts, h->created_total, h->created_total + 1))
+    if (JSET(ts, h->count, h->count + 1) ||
+        JSET(ts, h->created_total, h->created_total + 1))
         return TS_ERROR;
     return TS_OK;
 }
 
-int taskstore_create_at(struct taskstore *ts, const struct task_new *t, double started_at,
-                        char id_out[TASK_ID_LEN + 1])
+int taskstore_create_at(struct taskstore *ts, const struct task_new *t,
+                        double started_at, char id_out[TASK_ID_LEN + 1])
 {
-    static const size_t maxes[META_N] = {TASKSTORE_MAX_TEXT_BYTES, TASKSTORE_MAX_TEXT_BYTES,
-                                         TASKSTORE_MAX_TEXT_BYTES, TASKSTORE_MAX_TEXT_BYTES};
-    const char *fields[META_N] = {t->method, t->ip, t->protocol, t->request_id};
+    static const size_t maxes[META_N] = {
+        TASKSTORE_MAX_TEXT_BYTES, TASKSTORE_MAX_TEXT_BYTES,
+        TASKSTORE_MAX_TEXT_BYTES, TASKSTORE_MAX_TEXT_BYTES};
+    const char *fields[META_N] = {t->method, t->ip, t->protocol,
+                                  t->request_id};
     struct blob meta = {0};
     uint8_t rnd[10], id[16];
     int rc;
@@ -927,11 +969,13 @@ int taskstore_mark_running(struct taskstore *ts, const char *id, pid_t owner)
     return ts_unlock(ts, rc);
 }
 
-int taskstore_finish(struct taskstore *ts, const char *id, enum task_status final,
-                     const char *result_json, int error_code, const char *error_message,
+int taskstore_finish(struct taskstore *ts, const char *id,
+                     enum task_status final, const char *result_json,
+                     int error_code, const char *error_message,
                      const char *details)
 {
-    static const size_t maxes[RES_N] = {TASKSTORE_MAX_RESULT_BYTES, TASKSTORE_MAX_TEXT_BYTES,
+    static const size_t maxes[RES_N] = {TASKSTORE_MAX_RESULT_BYTES,
+                                        TASKSTORE_MAX_TEXT_BYTES,
                                         TASKSTORE_MAX_TEXT_BYTES};
     const char *fields[RES_N] = {result_json, error_message, details};
     struct blob res = {0};
@@ -946,8 +990,8 @@ int taskstore_finish(struct taskstore *ts, const char *id, enum task_status fina
     if (texts && (rc = blob_build(fields, RES_N, maxes, &res)) != TS_OK)
         goto out;
     if (result_json) {
-        json_object *probe = json_parse_strict(result_json, strlen(result_json),
-                                               RESULT_DEPTH, NULL, 0);
+        json_object *probe = json_parse_strict(
+            result_json, strlen(result_json), RESULT_DEPTH, NULL, 0);
         if (!probe) {
             rc = TS_ERROR;
             goto out;
@@ -960,8 +1004,8 @@ int taskstore_finish(struct taskstore *ts, const char *id, enum task_status fina
     if (!off || !status_active(((struct ts_rec *)at(ts, off))->status))
         rc = ts_unlock(ts, TS_NOT_FOUND);
     else
-        rc = ts_unlock(ts, record_finish(ts, off, final, texts ? &res : NULL, error_code,
-                                         clock_now_real()));
+        rc = ts_unlock(ts, record_finish(ts, off, final, texts ? &res : NULL,
+                                         error_code, clock_now_real()));
 out:
     free(res.buf);
     return rc;
@@ -977,8 +1021,8 @@ struct rec_copy {
 
 /* Copy the record at OFF into CP using BUF of CAP bytes; TS_TOO_LARGE (with
  * cp->need set) when BUF is too small. */
-static int record_copy(struct taskstore *ts, uint64_t off, char *buf, size_t cap,
-                       struct rec_copy *cp)
+static int record_copy(struct taskstore *ts, uint64_t off, char *buf,
+                       size_t cap, struct rec_copy *cp)
 {
     struct ts_rec *r = at(ts, off);
     uint64_t ml = 0, rl = 0;
@@ -996,13 +1040,15 @@ static int record_copy(struct taskstore *ts, uint64_t off, char *buf, size_t cap
     if (ml)
         memcpy(buf, (char *)at(ts, r->meta) + sizeof(struct ts_blk), ml);
     if (rl)
-        memcpy(buf + ml, (char *)at(ts, r->result) + sizeof(struct ts_blk), rl);
+        memcpy(buf + ml, (char *)at(ts, r->result) + sizeof(struct ts_blk),
+               rl);
     return TS_OK;
 }
 
 static const char *status_name(uint32_t s)
 {
-    static const char *const names[] = {"queued", "running", "success", "failed"};
+    static const char *const names[] = {"queued", "running", "success",
+                                        "failed"};
     return s < 4 ? names[s] : "failed";
 }
 
@@ -1021,19 +1067,24 @@ static int task_to_json(const struct rec_copy *cp, json_object **out)
 
     if (!o)
         return TS_ERROR;
-    json_object_object_add(o, "status", json_object_new_string(status_name(r->status)));
+    json_object_object_add(o, "status",
+                           json_object_new_string(status_name(r->status)));
     add_str(o, "method", blob_field(cp->meta, META_METHOD));
     add_str(o, "ip", blob_field(cp->meta, META_IP));
     add_str(o, "protocol", blob_field(cp->meta, META_PROTOCOL));
     add_str(o, "request_id", blob_field(cp->meta, META_REQUEST_ID));
     json_object_object_add(o, "started_at", json_new_time(r->started_at));
     if (!status_active(r->status)) {
-        json_object_object_add(o, "completed_at", json_new_time(r->completed_at));
-        double d = round(r->completed_at * 1000.0) / 1000.0 - round(r->started_at * 1000.0) / 1000.0;
-        json_object_object_add(o, "duration", json_new_number(round(d * 1000.0) / 1000.0));
+        json_object_object_add(o, "completed_at",
+                               json_new_time(r->completed_at));
+        double d = round(r->completed_at * 1000.0) / 1000.0 -
+                   round(r->started_at * 1000.0) / 1000.0;
+        json_object_object_add(o, "duration",
+                               json_new_number(round(d * 1000.0) / 1000.0));
     }
     if (res) {
-        json_object *parsed = json_parse_strict(res, strlen(res), RESULT_DEPTH, NULL, 0);
+        json_object *parsed =
+            json_parse_strict(res, strlen(res), RESULT_DEPTH, NULL, 0);
         if (!parsed) {
             json_object_put(o);
             return TS_ERROR;
@@ -1041,7 +1092,8 @@ static int task_to_json(const struct rec_copy *cp, json_object **out)
         json_object_object_add(o, "result", parsed);
     }
     if (r->error_code) {
-        json_object_object_add(o, "error_code", json_object_new_int(r->error_code));
+        json_object_object_add(o, "error_code",
+                               json_object_new_int(r->error_code));
         if (!emsg)
             emsg = bmc_err_message(r->error_code);
     }
@@ -1052,7 +1104,8 @@ static int task_to_json(const struct rec_copy *cp, json_object **out)
 }
 
 /* TS_EXPIRED / TS_NOT_FOUND from the id alone, or TS_OK to look it up. */
-static int id_classify(const struct taskstore *ts, const char *id, uint8_t bin[16])
+static int id_classify(const struct taskstore *ts, const char *id,
+                       uint8_t bin[16])
 {
     double t, now = clock_now_real();
 
@@ -1135,7 +1188,8 @@ int taskstore_stats(struct taskstore *ts, struct taskstore_stats *st)
 
 /* Fail the first active task owned by PID (any owner when PID <= 0).
  * 1 when none is left. */
-static int fail_one_locked(struct taskstore *ts, pid_t pid, const struct blob *res)
+static int fail_one_locked(struct taskstore *ts, pid_t pid,
+                           const struct blob *res)
 {
     uint64_t off = ts->h->active_head;
     uint64_t limit = ts->h->n_running + ts->h->n_queued;
@@ -1143,11 +1197,11 @@ static int fail_one_locked(struct taskstore *ts, pid_t pid, const struct blob *r
     for (uint64_t k = 0; off && k <= limit; k++) {
         struct ts_rec *r = at(ts, off);
         if (pid <= 0 || r->owner == (int32_t)pid) {
-            int rc = record_finish(ts, off, TASK_FAILED, res, BMC_ERR_EXECUTION_FAILED,
-                                   clock_now_real());
+            int rc = record_finish(ts, off, TASK_FAILED, res,
+                                   BMC_ERR_EXECUTION_FAILED, clock_now_real());
             if (rc == TS_FULL) /* no room for the texts: fail it without */
-                rc = record_finish(ts, off, TASK_FAILED, NULL, BMC_ERR_EXECUTION_FAILED,
-                                   clock_now_real());
+                rc = record_finish(ts, off, TASK_FAILED, NULL,
+                                   BMC_ERR_EXECUTION_FAILED, clock_now_real());
             return rc;
         }
         off = r->act_next;
@@ -1155,10 +1209,13 @@ static int fail_one_locked(struct taskstore *ts, pid_t pid, const struct blob *r
     return 1;
 }
 
-static int fail_owned(struct taskstore *ts, pid_t pid, const char *message, long *failed)
+static int fail_owned(struct taskstore *ts, pid_t pid, const char *message,
+                      long *failed)
 {
-    static const size_t maxes[RES_N] = {0, TASKSTORE_MAX_TEXT_BYTES, TASKSTORE_MAX_TEXT_BYTES};
-    const char *fields[RES_N] = {NULL, bmc_err_message(BMC_ERR_EXECUTION_FAILED), message};
+    static const size_t maxes[RES_N] = {0, TASKSTORE_MAX_TEXT_BYTES,
+                                        TASKSTORE_MAX_TEXT_BYTES};
+    const char *fields[RES_N] = {
+        NULL, bmc_err_message(BMC_ERR_EXECUTION_FAILED), message};
     struct blob res = {0};
     int rc;
 
@@ -1184,7 +1241,8 @@ static int fail_owned(struct taskstore *ts, pid_t pid, const char *message, long
     return rc;
 }
 
-int taskstore_fail_owned_by(struct taskstore *ts, pid_t pid, const char *message)
+int taskstore_fail_owned_by(struct taskstore *ts, pid_t pid,
+                            const char *message)
 {
     long n;
 
@@ -1208,7 +1266,8 @@ int taskstore_sweep(struct taskstore *ts, double now_unix)
             struct ts_rec *r = head ? at(ts, head) : NULL;
             if (r && r->started_at < cutoff)
                 step = record_remove(ts, 0, head);
-            else if (ts->max_tasks > 0 && ts->h->count > (uint64_t)ts->max_tasks)
+            else if (ts->max_tasks > 0 &&
+                     ts->h->count > (uint64_t)ts->max_tasks)
                 step = record_evict_oldest(ts);
             else
                 break;
@@ -1232,12 +1291,14 @@ static uint64_t layout_sum(const struct ts_hdr *h)
 }
 
 /* Check the header of a SIZE-byte file at BASE. 0, or -1 with WHY. */
-static int header_validate(const char *base, uint64_t size, char *why, size_t whylen)
+static int header_validate(const char *base, uint64_t size, char *why,
+                           size_t whylen)
 {
     const struct ts_hdr *h = (const void *)base;
 
     if (size < ARENA_OFF) {
-        snprintf(why, whylen, "file is %llu bytes, shorter than a store header",
+        snprintf(why, whylen,
+                 "file is %llu bytes, shorter than a store header",
                  (unsigned long long)size);
         return -1;
     }
@@ -1245,26 +1306,31 @@ static int header_validate(const char *base, uint64_t size, char *why, size_t wh
         snprintf(why, whylen, "not a bmc-manager task store (bad magic)");
         return -1;
     }
-    if (h->version != TASKSTORE_FORMAT_VERSION || h->mutex_size != sizeof(pthread_mutex_t) ||
-        h->header_size != HDR_SIZE || h->record_size != sizeof(struct ts_rec) ||
+    if (h->version != TASKSTORE_FORMAT_VERSION ||
+        h->mutex_size != sizeof(pthread_mutex_t) ||
+        h->header_size != HDR_SIZE ||
+        h->record_size != sizeof(struct ts_rec) ||
         h->blk_size != sizeof(struct ts_blk) || h->nclass != NCLASS ||
         h->journal_off != JOURNAL_OFF || h->journal_size != JOURNAL_SIZE ||
         h->arena_off != ARENA_OFF) {
         snprintf(why, whylen,
-                 "store format version %u (mutex %u bytes, record %u bytes) differs from "
+                 "store format version %u (mutex %u bytes, record %u bytes) "
+                 "differs from "
                  "this build's version %d (mutex %zu bytes, record %zu bytes)",
-                 h->version, h->mutex_size, h->record_size, TASKSTORE_FORMAT_VERSION,
-                 sizeof(pthread_mutex_t), sizeof(struct ts_rec));
+                 h->version, h->mutex_size, h->record_size,
+                 TASKSTORE_FORMAT_VERSION, sizeof(pthread_mutex_t),
+                 sizeof(struct ts_rec));
         return -1;
     }
     if (h->layout_sum != layout_sum(h)) {
         snprintf(why, whylen, "header checksum mismatch (damaged header)");
         return -1;
     }
-    if (h->file_bytes < ARENA_OFF || h->file_bytes > size || h->heap_top < ARENA_OFF ||
-        h->heap_top > h->file_bytes) {
+    if (h->file_bytes < ARENA_OFF || h->file_bytes > size ||
+        h->heap_top < ARENA_OFF || h->heap_top > h->file_bytes) {
         snprintf(why, whylen,
-                 "header sizes are inconsistent (file %llu bytes, header says %llu, heap %llu)",
+                 "header sizes are inconsistent (file %llu bytes, header says "
+                 "%llu, heap %llu)",
                  (unsigned long long)size, (unsigned long long)h->file_bytes,
                  (unsigned long long)h->heap_top);
         return -1;
@@ -1297,7 +1363,8 @@ static int dir_make_parent(const char *path, char *err, size_t errlen)
         goto fail;
     return 0;
 fail:
-    snprintf(err, errlen, "cannot create task store directory %s: %s", dir, strerror(errno));
+    snprintf(err, errlen, "cannot create task store directory %s: %s", dir,
+             strerror(errno));
     return -1;
 }
 
@@ -1309,7 +1376,8 @@ static int store_create_file(const char *path, char *err, size_t errlen)
     struct ts_hdr h;
     int fd = -1, rc = -1;
 
-    if (snprintf(tmp, sizeof(tmp), "%s.new-%ld", path, (long)getpid()) >= (int)sizeof(tmp))
+    if (snprintf(tmp, sizeof(tmp), "%s.new-%ld", path, (long)getpid()) >=
+        (int)sizeof(tmp))
         goto out;
     fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
@@ -1333,15 +1401,16 @@ static int store_create_file(const char *path, char *err, size_t errlen)
     h.layout_sum = layout_sum(&h);
     h.file_bytes = ARENA_OFF;
     h.heap_top = ARENA_OFF;
-    if (ftruncate(fd, (off_t)ARENA_OFF) != 0 || pwrite(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
-        fsync(fd) != 0)
+    if (ftruncate(fd, (off_t)ARENA_OFF) != 0 ||
+        pwrite(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) || fsync(fd) != 0)
         goto fail;
     if (link(tmp, path) != 0 && errno != EEXIST)
         goto fail;
     rc = 0;
     goto out;
 fail:
-    snprintf(err, errlen, "cannot create task store %s: %s", path, strerror(errno));
+    snprintf(err, errlen, "cannot create task store %s: %s", path,
+             strerror(errno));
 out:
     if (fd >= 0) {
         close(fd);
@@ -1350,7 +1419,8 @@ out:
     return rc;
 }
 
-static int store_open_fd(const char *path, int *fd_out, char *err, size_t errlen)
+static int store_open_fd(const char *path, int *fd_out, char *err,
+                         size_t errlen)
 {
     for (int tries = 0; tries < 3; tries++) {
         int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
@@ -1363,7 +1433,8 @@ static int store_open_fd(const char *path, int *fd_out, char *err, size_t errlen
         if (store_create_file(path, err, errlen))
             return -1;
     }
-    snprintf(err, errlen, "cannot open task store %s: %s", path, strerror(errno));
+    snprintf(err, errlen, "cannot open task store %s: %s", path,
+             strerror(errno));
     return -1;
 }
 
@@ -1400,17 +1471,20 @@ int taskstore_open(const char *path, const struct taskstore_opts *opts,
     ts->fd = -1;
     ts->base = MAP_FAILED;
     opts_apply(ts, opts);
-    if (dir_make_parent(path, err, errlen) || store_open_fd(path, &ts->fd, err, errlen))
+    if (dir_make_parent(path, err, errlen) ||
+        store_open_fd(path, &ts->fd, err, errlen))
         goto out;
     if (flock(ts->fd, LOCK_EX | LOCK_NB) != 0) {
         snprintf(err, errlen,
-                 "task store %s is in use by another bmc-managerd (flock: %s); stop that "
+                 "task store %s is in use by another bmc-managerd (flock: "
+                 "%s); stop that "
                  "instance or give this one its own BMC_STATE_DIR",
                  path, strerror(errno));
         goto out;
     }
     if (fstat(ts->fd, &st) != 0) {
-        snprintf(err, errlen, "cannot stat task store %s: %s", path, strerror(errno));
+        snprintf(err, errlen, "cannot stat task store %s: %s", path,
+                 strerror(errno));
         goto out;
     }
     /* Validate with plain reads first: a foreign file is never mapped
@@ -1418,7 +1492,8 @@ int taskstore_open(const char *path, const struct taskstore_opts *opts,
     _Alignas(struct ts_hdr) char hb[HDR_SIZE]; /* read as a struct ts_hdr */
     if ((uint64_t)st.st_size < ARENA_OFF ||
         pread(ts->fd, hb, sizeof(hb), 0) != (ssize_t)sizeof(hb)) {
-        snprintf(why, sizeof(why), "file is %lld bytes, shorter than a store header",
+        snprintf(why, sizeof(why),
+                 "file is %lld bytes, shorter than a store header",
                  (long long)st.st_size);
         goto refuse;
     }
@@ -1427,15 +1502,17 @@ int taskstore_open(const char *path, const struct taskstore_opts *opts,
     uint64_t fb = ((const struct ts_hdr *)(const void *)hb)->file_bytes;
     ts->map_size = (size_t)(fb > ts->max_bytes ? fb : ts->max_bytes);
     ts->map_size = (ts->map_size + 65535) & ~(size_t)65535;
-    ts->base = mmap(NULL, ts->map_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
-                    ts->fd, 0);
+    ts->base = mmap(NULL, ts->map_size, PROT_READ | PROT_WRITE,
+                    MAP_SHARED | MAP_NORESERVE, ts->fd, 0);
     if (ts->base == MAP_FAILED) {
-        snprintf(err, errlen, "cannot map task store %s (%zu bytes): %s", path, ts->map_size,
-                 strerror(errno));
+        snprintf(err, errlen, "cannot map task store %s (%zu bytes): %s", path,
+                 ts->map_size, strerror(errno));
         goto out;
     }
-    ts->vg_valid = (uint64_t)st.st_size < ts->map_size ? (uint64_t)st.st_size : ts->map_size;
-    VALGRIND_MAKE_MEM_NOACCESS(ts->base + ts->vg_valid, ts->map_size - ts->vg_valid);
+    ts->vg_valid = (uint64_t)st.st_size < ts->map_size ? (uint64_t)st.st_size
+                                                       : ts->map_size;
+    VALGRIND_MAKE_MEM_NOACCESS(ts->base + ts->vg_valid,
+                               ts->map_size - ts->vg_valid);
     ts->h = (struct ts_hdr *)ts->base;
     if (ts->h->journal_used) {
         uint64_t pending = ts->h->journal_used;
@@ -1451,8 +1528,8 @@ int taskstore_open(const char *path, const struct taskstore_opts *opts,
      * damaged record is refused here rather than crashing a worker. */
     int problems = store_problems(ts->base);
     if (problems) {
-        snprintf(why, sizeof(why), "its records are damaged (%d problem%s)", problems,
-                 problems == 1 ? "" : "s");
+        snprintf(why, sizeof(why), "its records are damaged (%d problem%s)",
+                 problems, problems == 1 ? "" : "s");
         goto refuse;
     }
     if (shmutex_init(&ts->h->mutex)) {
@@ -1460,19 +1537,23 @@ int taskstore_open(const char *path, const struct taskstore_opts *opts,
         goto out;
     }
     long failed = 0;
-    if ((rc = fail_owned(ts, 0, TASKSTORE_RESTART_MESSAGE, &failed)) != TS_OK) {
+    if ((rc = fail_owned(ts, 0, TASKSTORE_RESTART_MESSAGE, &failed)) !=
+        TS_OK) {
         snprintf(err, errlen, "cannot fail interrupted tasks in %s: %s", path,
                  taskstore_rc_message(rc));
         goto out;
     }
     if (failed)
-        log_warn("taskstore_interrupted_tasks", "path=%s failed=%ld", path, failed);
+        log_warn("taskstore_interrupted_tasks", "path=%s failed=%ld", path,
+                 failed);
     *out = ts;
     return TS_OK;
 refuse:
     snprintf(err, errlen,
-             "refusing task store %s: %s. It was not modified. Move it aside (its tasks "
-             "are then no longer served) or point BMC_STATE_DIR at another directory; "
+             "refusing task store %s: %s. It was not modified. Move it aside "
+             "(its tasks "
+             "are then no longer served) or point BMC_STATE_DIR at another "
+             "directory; "
              "`bmc-managerd --check-store %s` reports details",
              path, why, path);
 out:
@@ -1493,7 +1574,14 @@ void taskstore_close(struct taskstore *ts)
 
 /* ---- offline check -------------------------------------------------- */
 
-enum { F_START = 1, F_FIFO = 2, F_INDEX = 4, F_FREE = 8, F_BLOB = 16, F_ACTIVE = 32 };
+enum {
+    F_START = 1,
+    F_FIFO = 2,
+    F_INDEX = 4,
+    F_FREE = 8,
+    F_BLOB = 16,
+    F_ACTIVE = 32
+};
 
 struct chk {
     struct taskstore ts; /* base/h only: lets the index helpers run */
@@ -1503,7 +1591,8 @@ struct chk {
     uint64_t top;
 };
 
-static void chk_fail(struct chk *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void chk_fail(struct chk *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static void chk_fail(struct chk *c, const char *fmt, ...)
 {
     va_list ap;
@@ -1538,7 +1627,8 @@ static void chk_walk(struct chk *c, uint64_t counts[6])
     while (off < c->top) {
         const struct ts_blk *b = chk_blk(c, off);
         if (b->cls >= NCLASS || off + class_size(b->cls) > c->top) {
-            chk_fail(c, "block at %llu: bad size class %u", (unsigned long long)off, b->cls);
+            chk_fail(c, "block at %llu: bad size class %u",
+                     (unsigned long long)off, b->cls);
             return;
         }
         c->flags[(off - ARENA_OFF) / 16] |= F_START;
@@ -1549,10 +1639,13 @@ static void chk_walk(struct chk *c, uint64_t counts[6])
         case TAG_RESULT: counts[3]++; break;
         case TAG_INDEX: counts[4]++; break;
         default:
-            chk_fail(c, "block at %llu: unknown tag %#x", (unsigned long long)off, b->tag);
+            chk_fail(c, "block at %llu: unknown tag %#x",
+                     (unsigned long long)off, b->tag);
         }
-        if (b->tag == TAG_REC && b->cls != (uint32_t)class_for(sizeof(struct ts_rec)))
-            chk_fail(c, "record at %llu: wrong size class", (unsigned long long)off);
+        if (b->tag == TAG_REC &&
+            b->cls != (uint32_t)class_for(sizeof(struct ts_rec)))
+            chk_fail(c, "record at %llu: wrong size class",
+                     (unsigned long long)off);
         off += class_size(b->cls);
     }
 }
@@ -1562,10 +1655,12 @@ static void chk_free_lists(struct chk *c, uint64_t nfree)
     uint64_t seen = 0;
 
     for (unsigned cls = 0; cls < NCLASS; cls++) {
-        for (uint64_t off = c->ts.h->free_head[cls]; off; off = chk_blk(c, off)->link) {
+        for (uint64_t off = c->ts.h->free_head[cls]; off;
+             off = chk_blk(c, off)->link) {
             uint8_t *f = chk_block(c, off);
-            if (!f || chk_blk(c, off)->tag != TAG_FREE || chk_blk(c, off)->cls != cls ||
-                (*f & F_FREE) || ++seen > nfree) {
+            if (!f || chk_blk(c, off)->tag != TAG_FREE ||
+                chk_blk(c, off)->cls != cls || (*f & F_FREE) ||
+                ++seen > nfree) {
                 chk_fail(c, "free list %u: bad or repeated block at %llu", cls,
                          (unsigned long long)off);
                 break;
@@ -1574,17 +1669,20 @@ static void chk_free_lists(struct chk *c, uint64_t nfree)
         }
     }
     if (seen != nfree)
-        chk_fail(c, "free lists hold %llu blocks, the arena has %llu free blocks",
+        chk_fail(c,
+                 "free lists hold %llu blocks, the arena has %llu free blocks",
                  (unsigned long long)seen, (unsigned long long)nfree);
 }
 
-static void chk_blob(struct chk *c, uint64_t rec, uint64_t off, uint32_t tag, uint32_t n)
+static void chk_blob(struct chk *c, uint64_t rec, uint64_t off, uint32_t tag,
+                     uint32_t n)
 {
     uint8_t *f = chk_block(c, off);
 
-    if (!f || chk_blk(c, off)->tag != tag || chk_blk(c, off)->link != rec || (*f & F_BLOB)) {
-        chk_fail(c, "record at %llu: blob at %llu is not its own", (unsigned long long)rec,
-                 (unsigned long long)off);
+    if (!f || chk_blk(c, off)->tag != tag || chk_blk(c, off)->link != rec ||
+        (*f & F_BLOB)) {
+        chk_fail(c, "record at %llu: blob at %llu is not its own",
+                 (unsigned long long)rec, (unsigned long long)off);
         return;
     }
     *f |= F_BLOB;
@@ -1595,23 +1693,29 @@ static void chk_blob(struct chk *c, uint64_t rec, uint64_t off, uint32_t tag, ui
     if (tag == TAG_RESULT) {
         /* Structure only: finish validated the JSON, and parsing every
          * result would make checking a large store slow. */
-        const char *res = blob_field(c->ts.base + off + sizeof(struct ts_blk), RES_RESULT);
+        const char *res =
+            blob_field(c->ts.base + off + sizeof(struct ts_blk), RES_RESULT);
         size_t len = res ? strlen(res) : 0;
         if (res && (len < 2 || res[0] != '{' || res[len - 1] != '}'))
-            chk_fail(c, "blob at %llu: result is not a JSON object", (unsigned long long)off);
+            chk_fail(c, "blob at %llu: result is not a JSON object",
+                     (unsigned long long)off);
     }
 }
 
-static void chk_record(struct chk *c, uint64_t off, uint64_t *n_run, uint64_t *n_queue)
+static void chk_record(struct chk *c, uint64_t off, uint64_t *n_run,
+                       uint64_t *n_queue)
 {
     const struct ts_rec *r = (const void *)(c->ts.base + off);
 
     if (r->status > TASK_FAILED)
-        chk_fail(c, "record at %llu: bad status %u", (unsigned long long)off, r->status);
+        chk_fail(c, "record at %llu: bad status %u", (unsigned long long)off,
+                 r->status);
     if (r->hash != id_hash(c->ts.h->seed, r->id))
-        chk_fail(c, "record at %llu: hash does not match its id", (unsigned long long)off);
+        chk_fail(c, "record at %llu: hash does not match its id",
+                 (unsigned long long)off);
     if ((r->id[6] & 0xf0) != 0x70 || (r->id[8] & 0xc0) != 0x80)
-        chk_fail(c, "record at %llu: id is not UUIDv7", (unsigned long long)off);
+        chk_fail(c, "record at %llu: id is not UUIDv7",
+                 (unsigned long long)off);
     if (!r->meta)
         chk_fail(c, "record at %llu: no metadata", (unsigned long long)off);
     else
@@ -1621,7 +1725,8 @@ static void chk_record(struct chk *c, uint64_t off, uint64_t *n_run, uint64_t *n
     if (status_active(r->status)) {
         *(r->status == TASK_RUNNING ? n_run : n_queue) += 1;
         if (r->result || r->completed_at != 0)
-            chk_fail(c, "record at %llu: active but has a result", (unsigned long long)off);
+            chk_fail(c, "record at %llu: active but has a result",
+                     (unsigned long long)off);
     }
 }
 
@@ -1632,8 +1737,10 @@ static void chk_fifo(struct chk *c, uint64_t nrec)
 
     for (uint64_t off = h->fifo_head; off; off = chk_blk(c, off)->link) {
         uint8_t *f = chk_block(c, off);
-        if (!f || chk_blk(c, off)->tag != TAG_REC || (*f & F_FIFO) || ++seen > nrec) {
-            chk_fail(c, "task list: bad or repeated record at %llu", (unsigned long long)off);
+        if (!f || chk_blk(c, off)->tag != TAG_REC || (*f & F_FIFO) ||
+            ++seen > nrec) {
+            chk_fail(c, "task list: bad or repeated record at %llu",
+                     (unsigned long long)off);
             return;
         }
         *f |= F_FIFO;
@@ -1644,13 +1751,15 @@ static void chk_fifo(struct chk *c, uint64_t nrec)
         chk_fail(c, "task list tail %llu is not its last record %llu",
                  (unsigned long long)h->fifo_tail, (unsigned long long)last);
     if (seen != nrec || seen != h->count)
-        chk_fail(c, "task list has %llu records, arena %llu, header count %llu",
+        chk_fail(c,
+                 "task list has %llu records, arena %llu, header count %llu",
                  (unsigned long long)seen, (unsigned long long)nrec,
                  (unsigned long long)h->count);
     if (n_run != h->n_running || n_queue != h->n_queued)
         chk_fail(c, "running/queued %llu/%llu but header says %llu/%llu",
                  (unsigned long long)n_run, (unsigned long long)n_queue,
-                 (unsigned long long)h->n_running, (unsigned long long)h->n_queued);
+                 (unsigned long long)h->n_running,
+                 (unsigned long long)h->n_queued);
 }
 
 static void chk_active(struct chk *c)
@@ -1663,7 +1772,8 @@ static void chk_active(struct chk *c)
         const struct ts_rec *r = f ? (const void *)(c->ts.base + off) : NULL;
         if (!f || r->h.tag != TAG_REC || (*f & F_ACTIVE) || ++seen > want ||
             !status_active(r->status) || r->act_prev != prev) {
-            chk_fail(c, "active list: bad record at %llu", (unsigned long long)off);
+            chk_fail(c, "active list: bad record at %llu",
+                     (unsigned long long)off);
             return;
         }
         *f |= F_ACTIVE;
@@ -1671,8 +1781,8 @@ static void chk_active(struct chk *c)
         off = r->act_next;
     }
     if (seen != want)
-        chk_fail(c, "active list has %llu tasks, counters say %llu", (unsigned long long)seen,
-                 (unsigned long long)want);
+        chk_fail(c, "active list has %llu tasks, counters say %llu",
+                 (unsigned long long)seen, (unsigned long long)want);
 }
 
 static void chk_index(struct chk *c, uint64_t nidx)
@@ -1682,7 +1792,8 @@ static void chk_index(struct chk *c, uint64_t nidx)
 
     if (!h->index_off) {
         if (h->count || nidx)
-            chk_fail(c, "no index but %llu tasks", (unsigned long long)h->count);
+            chk_fail(c, "no index but %llu tasks",
+                     (unsigned long long)h->count);
         return;
     }
     uint8_t *f = chk_block(c, h->index_off);
@@ -1700,13 +1811,15 @@ static void chk_index(struct chk *c, uint64_t nidx)
         uint64_t off = entry_off(s[i]);
         uint8_t *rf = chk_block(c, off);
         const struct ts_rec *r = rf ? (const void *)(c->ts.base + off) : NULL;
-        if (!rf || r->h.tag != TAG_REC || r->hash != entry_tag(s[i]) || (*rf & F_INDEX)) {
+        if (!rf || r->h.tag != TAG_REC || r->hash != entry_tag(s[i]) ||
+            (*rf & F_INDEX)) {
             chk_fail(c, "index slot %llu: bad entry", (unsigned long long)i);
             continue;
         }
         *rf |= F_INDEX;
         seen++;
-        for (uint64_t k = slot_home(entry_tag(s[i]), n); k != i; k = k + 1 == n ? 0 : k + 1)
+        for (uint64_t k = slot_home(entry_tag(s[i]), n); k != i;
+             k = k + 1 == n ? 0 : k + 1)
             if (!s[k]) {
                 chk_fail(c, "index slot %llu: unreachable from its home slot",
                          (unsigned long long)i);
@@ -1714,8 +1827,8 @@ static void chk_index(struct chk *c, uint64_t nidx)
             }
     }
     if (seen != h->count)
-        chk_fail(c, "index holds %llu tasks, header count %llu", (unsigned long long)seen,
-                 (unsigned long long)h->count);
+        chk_fail(c, "index holds %llu tasks, header count %llu",
+                 (unsigned long long)seen, (unsigned long long)h->count);
 }
 
 /* Every record must be in the list and the index; every blob owned. */
@@ -1727,11 +1840,16 @@ static void chk_cross(struct chk *c)
             continue;
         uint32_t tag = chk_blk(c, off)->tag;
         if (tag == TAG_REC && (f & (F_FIFO | F_INDEX)) != (F_FIFO | F_INDEX))
-            chk_fail(c, "record at %llu: missing from the task list or the index",
+            chk_fail(c,
+                     "record at %llu: missing from the task list or the index",
                      (unsigned long long)off);
         if ((tag == TAG_META || tag == TAG_RESULT) && !(f & F_BLOB))
-            chk_fail(c, "blob at %llu: owned by no record (leak)", (unsigned long long)off);
-        if (tag == TAG_REC && status_active(((const struct ts_rec *)(const void *)(c->ts.base + off))->status) &&
+            chk_fail(c, "blob at %llu: owned by no record (leak)",
+                     (unsigned long long)off);
+        if (tag == TAG_REC &&
+            status_active(
+                ((const struct ts_rec *)(const void *)(c->ts.base + off))
+                    ->status) &&
             !(f & F_ACTIVE))
             chk_fail(c, "record at %llu: active but not in the active list",
                      (unsigned long long)off);
@@ -1786,12 +1904,14 @@ int taskstore_check_file(const char *path, FILE *report)
         goto out;
     }
     if ((uint64_t)st.st_size < ARENA_OFF) {
-        chk_fail(&c, "%s: %lld bytes, shorter than a store header", path, (long long)st.st_size);
+        chk_fail(&c, "%s: %lld bytes, shorter than a store header", path,
+                 (long long)st.st_size);
         goto out;
     }
     /* Private copy-on-write mapping: the journal can be rolled back here
      * exactly as open would, without writing to the file. */
-    base = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    base = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE,
+                fd, 0);
     if (base == MAP_FAILED) {
         chk_fail(&c, "%s: cannot map: %s", path, strerror(errno));
         goto out;
@@ -1804,13 +1924,16 @@ int taskstore_check_file(const char *path, FILE *report)
     c.ts.h = (struct ts_hdr *)base;
     if (c.ts.h->journal_used) {
         uint64_t pending = c.ts.h->journal_used;
-        if (journal_rollback(base, c.ts.h->file_bytes, why, sizeof(why))) { /* as open */
+        if (journal_rollback(base, c.ts.h->file_bytes, why,
+                             sizeof(why))) { /* as open */
             chk_fail(&c, "%s: %s", path, why);
             goto out;
         }
         if (report)
-            fprintf(report, "note: %s: %llu journal bytes pending (rolled back for the check, "
-                            "as the next open or lock will)\n",
+            fprintf(report,
+                    "note: %s: %llu journal bytes pending (rolled back for "
+                    "the check, "
+                    "as the next open or lock will)\n",
                     path, (unsigned long long)pending);
         if (header_validate(base, (uint64_t)st.st_size, why, sizeof(why))) {
             chk_fail(&c, "%s: after rollback: %s", path, why);

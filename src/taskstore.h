@@ -33,10 +33,11 @@
 
 #include "taskid.h"
 
-#define TASKSTORE_FORMAT_VERSION 1
+#define TASKSTORE_FORMAT_VERSION   1
 #define TASKSTORE_MAX_RESULT_BYTES (1024 * 1024)
-#define TASKSTORE_MAX_TEXT_BYTES (16 * 1024)
-#define TASKSTORE_RESTART_MESSAGE "The service restarted before the task finished"
+#define TASKSTORE_MAX_TEXT_BYTES   (16 * 1024)
+#define TASKSTORE_RESTART_MESSAGE                                             \
+    "The service restarted before the task finished"
 
 struct taskstore; /* opaque */
 
@@ -109,14 +110,16 @@ int taskstore_finish(struct taskstore *ts, const char *id,
  * error_code, error_message, details (only the keys that apply).
  * TS_NOT_FOUND (also malformed/non-v7/future ids), TS_EXPIRED (id time
  * older than retention), TS_BUSY, TS_ERROR. */
-int taskstore_get(struct taskstore *ts, const char *id, json_object **task_out);
+int taskstore_get(struct taskstore *ts, const char *id,
+                  json_object **task_out);
 
 /* Number of tasks RUNNING now (O(1)). */
 int taskstore_count_running(struct taskstore *ts, long *n);
 
 /* Fail every queued/running task owned by PID (a worker or the executor
  * died): error 3001 with MESSAGE as details. */
-int taskstore_fail_owned_by(struct taskstore *ts, pid_t pid, const char *message);
+int taskstore_fail_owned_by(struct taskstore *ts, pid_t pid,
+                            const char *message);
 
 /* Remove tasks older than retention at NOW_UNIX and, with max_tasks, the
  * oldest finished ones beyond the cap; space goes to the free lists.

@@ -142,8 +142,8 @@ static void write_response(FCGX_Request *rq, const struct http_request *req,
                  "Status: %d %s\r\nContent-Type: application/json\r\n",
                  resp->status, http_reason(resp->status));
     if (resp->retry_after > 0)
-        n += snprintf(head + n, sizeof(head) - (size_t)n, "Retry-After: %d\r\n",
-                      resp->retry_after);
+        n += snprintf(head + n, sizeof(head) - (size_t)n,
+                      "Retry-After: %d\r\n", resp->retry_after);
     if (resp->allow)
         n += snprintf(head + n, sizeof(head) - (size_t)n, "Allow: %s\r\n",
                       resp->allow);

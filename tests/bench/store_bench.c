@@ -16,11 +16,15 @@
 
 static const char *result =
     "{\"success\":true,\"message\":\"Method executed successfully\","
-    "\"data\":{\"message\":\"Command Accepted (204)\",\"power_state\":\"On\"}}";
-static const struct task_new task = {"run_action", "10.20.30.40", "redfish",
-                                     "0123456789abcdef0123456789abcdef", TASK_RUNNING, 1};
+    "\"data\":{\"message\":\"Command Accepted "
+    "(204)\",\"power_state\":\"On\"}}";
+static const struct task_new task = {
+    "run_action", "10.20.30.40",
+    "redfish",    "0123456789abcdef0123456789abcdef",
+    TASK_RUNNING, 1};
 
-static struct taskstore *store_fresh(const char *dir, int n, char *path, size_t plen)
+static struct taskstore *store_fresh(const char *dir, int n, char *path,
+                                     size_t plen)
 {
     struct taskstore_opts o = {.max_bytes = 8LL << 30, .retention_days = 7};
     struct taskstore *ts = NULL;
@@ -35,8 +39,8 @@ static struct taskstore *store_fresh(const char *dir, int n, char *path, size_t 
     return ts;
 }
 
-static long create_finish_for(struct taskstore *ts, double seconds, char (*ids)[TASK_ID_LEN + 1],
-                              long max)
+static long create_finish_for(struct taskstore *ts, double seconds,
+                              char (*ids)[TASK_ID_LEN + 1], long max)
 {
     char id[TASK_ID_LEN + 1];
     double end = clock_now_mono() + seconds;
@@ -44,7 +48,8 @@ static long create_finish_for(struct taskstore *ts, double seconds, char (*ids)[
 
     while ((seconds <= 0 || clock_now_mono() < end) && (max <= 0 || n < max)) {
         if (taskstore_create(ts, &task, id) != TS_OK ||
-            taskstore_finish(ts, id, TASK_SUCCESS, result, 0, NULL, NULL) != TS_OK) {
+            taskstore_finish(ts, id, TASK_SUCCESS, result, 0, NULL, NULL) !=
+                TS_OK) {
             fprintf(stderr, "create/finish failed after %ld\n", n);
             exit(1);
         }
@@ -79,7 +84,8 @@ static double two_processes(struct taskstore *ts, double seconds)
     return (double)total / seconds;
 }
 
-static double lookup_ns(struct taskstore *ts, char (*ids)[TASK_ID_LEN + 1], long n, long ops)
+static double lookup_ns(struct taskstore *ts, char (*ids)[TASK_ID_LEN + 1],
+                        long n, long ops)
 {
     double t0 = clock_now_mono();
     unsigned r = 12345;
@@ -98,14 +104,16 @@ static double lookup_ns(struct taskstore *ts, char (*ids)[TASK_ID_LEN + 1], long
 
 /* Lock + index probe + record read, no JSON: mark_running on a finished
  * task finds it and answers TS_NOT_FOUND without changing anything. */
-static double probe_ns(struct taskstore *ts, char (*ids)[TASK_ID_LEN + 1], long n, long ops)
+static double probe_ns(struct taskstore *ts, char (*ids)[TASK_ID_LEN + 1],
+                       long n, long ops)
 {
     double t0 = clock_now_mono();
     unsigned r = 777;
 
     for (long i = 0; i < ops; i++) {
         r = r * 1103515245u + 12345u;
-        if (taskstore_mark_running(ts, ids[(long)(r >> 4) % n], 1) != TS_NOT_FOUND)
+        if (taskstore_mark_running(ts, ids[(long)(r >> 4) % n], 1) !=
+            TS_NOT_FOUND)
             exit(1);
     }
     return (clock_now_mono() - t0) / (double)ops * 1e9;
@@ -139,17 +147,21 @@ int main(int argc, char **argv)
     create_finish_for(ts, 0, ids, 100);
     double small = lookup_ns(ts, ids, 100, 200000);
     double psmall = probe_ns(ts, ids, 100, 1000000);
-    printf("taskstore_get, 100 tasks:        %.0f ns (lookup alone %.0f ns)\n", small, psmall);
+    printf("taskstore_get, 100 tasks:        %.0f ns (lookup alone %.0f ns)\n",
+           small, psmall);
     double t0 = clock_now_mono();
     create_finish_for(ts, 0, ids + 100, big - 100);
     double fill = clock_now_mono() - t0;
     double large = lookup_ns(ts, ids, big, 200000);
     double plarge = probe_ns(ts, ids, big, 1000000);
     taskstore_stats(ts, &st);
-    printf("taskstore_get, %ld tasks:    %.0f ns (lookup alone %.0f ns; get ratio %.2f; "
-           "filled in %.1f s)\n", big, large, plarge, small / large, fill);
+    printf("taskstore_get, %ld tasks:    %.0f ns (lookup alone %.0f ns; get "
+           "ratio %.2f; "
+           "filled in %.1f s)\n",
+           big, large, plarge, small / large, fill);
     printf("file bytes per task at %ld:  %.0f (file %.1f MiB)\n", st.tasks,
-           (double)st.file_bytes / (double)st.tasks, (double)st.file_bytes / 1048576.0);
+           (double)st.file_bytes / (double)st.tasks,
+           (double)st.file_bytes / 1048576.0);
     t0 = clock_now_mono();
     int problems = taskstore_check_file(path, stderr);
     printf("check of the %ld-task file:   %s in %.1f s\n", st.tasks,

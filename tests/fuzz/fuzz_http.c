@@ -34,7 +34,7 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define NTASKS 3
+#define NTASKS    3
 #define PARAM_MAX 1024 /* nginx's own limits keep parameters far shorter */
 
 static char state_dir[64], store_path[128];
@@ -50,7 +50,8 @@ static void cleanup(void)
 
 static void store_tasks(void)
 {
-    struct task_new t = {"run_action", "192.0.2.10", "redfish", "req-fuzz", TASK_QUEUED, 1};
+    struct task_new t = {"run_action", "192.0.2.10", "redfish",
+                         "req-fuzz",   TASK_QUEUED,  1};
 
     for (int i = 0; i < NTASKS; i++) {
         t.status = i == 1 ? TASK_RUNNING : TASK_QUEUED;
@@ -58,12 +59,14 @@ static void store_tasks(void)
             abort();
     }
     if (taskstore_finish(store, task_ids[2], TASK_SUCCESS,
-                         "{\"success\":true,\"message\":\"ok\",\"data\":{\"state\":\"On\"}}", 0,
-                         NULL, NULL) != TS_OK)
+                         "{\"success\":true,\"message\":\"ok\",\"data\":{"
+                         "\"state\":\"On\"}}",
+                         0, NULL, NULL) != TS_OK)
         abort();
 }
 
-/* $TMPDIR, else /dev/shm (a file rewritten per run stays in memory), else /tmp. */
+/* $TMPDIR, else /dev/shm (a file rewritten per run stays in memory), else
+ * /tmp. */
 static const char *fuzz_tmpdir(void)
 {
     const char *t = getenv("TMPDIR");
@@ -98,7 +101,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 }
 
 /* Next '\n'-terminated line of the input (at most PARAM_MAX bytes kept). */
-static const uint8_t *next_line(const uint8_t *p, const uint8_t *end, char *out)
+static const uint8_t *next_line(const uint8_t *p, const uint8_t *end,
+                                char *out)
 {
     const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
     size_t n = (size_t)((nl ? nl : end) - p);
@@ -106,7 +110,8 @@ static const uint8_t *next_line(const uint8_t *p, const uint8_t *end, char *out)
     if (n > PARAM_MAX)
         n = PARAM_MAX;
     memcpy(out, p, n);
-    out[n] = '\0'; /* FastCGI parameters are C strings: an inner NUL ends one */
+    out[n] =
+        '\0'; /* FastCGI parameters are C strings: an inner NUL ends one */
     return nl ? nl + 1 : end;
 }
 
@@ -115,8 +120,8 @@ static void substitute_task(char *v)
 {
     size_t n = strlen(v);
 
-    if (n >= 2 && v[n - 2] == '@' && v[n - 1] >= '0' && v[n - 1] < '0' + NTASKS &&
-        n - 2 + TASK_ID_LEN <= PARAM_MAX)
+    if (n >= 2 && v[n - 2] == '@' && v[n - 1] >= '0' &&
+        v[n - 1] < '0' + NTASKS && n - 2 + TASK_ID_LEN <= PARAM_MAX)
         memcpy(v + n - 2, task_ids[v[n - 1] - '0'], TASK_ID_LEN + 1);
 }
 
@@ -126,7 +131,8 @@ static void check_response(const struct http_response *resp)
 
     if (resp->status < 200 || resp->status > 599 || !resp->body ||
         !json_object_object_get_ex(resp->body, "success", &v) ||
-        !json_object_object_get_ex(resp->body, "message", &v) || !http_reason(resp->status))
+        !json_object_object_get_ex(resp->body, "message", &v) ||
+        !http_reason(resp->status))
         abort();
     if ((resp->status == 405) != (resp->allow != NULL))
         abort();
@@ -139,8 +145,9 @@ static void check_response(const struct http_response *resp)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const char *const names[] = {"REQUEST_METHOD", "DOCUMENT_URI", "REQUEST_URI",
-                                        "REQUEST_ID", "CONTENT_LENGTH"};
+    static const char *const names[] = {"REQUEST_METHOD", "DOCUMENT_URI",
+                                        "REQUEST_URI", "REQUEST_ID",
+                                        "CONTENT_LENGTH"};
     char values[5][PARAM_MAX + 1];
     char params[5][PARAM_MAX + 32];
     char *envp[6];
@@ -172,7 +179,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         if ((size_t)(end - p) < body_len)
             goto out; /* the worker answers "the body ended after ..." */
-        body = malloc(body_len + 1); /* as the worker's buffer: NUL after the body */
+        body = malloc(body_len +
+                      1); /* as the worker's buffer: NUL after the body */
         memcpy(body, p, body_len);
         body[body_len] = '\0';
         req.body = body;

@@ -23,16 +23,18 @@ static void check_users(json_object *res)
     static const struct {
         const char *key;
         json_type type;
-    } keys[] = {{"id", json_type_int},          {"name", json_type_string},
-                {"role", json_type_string},     {"enabled", json_type_boolean},
-                {"callin", json_type_boolean},  {"link_auth", json_type_boolean},
-                {"ipmi_msg", json_type_boolean}, {"privilege", json_type_string}};
+    } keys[] = {
+        {"id", json_type_int},           {"name", json_type_string},
+        {"role", json_type_string},      {"enabled", json_type_boolean},
+        {"callin", json_type_boolean},   {"link_auth", json_type_boolean},
+        {"ipmi_msg", json_type_boolean}, {"privilege", json_type_string}};
     json_object *users, *v;
 
     if (!res)
         return;
     if (!json_object_object_get_ex(res, "users", &users) ||
-        !json_object_is_type(users, json_type_array) || json_object_array_length(users) > 256)
+        !json_object_is_type(users, json_type_array) ||
+        json_object_array_length(users) > 256)
         abort();
     for (size_t i = 0; i < json_object_array_length(users); i++) {
         json_object *u = json_object_array_get_idx(users, i);
@@ -49,7 +51,8 @@ static void check_users(json_object *res)
 
 static void check_mc_info(json_object *res)
 {
-    static const char *const keys[] = {"fw_version", "manufacturer", "product", "ipmi_version"};
+    static const char *const keys[] = {"fw_version", "manufacturer", "product",
+                                       "ipmi_version"};
     json_object *v;
 
     if (!res)
@@ -89,15 +92,16 @@ static void read_stderr(const char *err, int cipher_suite)
 {
     char details[512], line[256];
 
-    int code = ipmi_classify_stderr(err, cipher_suite, details, sizeof(details));
+    int code =
+        ipmi_classify_stderr(err, cipher_suite, details, sizeof(details));
     if (code ? !code_in_table(code) || !details[0] : details[0] != '\0')
         abort();
     /* small buffers: cutting must stay inside them */
     (void)ipmi_classify_stderr(err, cipher_suite, details, 8);
     (void)ipmi_last_line(err, line, sizeof(line));
     (void)ipmi_last_line(err, line, 1);
-    if (ipmi_find_refusal(err, line, sizeof(line)) && strlen(line) < sizeof(line) - 1 &&
-        !strstr(line, " failed: "))
+    if (ipmi_find_refusal(err, line, sizeof(line)) &&
+        strlen(line) < sizeof(line) - 1 && !strstr(line, " failed: "))
         abort();
     (void)ipmi_is_noise_line(err);
     (void)ipmi_role_for_privilege(err);

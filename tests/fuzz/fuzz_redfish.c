@@ -45,8 +45,8 @@ static void plan_one(const char *name, const struct rf_types *types)
             abort();
         break;
     case RF_PLAN_CYCLE_SEQUENCE:
-        if (!rfp_types_has(types, plan.off_type) || !rfp_types_has(types, plan.on_type) ||
-            strcmp(name, "cycle") != 0)
+        if (!rfp_types_has(types, plan.off_type) ||
+            !rfp_types_has(types, plan.on_type) || strcmp(name, "cycle") != 0)
             abort();
         break;
     default: abort();
@@ -56,7 +56,8 @@ static void plan_one(const char *name, const struct rf_types *types)
 /* Plan every alias and every offered name, then drop the offers one by one. */
 static void plan_all(struct rf_types *types, const char *extra)
 {
-    static const char *const aliases[] = {"on", "off", "soft", "reset", "cycle", "status"};
+    static const char *const aliases[] = {"on",    "off",   "soft",
+                                          "reset", "cycle", "status"};
 
     check_types(types);
     for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
@@ -94,8 +95,9 @@ static void read_collection(json_object *doc)
 
 static void read_document(json_object *doc)
 {
-    static const char *const links[] = {"Systems", "AccountService", "SessionService",
-                                        "Accounts", "Tasks", "Managers", "Chassis"};
+    static const char *const links[] = {
+        "Systems", "AccountService", "SessionService", "Accounts",
+        "Tasks",   "Managers",       "Chassis"};
     char out[RF_PATH_MAX], state[64];
     struct rf_reset reset;
     struct rf_types types;
@@ -111,8 +113,9 @@ static void read_document(json_object *doc)
     plan_all(&reset.types, rfp_string(doc, "PowerState"));
     rfp_types_from_action_info(doc, &types);
     plan_all(&types, rfp_string(doc, "Name"));
-    rfp_types_from_array(json_object_object_get(doc, "ResetType@Redfish.AllowableValues"),
-                         &types);
+    rfp_types_from_array(
+        json_object_object_get(doc, "ResetType@Redfish.AllowableValues"),
+        &types);
     plan_all(&types, NULL);
     json_object_put(rfp_user_json(doc));
     int ts = rfp_task_state(doc, state, sizeof(state));

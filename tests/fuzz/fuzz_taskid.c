@@ -43,7 +43,8 @@ static void check_compose(const uint8_t *data)
         ms = ms << 8 | data[i];
     taskid_compose(ms, data[6], data + 6, bin);
     taskid_format(bin, id);
-    if (taskid_parse(id, &t, &node) != 0 || node != data[6] || (uint64_t)(t * 1000.0 + 0.5) != ms)
+    if (taskid_parse(id, &t, &node) != 0 || node != data[6] ||
+        (uint64_t)(t * 1000.0 + 0.5) != ms)
         abort();
 }
 

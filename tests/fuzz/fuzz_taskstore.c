@@ -43,21 +43,23 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define HDR_SIZE 4096u
-#define LAYOUT_LEN 64u
-#define LAYOUT_SUM_OFF 64u
+#define HDR_SIZE         4096u
+#define LAYOUT_LEN       64u
+#define LAYOUT_SUM_OFF   64u
 #define JOURNAL_USED_OFF 72u
-#define JOURNAL_OFF HDR_SIZE
-#define JOURNAL_SIZE (256u * 1024u)
-#define ARENA_OFF (JOURNAL_OFF + JOURNAL_SIZE)
-#define NTASKS 5
+#define JOURNAL_OFF      HDR_SIZE
+#define JOURNAL_SIZE     (256u * 1024u)
+#define ARENA_OFF        (JOURNAL_OFF + JOURNAL_SIZE)
+#define NTASKS           5
 
 static char dir[64], path[128];
 static uint8_t *tmpl, *work;
 static size_t tmpl_size, work_cap;
 static char ids[NTASKS][TASK_ID_LEN + 1];
-static const struct taskstore_opts opts = {.max_bytes = 4 << 20, .retention_days = 7,
-                                           .node_id = 5, .lock_timeout_s = 0.5};
+static const struct taskstore_opts opts = {.max_bytes = 4 << 20,
+                                           .retention_days = 7,
+                                           .node_id = 5,
+                                           .lock_timeout_s = 0.5};
 
 static void cleanup(void)
 {
@@ -87,13 +89,15 @@ static uint32_t fnv32(uint32_t h, const void *p, size_t n)
 
 static void die(const char *what, const char *err)
 {
-    fprintf(stderr, "fuzz_taskstore: %s%s%s\n", what, err ? ": " : "", err ? err : "");
+    fprintf(stderr, "fuzz_taskstore: %s%s%s\n", what, err ? ": " : "",
+            err ? err : "");
     abort();
 }
 
 static void template_fill(struct taskstore *ts)
 {
-    struct task_new t = {"run_action", "192.0.2.20", "ipmitool", "req-tmpl", TASK_QUEUED, 4242};
+    struct task_new t = {"run_action", "192.0.2.20", "ipmitool",
+                         "req-tmpl",   TASK_QUEUED,  4242};
     char old[TASK_ID_LEN + 1];
 
     for (int i = 0; i < NTASKS; i++) {
@@ -101,15 +105,18 @@ static void template_fill(struct taskstore *ts)
         if (taskstore_create(ts, &t, ids[i]) != TS_OK)
             die("create", NULL);
     }
-    if (taskstore_finish(ts, ids[2], TASK_SUCCESS,
-                         "{\"success\":true,\"message\":\"Power state retrieved\","
-                         "\"data\":{\"power_state\":\"On\"}}",
-                         0, NULL, NULL) != TS_OK ||
-        taskstore_finish(ts, ids[3], TASK_FAILED, NULL, 1001, "Authentication failed",
+    if (taskstore_finish(
+            ts, ids[2], TASK_SUCCESS,
+            "{\"success\":true,\"message\":\"Power state retrieved\","
+            "\"data\":{\"power_state\":\"On\"}}",
+            0, NULL, NULL) != TS_OK ||
+        taskstore_finish(ts, ids[3], TASK_FAILED, NULL, 1001,
+                         "Authentication failed",
                          "the BMC rejected the password") != TS_OK)
         die("finish", NULL);
     /* one task past retention, swept: its blocks go to the free lists */
-    if (taskstore_create_at(ts, &t, (double)time(NULL) - 30 * 86400.0, old) != TS_OK ||
+    if (taskstore_create_at(ts, &t, (double)time(NULL) - 30 * 86400.0, old) !=
+            TS_OK ||
         taskstore_sweep(ts, (double)time(NULL)) != TS_OK)
         die("create/sweep", NULL);
 }
@@ -144,7 +151,8 @@ static void template_trim(void)
     }
 }
 
-/* $TMPDIR, else /dev/shm (a file rewritten per run stays in memory), else /tmp. */
+/* $TMPDIR, else /dev/shm (a file rewritten per run stays in memory), else
+ * /tmp. */
 static const char *fuzz_tmpdir(void)
 {
     const char *t = getenv("TMPDIR");
@@ -184,11 +192,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (!tmpl || pread(fd, tmpl, tmpl_size, 0) != (ssize_t)tmpl_size)
         die("read template", NULL);
     close(fd);
-    if (memcmp(tmpl, "BMCTASKS", 8) != 0 || get_u64(tmpl + LAYOUT_SUM_OFF) != fnv64(tmpl, LAYOUT_LEN) ||
+    if (memcmp(tmpl, "BMCTASKS", 8) != 0 ||
+        get_u64(tmpl + LAYOUT_SUM_OFF) != fnv64(tmpl, LAYOUT_LEN) ||
         get_u64(tmpl + JOURNAL_USED_OFF) != 0 || tmpl_size < ARENA_OFF)
         die("the task store's layout changed: update fuzz_taskstore.c", NULL);
     template_trim();
-    fprintf(stderr, "fuzz_taskstore: template store of %zu bytes in %s\n", tmpl_size, dir);
+    fprintf(stderr, "fuzz_taskstore: template store of %zu bytes in %s\n",
+            tmpl_size, dir);
     work_cap = tmpl_size + 32768 * 16;
     work = malloc(work_cap);
     if (!work)
@@ -209,7 +219,8 @@ static const uint8_t *take(const uint8_t **p, const uint8_t *end, size_t n)
 
 /* One well-formed undo entry {off, len, sum} + data + start, and
  * journal_used pointing past it. */
-static const uint8_t *journal_entry(const uint8_t *p, const uint8_t *end, bool raw, size_t size)
+static const uint8_t *journal_entry(const uint8_t *p, const uint8_t *end,
+                                    bool raw, size_t size)
 {
     const uint8_t *h = take(&p, end, 9), *d;
     struct {
@@ -246,7 +257,9 @@ static void patch(const uint8_t *p, const uint8_t *end, size_t size)
         switch (h[0] % 4) {
         case 0: base = 0, span = HDR_SIZE; break;
         case 1: base = JOURNAL_OFF, span = JOURNAL_SIZE; break;
-        case 2: base = ARENA_OFF, span = size > ARENA_OFF ? size - ARENA_OFF : 1; break;
+        case 2:
+            base = ARENA_OFF, span = size > ARENA_OFF ? size - ARENA_OFF : 1;
+            break;
         default: base = 0, span = size ? size : 1; break;
         }
         off = base + off % span;
@@ -272,7 +285,8 @@ static size_t build(const uint8_t *data, size_t size)
         const uint8_t *r = take(&p, end, 2);
         if (r) {
             long delta = (long)(int16_t)(r[0] | r[1] << 8) * 16;
-            n = delta < -(long)tmpl_size ? 0 : (size_t)((long)tmpl_size + delta);
+            n = delta < -(long)tmpl_size ? 0
+                                         : (size_t)((long)tmpl_size + delta);
         }
     }
     patch(p, end, n);
@@ -295,7 +309,8 @@ static void write_file(size_t n)
 static void use_store(struct taskstore *ts)
 {
     struct taskstore_stats st;
-    struct task_new t = {"get_power_state", "192.0.2.21", "redfish", NULL, TASK_QUEUED, 77};
+    struct task_new t = {
+        "get_power_state", "192.0.2.21", "redfish", NULL, TASK_QUEUED, 77};
     char id[TASK_ID_LEN + 1];
     json_object *task;
     long running;
@@ -310,7 +325,8 @@ static void use_store(struct taskstore *ts)
     (void)taskstore_mark_running(ts, ids[0], 78);
     if (taskstore_create(ts, &t, id) == TS_OK) {
         (void)taskstore_mark_running(ts, id, 77);
-        (void)taskstore_finish(ts, id, TASK_SUCCESS, "{\"success\":true}", 0, NULL, NULL);
+        (void)taskstore_finish(ts, id, TASK_SUCCESS, "{\"success\":true}", 0,
+                               NULL, NULL);
         task = NULL;
         (void)taskstore_get(ts, id, &task);
         json_object_put(task);
@@ -339,7 +355,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     taskstore_close(ts);
     int after = taskstore_check_file(path, before == 0 ? stderr : NULL);
     if (before == 0 && after != 0) {
-        fprintf(stderr, "a consistent store became inconsistent (%d problems)\n", after);
+        fprintf(stderr,
+                "a consistent store became inconsistent (%d problems)\n",
+                after);
         abort();
     }
     return 0;

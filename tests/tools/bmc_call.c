@@ -28,19 +28,27 @@ extern const struct bmc_backend ipmi_backend __attribute__((weak));
 
 static bmc_op_fn op_by_name(const struct bmc_backend *b, const char *op)
 {
-    if (!strcmp(op, "validate_connection")) return b->validate_connection;
-    if (!strcmp(op, "get_power_state")) return b->get_power_state;
-    if (!strcmp(op, "list_actions")) return b->list_actions;
-    if (!strcmp(op, "run_action")) return b->run_action;
-    if (!strcmp(op, "list_users")) return b->list_users;
-    if (!strcmp(op, "get_fw_version")) return b->get_fw_version;
+    if (!strcmp(op, "validate_connection"))
+        return b->validate_connection;
+    if (!strcmp(op, "get_power_state"))
+        return b->get_power_state;
+    if (!strcmp(op, "list_actions"))
+        return b->list_actions;
+    if (!strcmp(op, "run_action"))
+        return b->run_action;
+    if (!strcmp(op, "list_users"))
+        return b->list_users;
+    if (!strcmp(op, "get_fw_version"))
+        return b->get_fw_version;
     return NULL;
 }
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: BMC_PASSWORD=... bmc_call redfish|ipmitool IP PORT USER OP "
-                    "[PARAMS_JSON] [--cipher-suite N] [--timeout S]\n");
+    fprintf(
+        stderr,
+        "usage: BMC_PASSWORD=... bmc_call redfish|ipmitool IP PORT USER OP "
+        "[PARAMS_JSON] [--cipher-suite N] [--timeout S]\n");
     return 2;
 }
 
@@ -61,8 +69,10 @@ int main(int argc, char **argv)
     }
     log_set_level(bmc_cfg.log_level);
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    conn.protocol = strcmp(argv[1], "redfish") ? BMC_PROTO_IPMI : BMC_PROTO_REDFISH;
-    backend = conn.protocol == BMC_PROTO_REDFISH ? &redfish_backend : &ipmi_backend;
+    conn.protocol =
+        strcmp(argv[1], "redfish") ? BMC_PROTO_IPMI : BMC_PROTO_REDFISH;
+    backend =
+        conn.protocol == BMC_PROTO_REDFISH ? &redfish_backend : &ipmi_backend;
     if (!backend) {
         fprintf(stderr, "backend %s is not built in\n", argv[1]);
         return 2;
@@ -85,7 +95,8 @@ int main(int argc, char **argv)
         else
             return usage();
     }
-    struct bmc_call call = {&conn, clock_now_mono() + timeout, "bmc_call", params};
+    struct bmc_call call = {&conn, clock_now_mono() + timeout, "bmc_call",
+                            params};
     struct bmc_outcome out;
     outcome_init(&out);
     fn(&call, &out);

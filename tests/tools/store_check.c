@@ -13,7 +13,8 @@ int main(int argc, char **argv)
         return 2;
     }
     int problems = taskstore_check_file(argv[1], stderr);
-    printf("%s: %s (%d problem%s)\n", argv[1], problems ? "INCONSISTENT" : "consistent",
-           problems, problems == 1 ? "" : "s");
+    printf("%s: %s (%d problem%s)\n", argv[1],
+           problems ? "INCONSISTENT" : "consistent", problems,
+           problems == 1 ? "" : "s");
     return problems ? 1 : 0;
 }

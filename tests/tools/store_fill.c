@@ -12,14 +12,16 @@
 
 static const char *result =
     "{\"success\":true,\"message\":\"Method executed successfully\","
-    "\"data\":{\"message\":\"Command Accepted (204)\",\"power_state\":\"On\"}}";
+    "\"data\":{\"message\":\"Command Accepted "
+    "(204)\",\"power_state\":\"On\"}}";
 
 int main(int argc, char **argv)
 {
-    struct taskstore_opts opts = {.max_bytes = 16LL << 30, .retention_days = 7};
+    struct taskstore_opts opts = {.max_bytes = 16LL << 30,
+                                  .retention_days = 7};
     struct taskstore *ts = NULL;
-    struct task_new t = {"run_action", "10.20.30.40", "redfish", NULL,
-                         TASK_RUNNING, getpid()};
+    struct task_new t = {"run_action", "10.20.30.40", "redfish",
+                         NULL,         TASK_RUNNING,  getpid()};
     char err[512], id[TASK_ID_LEN + 1];
 
     if (argc < 3) {
@@ -34,7 +36,8 @@ int main(int argc, char **argv)
     }
     for (long i = 0; i < n; i++) {
         if (taskstore_create(ts, &t, id) != TS_OK ||
-            taskstore_finish(ts, id, TASK_SUCCESS, result, 0, NULL, NULL) != TS_OK) {
+            taskstore_finish(ts, id, TASK_SUCCESS, result, 0, NULL, NULL) !=
+                TS_OK) {
             fprintf(stderr, "store_fill: failed at task %ld\n", i);
             taskstore_close(ts);
             return 1;

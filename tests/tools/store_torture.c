@@ -22,19 +22,20 @@
 #include "clock.h"
 #include "taskstore.h"
 
-#define WRITERS 2
+#define WRITERS     2
 #define VERIFY_LAST 1000
-#define CAP 3000
+#define CAP         3000
 
 static char path[128];
-static const struct taskstore_opts opts = {.max_tasks = CAP, .retention_days = 7,
-                                           .lock_timeout_s = 5};
+static const struct taskstore_opts opts = {
+    .max_tasks = CAP, .retention_days = 7, .lock_timeout_s = 5};
 
 static void writer_run(struct taskstore *ts, int out, unsigned seed)
 {
     static char res[120 * 1024];
     char id[TASK_ID_LEN + 1], line[TASK_ID_LEN + 2];
-    struct task_new t = {"list_users", "10.0.0.1", "ipmi", NULL, TASK_RUNNING, getpid()};
+    struct task_new t = {"list_users", "10.0.0.1",   "ipmi",
+                         NULL,         TASK_RUNNING, getpid()};
 
     srand(seed);
     for (;;) {
@@ -44,9 +45,11 @@ static void writer_run(struct taskstore *ts, int out, unsigned seed)
         strcpy(res + k + n, "\"}}");
         if (taskstore_create(ts, &t, id) != TS_OK)
             _exit(2);
-        int ok = rand() % 3 ? taskstore_finish(ts, id, TASK_SUCCESS, res, 0, NULL, NULL)
-                            : taskstore_finish(ts, id, TASK_FAILED, NULL, 1002,
-                                               "Connection Timeout", "no answer");
+        int ok =
+            rand() % 3
+                ? taskstore_finish(ts, id, TASK_SUCCESS, res, 0, NULL, NULL)
+                : taskstore_finish(ts, id, TASK_FAILED, NULL, 1002,
+                                   "Connection Timeout", "no answer");
         if (ok != TS_OK)
             _exit(2);
         memcpy(line, id, TASK_ID_LEN);
@@ -73,18 +76,22 @@ static void ids_collect(int fd, char (*ring)[TASK_ID_LEN + 1], long *nring)
         fclose(f);
 }
 
-static int verify(struct taskstore *ts, char (*ring)[TASK_ID_LEN + 1], long nring, int it)
+static int verify(struct taskstore *ts, char (*ring)[TASK_ID_LEN + 1],
+                  long nring, int it)
 {
     long n, bad = 0;
 
-    for (long i = nring > VERIFY_LAST ? nring - VERIFY_LAST : 0; i < nring; i++) {
+    for (long i = nring > VERIFY_LAST ? nring - VERIFY_LAST : 0; i < nring;
+         i++) {
         json_object *o = NULL, *s;
         int rc = taskstore_get(ts, ring[i % VERIFY_LAST], &o);
-        const char *st = rc == TS_OK && json_object_object_get_ex(o, "status", &s)
-                             ? json_object_get_string(s)
-                             : "?";
+        const char *st =
+            rc == TS_OK && json_object_object_get_ex(o, "status", &s)
+                ? json_object_get_string(s)
+                : "?";
         if (rc != TS_OK || (strcmp(st, "success") && strcmp(st, "failed"))) {
-            fprintf(stderr, "iteration %d: finished task %s: rc %d status %s\n", it,
+            fprintf(stderr,
+                    "iteration %d: finished task %s: rc %d status %s\n", it,
                     ring[i % VERIFY_LAST], rc, st);
             bad++;
         }
@@ -97,7 +104,8 @@ static int verify(struct taskstore *ts, char (*ring)[TASK_ID_LEN + 1], long nrin
     return bad ? -1 : 0;
 }
 
-static int iteration(struct taskstore *ts, int it, char (*ring)[TASK_ID_LEN + 1], long *nring)
+static int iteration(struct taskstore *ts, int it,
+                     char (*ring)[TASK_ID_LEN + 1], long *nring)
 {
     pid_t pids[WRITERS];
     int p[2], status;
@@ -119,7 +127,8 @@ static int iteration(struct taskstore *ts, int it, char (*ring)[TASK_ID_LEN + 1]
     for (int w = 0; w < WRITERS; w++) {
         waitpid(pids[w], &status, 0);
         if (!WIFSIGNALED(status)) {
-            fprintf(stderr, "iteration %d: writer exited with %d\n", it, WEXITSTATUS(status));
+            fprintf(stderr, "iteration %d: writer exited with %d\n", it,
+                    WEXITSTATUS(status));
             return -1;
         }
     }
@@ -169,8 +178,8 @@ int main(int argc, char **argv)
     }
     rc = taskstore_check_file(path, stderr) ? 1 : 0;
 out:
-    printf("store_torture: %d/%d iterations, %ld finished tasks, %.1f s: %s\n", it, iterations,
-           nring, clock_now_mono() - t0, rc ? "FAILED" : "ok");
+    printf("store_torture: %d/%d iterations, %ld finished tasks, %.1f s: %s\n",
+           it, iterations, nring, clock_now_mono() - t0, rc ? "FAILED" : "ok");
     taskstore_close(ts);
     unlink(path);
     rmdir(dir);

@@ -41,10 +41,13 @@ START_TEST(strict_parse_rejects_garbage)
     char err[128];
     const char *bad[] = {"{", "{} x", "[1,]", "{'a':1}", "nul", "\"\\x\""};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        ck_assert_ptr_null(json_parse_strict(bad[i], strlen(bad[i]), 8, err, sizeof(err)));
+        ck_assert_ptr_null(
+            json_parse_strict(bad[i], strlen(bad[i]), 8, err, sizeof(err)));
     const char *deep = "[[[[[[[[[[1]]]]]]]]]]";
-    ck_assert_ptr_null(json_parse_strict(deep, strlen(deep), 8, err, sizeof(err)));
-    json_object *ok = json_parse_strict("{\"a\":1}  \n", 10, 8, err, sizeof(err));
+    ck_assert_ptr_null(
+        json_parse_strict(deep, strlen(deep), 8, err, sizeof(err)));
+    json_object *ok =
+        json_parse_strict("{\"a\":1}  \n", 10, 8, err, sizeof(err));
     ck_assert_ptr_nonnull(ok);
     json_object_put(ok);
 }
@@ -52,7 +55,7 @@ END_TEST
 
 static void clear_env(void)
 {
-    const char *vars[] = {"BMC_MAX_WORKERS", "BMC_TIMEOUT", "BMC_LOG_LEVEL",
+    const char *vars[] = {"BMC_MAX_WORKERS", "BMC_TIMEOUT",   "BMC_LOG_LEVEL",
                           "BMC_ENABLE_CORS", "BMC_MAX_TASKS", "BMC_NODE_ID"};
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
         unsetenv(vars[i]);
@@ -81,10 +84,12 @@ END_TEST
 
 START_TEST(config_bad_values_name_the_variable)
 {
-    struct { const char *var, *value; } cases[] = {
+    struct {
+        const char *var, *value;
+    } cases[] = {
         {"BMC_MAX_WORKERS", "abc"}, {"BMC_TIMEOUT", "-1"},
-        {"BMC_LOG_LEVEL", "LOUD"}, {"BMC_ENABLE_CORS", "2"},
-        {"BMC_NODE_ID", "256"}, {"BMC_MAX_TASKS", "1x"},
+        {"BMC_LOG_LEVEL", "LOUD"},  {"BMC_ENABLE_CORS", "2"},
+        {"BMC_NODE_ID", "256"},     {"BMC_MAX_TASKS", "1x"},
     };
     char err[256];
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -102,7 +107,8 @@ END_TEST
 static int validate(const char *body, unsigned fields, struct api_request *req)
 {
     char details[256];
-    return request_parse(body, strlen(body), fields, req, details, sizeof(details));
+    return request_parse(body, strlen(body), fields, req, details,
+                         sizeof(details));
 }
 
 #define BASE "\"ip\":\"10.0.0.1\",\"username\":\"admin\",\"password\":\"pw\""
@@ -113,20 +119,26 @@ START_TEST(request_defaults_and_ports)
     char err[256];
     clear_env();
     config_load(err, sizeof(err));
-    ck_assert_int_eq(validate("{" BASE ",\"protocol\":\"redfish\"}", 0, &req), 0);
+    ck_assert_int_eq(validate("{" BASE ",\"protocol\":\"redfish\"}", 0, &req),
+                     0);
     ck_assert_int_eq(req.conn.port, 443);
     ck_assert_int_eq(req.conn.cipher_suite, 17);
     ck_assert_int_eq(req.retry_times, 1);
     ck_assert_ptr_nonnull(req.params);
     request_free(&req);
     ck_assert_str_eq(req.conn.password, "");
-    ck_assert_int_eq(validate("{" BASE ",\"protocol\":\"ipmitool\",\"cipher_suite\":3}",
-                              0, &req), 0);
+    ck_assert_int_eq(validate("{" BASE
+                              ",\"protocol\":\"ipmitool\",\"cipher_suite\":3}",
+                              0, &req),
+                     0);
     ck_assert_int_eq(req.conn.port, 623);
     ck_assert_int_eq(req.conn.cipher_suite, 3);
     request_free(&req);
-    ck_assert_int_eq(validate("{\"ip\":\"::1\",\"username\":\"u\",\"password\":\"p\","
-                              "\"protocol\":\"redfish\",\"port\":8443}", 0, &req), 0);
+    ck_assert_int_eq(
+        validate("{\"ip\":\"::1\",\"username\":\"u\",\"password\":\"p\","
+                 "\"protocol\":\"redfish\",\"port\":8443}",
+                 0, &req),
+        0);
     ck_assert_int_eq(req.conn.port, 8443);
     request_free(&req);
     config_free();
@@ -140,16 +152,27 @@ START_TEST(request_codes_in_documented_order)
     config_load(err, sizeof(err));
     ck_assert_int_eq(validate("{}", 0, &req), 4001);
     ck_assert_int_eq(validate("{\"ip\":\"1.2.3.4\"}", 0, &req), 4002);
-    ck_assert_int_eq(validate("{\"ip\":\"1.2.3.4\",\"username\":\"u\"}", 0, &req), 4003);
+    ck_assert_int_eq(
+        validate("{\"ip\":\"1.2.3.4\",\"username\":\"u\"}", 0, &req), 4003);
     ck_assert_int_eq(validate("{" BASE "}", 0, &req), 4004);
-    ck_assert_int_eq(validate("{" BASE ",\"protocol\":\"redfish\",\"cipher_suite\":99}",
-                              0, &req), 4005);
-    ck_assert_int_eq(validate("{" BASE ",\"protocol\":\"redfish\"}", REQ_ACTION, &req), 2002);
-    ck_assert_int_eq(validate("{" BASE ",\"protocol\":\"redfish\",\"action\":\"on\","
-                              "\"retry_times\":0}", REQ_ACTION | REQ_RETRY, &req), 2002);
+    ck_assert_int_eq(validate("{" BASE
+                              ",\"protocol\":\"redfish\",\"cipher_suite\":99}",
+                              0, &req),
+                     4005);
+    ck_assert_int_eq(
+        validate("{" BASE ",\"protocol\":\"redfish\"}", REQ_ACTION, &req),
+        2002);
+    ck_assert_int_eq(validate("{" BASE
+                              ",\"protocol\":\"redfish\",\"action\":\"on\","
+                              "\"retry_times\":0}",
+                              REQ_ACTION | REQ_RETRY, &req),
+                     2002);
     ck_assert_int_eq(validate("[1]", 0, &req), BMC_ERR_INVALID_REQUEST);
     /* fields an endpoint does not take are ignored */
-    ck_assert_int_eq(validate("{" BASE ",\"protocol\":\"redfish\",\"delay\":\"x\"}", 0, &req), 0);
+    ck_assert_int_eq(validate("{" BASE
+                              ",\"protocol\":\"redfish\",\"delay\":\"x\"}",
+                              0, &req),
+                     0);
     request_free(&req);
     config_free();
 }
@@ -160,9 +183,11 @@ START_TEST(envelope_error_shape)
     struct http_response resp;
     json_object *v;
     http_response_init(&resp);
-    response_error(&resp, BMC_ERR_AUTH_FAILED, "run_action", "id-1", "bad %s", "creds");
+    response_error(&resp, BMC_ERR_AUTH_FAILED, "run_action", "id-1", "bad %s",
+                   "creds");
     ck_assert_int_eq(resp.status, 401);
-    ck_assert(json_object_object_get_ex(resp.body, "success", &v) && !json_object_get_boolean(v));
+    ck_assert(json_object_object_get_ex(resp.body, "success", &v) &&
+              !json_object_get_boolean(v));
     ck_assert(json_object_object_get_ex(resp.body, "message", &v));
     ck_assert_str_eq(json_object_get_string(v), "Authentication failed");
     ck_assert(json_object_object_get_ex(resp.body, "error_code", &v));
@@ -190,7 +215,8 @@ END_TEST
 
 START_TEST(router_404_and_405)
 {
-    struct http_request req = {.method = "GET", .path = "/nope", .body = "", .body_len = 0};
+    struct http_request req = {
+        .method = "GET", .path = "/nope", .body = "", .body_len = 0};
     struct http_response resp;
     http_response_init(&resp);
     router_dispatch(&req, &resp);

@@ -18,7 +18,7 @@
 #include "gate.h"
 #include "log.h"
 
-#define BMC "10.0.0.1"
+#define BMC       "10.0.0.1"
 #define ORDER_MAX 64
 
 /* What the forked callers measure, in memory shared with the test. */
@@ -35,7 +35,8 @@ static struct shared *sh;
 
 static void setup(void)
 {
-    sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
+              MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     ck_assert_ptr_ne(sh, MAP_FAILED);
     memset(sh, 0, sizeof(*sh));
 }
@@ -69,7 +70,8 @@ static void exchange(bool exclusive, int ms)
     if (exclusive)
         __atomic_add_fetch(&sh->exclusive_inflight, 1, __ATOMIC_SEQ_CST);
     if ((exclusive && now != 1) ||
-        (!exclusive && __atomic_load_n(&sh->exclusive_inflight, __ATOMIC_SEQ_CST)))
+        (!exclusive &&
+         __atomic_load_n(&sh->exclusive_inflight, __ATOMIC_SEQ_CST)))
         __atomic_add_fetch(&sh->violations, 1, __ATOMIC_SEQ_CST);
     ms_sleep(ms);
     if (exclusive)
@@ -89,8 +91,9 @@ static pid_t spawn_caller(int rounds, int excl_every, int ms)
         struct gate_ticket t;
         char details[256];
         bool excl = excl_every && (i + getpid()) % excl_every == 0;
-        if (gate_enter(BMC, 443, BMC_PROTO_REDFISH, excl, clock_now_mono() + 30, &t,
-                       details, sizeof(details)) != 0)
+        if (gate_enter(BMC, 443, BMC_PROTO_REDFISH, excl,
+                       clock_now_mono() + 30, &t, details,
+                       sizeof(details)) != 0)
             _exit(3);
         exchange(excl, ms);
         gate_leave(&t);
@@ -104,7 +107,8 @@ static void reap_all(pid_t *pids, int n)
     for (int i = 0; i < n; i++) {
         int st;
         ck_assert_int_eq(waitpid(pids[i], &st, 0), pids[i]);
-        ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "caller %d failed", i);
+        ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+                      "caller %d failed", i);
     }
 }
 
@@ -175,16 +179,18 @@ START_TEST(first_come_first_served)
     pid_t pids[6];
 
     init_gate(0, 1);
-    ck_assert_int_eq(gate_enter(BMC, 443, BMC_PROTO_REDFISH, false, 0, &hold, details,
-                                sizeof(details)), 0);
+    ck_assert_int_eq(gate_enter(BMC, 443, BMC_PROTO_REDFISH, false, 0, &hold,
+                                details, sizeof(details)),
+                     0);
     for (int i = 0; i < 6; i++) {
         pids[i] = fork();
         ck_assert_int_ge(pids[i], 0);
         if (!pids[i]) {
             struct gate_ticket t;
             bool excl = i == 2; /* an exclusive one keeps its place too */
-            if (gate_enter(BMC, 443, BMC_PROTO_REDFISH, excl, clock_now_mono() + 30, &t,
-                           details, sizeof(details)))
+            if (gate_enter(BMC, 443, BMC_PROTO_REDFISH, excl,
+                           clock_now_mono() + 30, &t, details,
+                           sizeof(details)))
                 _exit(3);
             sh->order[sh->norder++] = i; /* alone: max_per_bmc is 1 */
             ms_sleep(5);
@@ -208,27 +214,35 @@ START_TEST(deadline_while_waiting)
     char details[256];
 
     init_gate(0, 1);
-    ck_assert_int_eq(gate_enter(BMC, 443, BMC_PROTO_REDFISH, false, 0, &hold, details,
-                                sizeof(details)), 0);
+    ck_assert_int_eq(gate_enter(BMC, 443, BMC_PROTO_REDFISH, false, 0, &hold,
+                                details, sizeof(details)),
+                     0);
     double start = clock_now_mono();
-    ck_assert_int_eq(gate_enter(BMC, 443, BMC_PROTO_REDFISH, false, start + 0.4, &t,
-                                details, sizeof(details)), BMC_ERR_TIMEOUT);
+    ck_assert_int_eq(gate_enter(BMC, 443, BMC_PROTO_REDFISH, false,
+                                start + 0.4, &t, details, sizeof(details)),
+                     BMC_ERR_TIMEOUT);
     double took = clock_now_mono() - start;
     ck_assert_msg(took >= 0.39 && took < 1.0, "took %.3f s", took);
     ck_assert_int_eq(t.entry, -1);
-    ck_assert_msg(strstr(details, "waited 0.4 s for a slot on 10.0.0.1:443 (redfish): "
-                                  "1 in flight"), "%s", details);
+    ck_assert_msg(strstr(details,
+                         "waited 0.4 s for a slot on 10.0.0.1:443 (redfish): "
+                         "1 in flight"),
+                  "%s", details);
     gate_stats(&st);
     ck_assert_int_eq(st.waiting, 0);
     ck_assert_int_eq(st.slots_in_use, 1);
     ck_assert_int_eq(st.timeouts_total, 1);
     /* an exclusive caller times out behind a shared holder too */
-    ck_assert_int_eq(gate_enter(BMC, 443, BMC_PROTO_REDFISH, true, clock_now_mono() + 0.1,
-                                &t, details, sizeof(details)), BMC_ERR_TIMEOUT);
+    ck_assert_int_eq(gate_enter(BMC, 443, BMC_PROTO_REDFISH, true,
+                                clock_now_mono() + 0.1, &t, details,
+                                sizeof(details)),
+                     BMC_ERR_TIMEOUT);
     gate_leave(&hold);
     /* and a passed deadline still gets a free slot at once */
-    ck_assert_int_eq(gate_enter(BMC, 443, BMC_PROTO_REDFISH, true, clock_now_mono() - 1,
-                                &t, details, sizeof(details)), 0);
+    ck_assert_int_eq(gate_enter(BMC, 443, BMC_PROTO_REDFISH, true,
+                                clock_now_mono() - 1, &t, details,
+                                sizeof(details)),
+                     0);
     gate_leave(&t);
     gate_stats(&st);
     ck_assert_int_eq(st.slots_in_use, 0);
@@ -250,7 +264,8 @@ START_TEST(dead_holder_reclaimed)
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (!pid) {
-        if (gate_enter(BMC, 443, BMC_PROTO_REDFISH, true, 0, &t, details, sizeof(details)))
+        if (gate_enter(BMC, 443, BMC_PROTO_REDFISH, true, 0, &t, details,
+                       sizeof(details)))
             _exit(3);
         (void)!write(fds[1], "x", 1);
         pause();
@@ -259,8 +274,9 @@ START_TEST(dead_holder_reclaimed)
     ck_assert_int_eq(read(fds[0], &c, 1), 1);
     kill(pid, SIGKILL);
     double start = clock_now_mono();
-    ck_assert_int_eq(gate_enter(BMC, 443, BMC_PROTO_REDFISH, false, start + 5, &t, details,
-                                sizeof(details)), 0);
+    ck_assert_int_eq(gate_enter(BMC, 443, BMC_PROTO_REDFISH, false, start + 5,
+                                &t, details, sizeof(details)),
+                     0);
     double took = clock_now_mono() - start;
     ck_assert_msg(took < 1.5, "reclaimed after %.2f s", took);
     gate_stats(&st);
@@ -280,13 +296,15 @@ START_TEST(dead_waiter_reclaimed)
     char details[256];
 
     init_gate(0, 1);
-    ck_assert_int_eq(gate_enter(BMC, 443, BMC_PROTO_REDFISH, false, 0, &hold, details,
-                                sizeof(details)), 0);
+    ck_assert_int_eq(gate_enter(BMC, 443, BMC_PROTO_REDFISH, false, 0, &hold,
+                                details, sizeof(details)),
+                     0);
     pid_t dead = fork();
     ck_assert_int_ge(dead, 0);
     if (!dead) {
         struct gate_ticket t;
-        gate_enter(BMC, 443, BMC_PROTO_REDFISH, true, 0, &t, details, sizeof(details));
+        gate_enter(BMC, 443, BMC_PROTO_REDFISH, true, 0, &t, details,
+                   sizeof(details));
         _exit(0);
     }
     wait_waiting(1);
@@ -316,8 +334,10 @@ START_TEST(master_reaps_dead)
     ck_assert_int_ge(pid, 0);
     if (!pid) {
         struct gate_ticket a, b;
-        gate_enter(BMC, 443, BMC_PROTO_REDFISH, false, 0, &a, details, sizeof(details));
-        gate_enter("10.0.0.2", 623, BMC_PROTO_IPMI, false, 0, &b, details, sizeof(details));
+        gate_enter(BMC, 443, BMC_PROTO_REDFISH, false, 0, &a, details,
+                   sizeof(details));
+        gate_enter("10.0.0.2", 623, BMC_PROTO_IPMI, false, 0, &b, details,
+                   sizeof(details));
         (void)!write(fds[1], "x", 1);
         pause();
         _exit(0);
@@ -346,25 +366,31 @@ START_TEST(bmcs_independent)
     char details[256];
 
     init_gate(0, 1);
-    ck_assert_int_eq(gate_enter(BMC, 443, BMC_PROTO_REDFISH, true, 0, &hold, details,
-                                sizeof(details)), 0);
+    ck_assert_int_eq(gate_enter(BMC, 443, BMC_PROTO_REDFISH, true, 0, &hold,
+                                details, sizeof(details)),
+                     0);
     double start = clock_now_mono();
-    ck_assert_int_eq(gate_enter("10.0.0.2", 443, BMC_PROTO_REDFISH, true, start + 0.2, &t,
-                                details, sizeof(details)), 0);
+    ck_assert_int_eq(gate_enter("10.0.0.2", 443, BMC_PROTO_REDFISH, true,
+                                start + 0.2, &t, details, sizeof(details)),
+                     0);
     gate_leave(&t);
-    ck_assert_int_eq(gate_enter(BMC, 8443, BMC_PROTO_REDFISH, false, start + 0.2, &t,
-                                details, sizeof(details)), 0);
+    ck_assert_int_eq(gate_enter(BMC, 8443, BMC_PROTO_REDFISH, false,
+                                start + 0.2, &t, details, sizeof(details)),
+                     0);
     gate_leave(&t);
-    ck_assert_int_eq(gate_enter(BMC, 443, BMC_PROTO_IPMI, false, start + 0.2, &t,
-                                details, sizeof(details)), 0);
+    ck_assert_int_eq(gate_enter(BMC, 443, BMC_PROTO_IPMI, false, start + 0.2,
+                                &t, details, sizeof(details)),
+                     0);
     gate_leave(&t);
     ck_assert_msg(clock_now_mono() - start < 0.05, "other BMCs waited");
     /* the same BMC spelled differently is the same BMC */
-    ck_assert_int_eq(gate_enter("::1", 443, BMC_PROTO_REDFISH, true, 0, &t, details,
-                                sizeof(details)), 0);
+    ck_assert_int_eq(gate_enter("::1", 443, BMC_PROTO_REDFISH, true, 0, &t,
+                                details, sizeof(details)),
+                     0);
     struct gate_ticket u;
     ck_assert_int_eq(gate_enter("0:0::1", 443, BMC_PROTO_REDFISH, false,
-                                clock_now_mono() + 0.1, &u, details, sizeof(details)),
+                                clock_now_mono() + 0.1, &u, details,
+                                sizeof(details)),
                      BMC_ERR_TIMEOUT);
     ck_assert_msg(strstr(details, "[::1]:443"), "%s", details);
     gate_leave(&t);
@@ -385,8 +411,9 @@ START_TEST(many_bmcs_in_parallel)
             char ip[32], details[256];
             struct gate_ticket t;
             snprintf(ip, sizeof(ip), "127.0.1.%d", i + 1);
-            if (gate_enter(ip, 443, BMC_PROTO_REDFISH, false, clock_now_mono() + 0.5, &t,
-                           details, sizeof(details)))
+            if (gate_enter(ip, 443, BMC_PROTO_REDFISH, false,
+                           clock_now_mono() + 0.5, &t, details,
+                           sizeof(details)))
                 _exit(3);
             exchange(false, 200);
             gate_leave(&t);
@@ -407,23 +434,27 @@ START_TEST(full_table_reuses_idle_entries)
     init_gate(4, 1);
     for (int i = 0; i < 4; i++) {
         snprintf(ip, sizeof(ip), "10.0.1.%d", i);
-        ck_assert_int_eq(gate_enter(ip, 443, BMC_PROTO_REDFISH, false, 0, &t[i], details,
-                                    sizeof(details)), 0);
+        ck_assert_int_eq(gate_enter(ip, 443, BMC_PROTO_REDFISH, false, 0,
+                                    &t[i], details, sizeof(details)),
+                         0);
     }
     /* every entry busy: let through ungated rather than fail the call */
-    ck_assert_int_eq(gate_enter("10.0.2.1", 443, BMC_PROTO_REDFISH, false, 0, &u, details,
-                                sizeof(details)), 0);
+    ck_assert_int_eq(gate_enter("10.0.2.1", 443, BMC_PROTO_REDFISH, false, 0,
+                                &u, details, sizeof(details)),
+                     0);
     ck_assert_int_eq(u.entry, -1);
     gate_leave(&u);
     gate_stats(&st);
     ck_assert_int_eq(st.bypassed_total, 1);
     gate_leave(&t[1]);
-    ck_assert_int_eq(gate_enter("10.0.2.1", 443, BMC_PROTO_REDFISH, false, 0, &u, details,
-                                sizeof(details)), 0);
+    ck_assert_int_eq(gate_enter("10.0.2.1", 443, BMC_PROTO_REDFISH, false, 0,
+                                &u, details, sizeof(details)),
+                     0);
     ck_assert_int_ne(u.entry, -1);
     /* 10.0.2.1 now has an entry of its own, and its limit */
     ck_assert_int_eq(gate_enter("10.0.2.1", 443, BMC_PROTO_REDFISH, false,
-                                clock_now_mono() + 0.05, &t[1], details, sizeof(details)),
+                                clock_now_mono() + 0.05, &t[1], details,
+                                sizeof(details)),
                      BMC_ERR_TIMEOUT);
     gate_leave(&u);
     for (int i = 0; i < 4; i++)
@@ -443,8 +474,9 @@ START_TEST(lock_holder_dies)
     char details[256];
 
     init_gate(0, 2);
-    ck_assert_int_eq(gate_enter(BMC, 443, BMC_PROTO_REDFISH, false, 0, &hold, details,
-                                sizeof(details)), 0);
+    ck_assert_int_eq(gate_enter(BMC, 443, BMC_PROTO_REDFISH, false, 0, &hold,
+                                details, sizeof(details)),
+                     0);
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (!pid) {
@@ -452,14 +484,18 @@ START_TEST(lock_holder_dies)
         _exit(0);
     }
     waitpid(pid, NULL, 0);
-    ck_assert_int_eq(gate_enter(BMC, 443, BMC_PROTO_REDFISH, false, clock_now_mono() + 1,
-                                &t, details, sizeof(details)), 0);
+    ck_assert_int_eq(gate_enter(BMC, 443, BMC_PROTO_REDFISH, false,
+                                clock_now_mono() + 1, &t, details,
+                                sizeof(details)),
+                     0);
     gate_stats(&st);
     ck_assert_int_eq(st.slots_in_use, 2);
     ck_assert_int_eq(st.bmcs_busy, 1);
     struct gate_ticket third;
-    ck_assert_int_eq(gate_enter(BMC, 443, BMC_PROTO_REDFISH, false, clock_now_mono() + 0.1,
-                                &third, details, sizeof(details)), BMC_ERR_TIMEOUT);
+    ck_assert_int_eq(gate_enter(BMC, 443, BMC_PROTO_REDFISH, false,
+                                clock_now_mono() + 0.1, &third, details,
+                                sizeof(details)),
+                     BMC_ERR_TIMEOUT);
     gate_leave(&hold);
     gate_stats(&st);
     ck_assert_int_eq(st.slots_in_use, 1);
@@ -474,7 +510,8 @@ START_TEST(open_without_init)
 
     gate_shutdown();
     ck_assert_int_eq(gate_enter(BMC, 443, BMC_PROTO_IPMI, true, 0, &t, details,
-                                sizeof(details)), 0);
+                                sizeof(details)),
+                     0);
     ck_assert_int_eq(t.entry, -1);
     gate_leave(&t);
     gate_stats(&st);

@@ -26,18 +26,32 @@ static void types_of(struct rf_types *t, const char *const *names)
     json_object_put(arr);
 }
 
-static const char *const dmtf[] = {"On", "ForceOff", "GracefulShutdown", "GracefulRestart",
-                                   "ForceRestart", "Nmi", "ForceOn", "PushPowerButton", NULL};
-static const char *const dell[] = {"On", "ForceOff", "ForceRestart", "GracefulRestart",
-                                   "GracefulShutdown", "PushPowerButton", "Nmi",
-                                   "PowerCycle", NULL};
-static const char *const compose[] = {"PowerOn", "PowerOffNonGraceful", "PowerOffGraceful",
-                                      "PowerCycle", NULL};
-static const char *const forceon_only[] = {"ForceOn", "ForceOff", "GracefulRestart", NULL};
+static const char *const dmtf[] = {"On",
+                                   "ForceOff",
+                                   "GracefulShutdown",
+                                   "GracefulRestart",
+                                   "ForceRestart",
+                                   "Nmi",
+                                   "ForceOn",
+                                   "PushPowerButton",
+                                   NULL};
+static const char *const dell[] = {"On",
+                                   "ForceOff",
+                                   "ForceRestart",
+                                   "GracefulRestart",
+                                   "GracefulShutdown",
+                                   "PushPowerButton",
+                                   "Nmi",
+                                   "PowerCycle",
+                                   NULL};
+static const char *const compose[] = {"PowerOn", "PowerOffNonGraceful",
+                                      "PowerOffGraceful", "PowerCycle", NULL};
+static const char *const forceon_only[] = {"ForceOn", "ForceOff",
+                                           "GracefulRestart", NULL};
 static const char *const graceful_only[] = {"On", "GracefulShutdown", NULL};
 
-static void assert_plan(const char *name, const struct rf_types *t, enum rf_plan_kind kind,
-                        const char *type)
+static void assert_plan(const char *name, const struct rf_types *t,
+                        enum rf_plan_kind kind, const char *type)
 {
     struct rf_plan p;
     rfp_plan_action(name, t, &p);
@@ -61,11 +75,13 @@ START_TEST(map_dmtf)
     ck_assert_str_eq(p.off_type, "ForceOff");
     ck_assert_str_eq(p.on_type, "On");
     assert_plan("Nmi", &t, RF_PLAN_RESET, "Nmi");
-    assert_plan("forceoff", &t, RF_PLAN_RESET, "ForceOff"); /* case-insensitive */
+    assert_plan("forceoff", &t, RF_PLAN_RESET,
+                "ForceOff"); /* case-insensitive */
     assert_plan("PowerCycle", &t, RF_PLAN_UNSUPPORTED, NULL);
     assert_plan("bogus", &t, RF_PLAN_UNSUPPORTED, NULL);
     assert_plan("", &t, RF_PLAN_UNSUPPORTED, NULL);
-    assert_plan("ON", &t, RF_PLAN_RESET, "On"); /* not the alias: the ResetType */
+    assert_plan("ON", &t, RF_PLAN_RESET,
+                "On"); /* not the alias: the ResetType */
 }
 END_TEST
 
@@ -89,7 +105,8 @@ START_TEST(map_vendors)
     types_of(&t, graceful_only);
     assert_plan("off", &t, RF_PLAN_UNSUPPORTED, NULL); /* no silent graceful */
     rfp_plan_action("cycle", &t, &p);
-    ck_assert_int_eq(p.kind, RF_PLAN_UNSUPPORTED); /* no forced off to cycle with */
+    ck_assert_int_eq(p.kind,
+                     RF_PLAN_UNSUPPORTED); /* no forced off to cycle with */
 }
 END_TEST
 
@@ -118,14 +135,16 @@ START_TEST(actions_list)
     struct rf_types t;
     types_of(&t, dmtf);
     json_object *a = rfp_actions_json(&t);
-    ck_assert_str_eq(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN),
-                     "[\"on\",\"off\",\"soft\",\"reset\",\"cycle\",\"On\",\"ForceOff\","
-                     "\"GracefulShutdown\",\"GracefulRestart\",\"ForceRestart\",\"Nmi\","
-                     "\"ForceOn\",\"PushPowerButton\"]");
+    ck_assert_str_eq(
+        json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN),
+        "[\"on\",\"off\",\"soft\",\"reset\",\"cycle\",\"On\",\"ForceOff\","
+        "\"GracefulShutdown\",\"GracefulRestart\",\"ForceRestart\",\"Nmi\","
+        "\"ForceOn\",\"PushPowerButton\"]");
     /* every entry is accepted by run_action */
     for (size_t i = 0; i < json_object_array_length(a); i++) {
         struct rf_plan p;
-        rfp_plan_action(json_object_get_string(json_object_array_get_idx(a, i)), &t, &p);
+        rfp_plan_action(
+            json_object_get_string(json_object_array_get_idx(a, i)), &t, &p);
         ck_assert_int_ne(p.kind, RF_PLAN_UNSUPPORTED);
     }
     json_object_put(a);
@@ -140,9 +159,11 @@ END_TEST
 START_TEST(types_bounded)
 {
     struct rf_types t;
-    json_object *o = parse("{\"v\":[\"On\",5,null,\"On\",\"\",\"a b\",{\"x\":1},"
-                           "\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\","
-                           "\"ForceOff\"]}");
+    json_object *o =
+        parse("{\"v\":[\"On\",5,null,\"On\",\"\",\"a b\",{\"x\":1},"
+              "\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+              "xxxxxxxxxx\","
+              "\"ForceOff\"]}");
     json_object *v;
     json_object_object_get_ex(o, "v", &v);
     rfp_types_from_array(v, &t);
@@ -168,16 +189,21 @@ START_TEST(reset_inline_and_actioninfo)
 {
     struct rf_reset r;
     json_object *sys = parse(
-        "{\"Id\":\"437XR1138R2\",\"PowerState\":\"On\",\"Actions\":{\"#ComputerSystem.Reset\":"
-        "{\"target\":\"/redfish/v1/Systems/437XR1138R2/Actions/ComputerSystem.Reset\","
+        "{\"Id\":\"437XR1138R2\",\"PowerState\":\"On\",\"Actions\":{\"#"
+        "ComputerSystem.Reset\":"
+        "{\"target\":\"/redfish/v1/Systems/437XR1138R2/Actions/"
+        "ComputerSystem.Reset\","
         "\"ResetType@Redfish.AllowableValues\":[\"On\",\"ForceOff\"]}}}");
     ck_assert_int_eq(rfp_reset_action(sys, &r), 0);
-    ck_assert_str_eq(r.target, "/redfish/v1/Systems/437XR1138R2/Actions/ComputerSystem.Reset");
+    ck_assert_str_eq(
+        r.target,
+        "/redfish/v1/Systems/437XR1138R2/Actions/ComputerSystem.Reset");
     ck_assert_uint_eq(r.types.n, 2);
     ck_assert_str_eq(r.action_info, "");
     json_object_put(sys);
 
-    sys = parse("{\"Actions\":{\"#ComputerSystem.Reset\":{\"target\":\"/redfish/v1/Systems/1/"
+    sys = parse("{\"Actions\":{\"#ComputerSystem.Reset\":{\"target\":\"/"
+                "redfish/v1/Systems/1/"
                 "Actions/ComputerSystem.Reset\",\"@Redfish.ActionInfo\":"
                 "\"/redfish/v1/Systems/1/ResetActionInfo\"}}}");
     ck_assert_int_eq(rfp_reset_action(sys, &r), 0);
@@ -185,9 +211,10 @@ START_TEST(reset_inline_and_actioninfo)
     ck_assert_str_eq(r.action_info, "/redfish/v1/Systems/1/ResetActionInfo");
     json_object_put(sys);
 
-    json_object *info = parse("{\"Parameters\":[{\"Name\":\"Other\",\"AllowableValues\":[\"X\"]},"
-                              "{\"Name\":\"ResetType\",\"Required\":true,\"DataType\":\"String\","
-                              "\"AllowableValues\":[\"On\",\"ForceOff\",\"GracefulShutdown\"]}]}");
+    json_object *info = parse(
+        "{\"Parameters\":[{\"Name\":\"Other\",\"AllowableValues\":[\"X\"]},"
+        "{\"Name\":\"ResetType\",\"Required\":true,\"DataType\":\"String\","
+        "\"AllowableValues\":[\"On\",\"ForceOff\",\"GracefulShutdown\"]}]}");
     rfp_types_from_action_info(info, &r.types);
     ck_assert_uint_eq(r.types.n, 3);
     ck_assert_str_eq(r.types.v[2], "GracefulShutdown");
@@ -203,7 +230,8 @@ START_TEST(reset_hostile)
         "{\"Actions\":[]}",
         "{\"Actions\":{\"#ComputerSystem.Reset\":\"x\"}}",
         "{\"Actions\":{\"#ComputerSystem.Reset\":{\"target\":5}}}",
-        "{\"Actions\":{\"#ComputerSystem.Reset\":{\"target\":\"https://evil/x\"}}}",
+        "{\"Actions\":{\"#ComputerSystem.Reset\":{\"target\":\"https://evil/"
+        "x\"}}}",
         "{\"Actions\":{\"#ComputerSystem.Reset\":{\"target\":\"//evil/x\"}}}",
         "{\"Actions\":{\"#ComputerSystem.Reset\":{\"target\":\"/a/../b\"}}}",
         "{\"Actions\":{\"#ComputerSystem.Reset\":{\"target\":\"/a b\"}}}",
@@ -214,9 +242,10 @@ START_TEST(reset_hostile)
         json_object_put(o);
     }
     /* A mistyped AllowableValues is ignored, not fatal */
-    json_object *o = parse("{\"Actions\":{\"#ComputerSystem.Reset\":{\"target\":\"/t\","
-                           "\"ResetType@Redfish.AllowableValues\":\"On\","
-                           "\"@Redfish.ActionInfo\":7}}}");
+    json_object *o =
+        parse("{\"Actions\":{\"#ComputerSystem.Reset\":{\"target\":\"/t\","
+              "\"ResetType@Redfish.AllowableValues\":\"On\","
+              "\"@Redfish.ActionInfo\":7}}}");
     ck_assert_int_eq(rfp_reset_action(o, &r), 0);
     ck_assert_uint_eq(r.types.n, 0);
     ck_assert_str_eq(r.action_info, "");
@@ -227,10 +256,17 @@ END_TEST
 START_TEST(parse_limits)
 {
     char err[128];
-    const char *bad[] = {"", "{", "[1,2]", "\"x\"", "{\"a\":1}x", "{\"a\":1,}",
-                         "<html>Error</html>", NULL};
+    const char *bad[] = {"",
+                         "{",
+                         "[1,2]",
+                         "\"x\"",
+                         "{\"a\":1}x",
+                         "{\"a\":1,}",
+                         "<html>Error</html>",
+                         NULL};
     for (int i = 0; bad[i]; i++)
-        ck_assert_ptr_null(rfp_parse_object(bad[i], strlen(bad[i]), err, sizeof(err)));
+        ck_assert_ptr_null(
+            rfp_parse_object(bad[i], strlen(bad[i]), err, sizeof(err)));
     /* nesting beyond RF_JSON_DEPTH is refused */
     char deep[2 * 200 + 16];
     size_t n = 0;
@@ -251,8 +287,9 @@ END_TEST
 START_TEST(links_and_members)
 {
     char path[RF_PATH_MAX], leaf[64];
-    json_object *root = parse("{\"Systems\":{\"@odata.id\":\"/redfish/v1/Systems\"},"
-                              "\"Managers\":{\"@odata.id\":5},\"Chassis\":\"/x\"}");
+    json_object *root =
+        parse("{\"Systems\":{\"@odata.id\":\"/redfish/v1/Systems\"},"
+              "\"Managers\":{\"@odata.id\":5},\"Chassis\":\"/x\"}");
     ck_assert_int_eq(rfp_link(root, "Systems", path, sizeof(path)), 0);
     ck_assert_str_eq(path, "/redfish/v1/Systems");
     ck_assert_int_eq(rfp_link(root, "Managers", path, sizeof(path)), -1);
@@ -260,11 +297,12 @@ START_TEST(links_and_members)
     ck_assert_int_eq(rfp_link(root, "Nope", path, sizeof(path)), -1);
     json_object_put(root);
 
-    json_object *coll = parse("{\"Members@odata.count\":3,\"Members\":["
-                              "{\"@odata.id\":\"/redfish/v1/Systems/System.Embedded.1\"},"
-                              "{\"@odata.id\":7},"
-                              "{\"@odata.id\":\"/redfish/v1/Systems/2/\"}],"
-                              "\"Members@odata.nextLink\":\"/redfish/v1/Systems?$skip=3\"}");
+    json_object *coll =
+        parse("{\"Members@odata.count\":3,\"Members\":["
+              "{\"@odata.id\":\"/redfish/v1/Systems/System.Embedded.1\"},"
+              "{\"@odata.id\":7},"
+              "{\"@odata.id\":\"/redfish/v1/Systems/2/\"}],"
+              "\"Members@odata.nextLink\":\"/redfish/v1/Systems?$skip=3\"}");
     ck_assert_uint_eq(rfp_member_count(coll), 3);
     ck_assert_int_eq(rfp_member_path(coll, 0, path, sizeof(path)), 0);
     rfp_path_leaf(path, leaf, sizeof(leaf));
@@ -287,33 +325,42 @@ END_TEST
 START_TEST(location)
 {
     char path[RF_PATH_MAX];
-    ck_assert_int_eq(rfp_location_path("/redfish/v1/TaskService/TaskMonitors/1", path,
-                                       sizeof(path)), 0);
+    ck_assert_int_eq(
+        rfp_location_path("/redfish/v1/TaskService/TaskMonitors/1", path,
+                          sizeof(path)),
+        0);
     ck_assert_str_eq(path, "/redfish/v1/TaskService/TaskMonitors/1");
-    ck_assert_int_eq(rfp_location_path("https://10.0.0.1:443/redfish/v1/Tasks/2", path,
-                                       sizeof(path)), 0);
+    ck_assert_int_eq(
+        rfp_location_path("https://10.0.0.1:443/redfish/v1/Tasks/2", path,
+                          sizeof(path)),
+        0);
     ck_assert_str_eq(path, "/redfish/v1/Tasks/2");
-    ck_assert_int_eq(rfp_location_path("https://host", path, sizeof(path)), -1);
+    ck_assert_int_eq(rfp_location_path("https://host", path, sizeof(path)),
+                     -1);
     ck_assert_int_eq(rfp_location_path("", path, sizeof(path)), -1);
     ck_assert_int_eq(rfp_location_path("ftp://x/y", path, sizeof(path)), -1);
-    ck_assert_int_eq(rfp_location_path("/a\r\nX-Evil: 1", path, sizeof(path)), -1);
+    ck_assert_int_eq(rfp_location_path("/a\r\nX-Evil: 1", path, sizeof(path)),
+                     -1);
 }
 END_TEST
 
 START_TEST(users)
 {
-    json_object *acct = parse("{\"Id\":\"2\",\"UserName\":\"admin\",\"RoleId\":\"Administrator\","
-                              "\"Enabled\":true,\"Locked\":false,\"Password\":null}");
+    json_object *acct = parse(
+        "{\"Id\":\"2\",\"UserName\":\"admin\",\"RoleId\":\"Administrator\","
+        "\"Enabled\":true,\"Locked\":false,\"Password\":null}");
     json_object *u = rfp_user_json(acct);
-    ck_assert_str_eq(json_object_to_json_string_ext(u, JSON_C_TO_STRING_PLAIN),
-                     "{\"id\":\"2\",\"name\":\"admin\",\"role\":\"Administrator\","
-                     "\"enabled\":true,\"locked\":false}");
+    ck_assert_str_eq(
+        json_object_to_json_string_ext(u, JSON_C_TO_STRING_PLAIN),
+        "{\"id\":\"2\",\"name\":\"admin\",\"role\":\"Administrator\","
+        "\"enabled\":true,\"locked\":false}");
     json_object_put(u);
     json_object_put(acct);
     acct = parse("{\"Id\":3,\"UserName\":[\"x\"],\"Enabled\":\"yes\"}");
     u = rfp_user_json(acct);
     ck_assert_str_eq(json_object_to_json_string_ext(u, JSON_C_TO_STRING_PLAIN),
-                     "{\"id\":null,\"name\":null,\"role\":null,\"enabled\":null,\"locked\":null}");
+                     "{\"id\":null,\"name\":null,\"role\":null,\"enabled\":"
+                     "null,\"locked\":null}");
     json_object_put(u);
     json_object_put(acct);
 }
@@ -322,15 +369,19 @@ END_TEST
 START_TEST(error_bodies)
 {
     char r[200];
-    const char *e = "{\"error\":{\"code\":\"Base.1.8.GeneralError\",\"message\":\"See info\","
-                    "\"@Message.ExtendedInfo\":[{\"MessageId\":\"Base.1.8.ResetNotAllowed\","
+    const char *e = "{\"error\":{\"code\":\"Base.1.8.GeneralError\","
+                    "\"message\":\"See info\","
+                    "\"@Message.ExtendedInfo\":[{\"MessageId\":\"Base.1.8."
+                    "ResetNotAllowed\","
                     "\"Message\":\"The system is already \\n On.\"}]}}";
     rfp_error_reason(e, strlen(e), r, sizeof(r));
-    ck_assert_str_eq(r, "Base.1.8.ResetNotAllowed: The system is already   On.");
+    ck_assert_str_eq(r,
+                     "Base.1.8.ResetNotAllowed: The system is already   On.");
     ck_assert(rfp_error_is_state_conflict(e, strlen(e)));
     ck_assert(!rfp_error_is_unsupported_value(e, strlen(e)));
-    const char *u = "{\"error\":{\"code\":\"Base.1.8.ActionParameterNotSupported\","
-                    "\"message\":\"no\"}}";
+    const char *u =
+        "{\"error\":{\"code\":\"Base.1.8.ActionParameterNotSupported\","
+        "\"message\":\"no\"}}";
     ck_assert(rfp_error_is_unsupported_value(u, strlen(u)));
     ck_assert(!rfp_error_is_state_conflict(u, strlen(u)));
     rfp_error_reason("", 0, r, sizeof(r));

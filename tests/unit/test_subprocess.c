@@ -49,9 +49,13 @@ END_TEST
 START_TEST(caps_output_and_keeps_draining)
 {
     struct subproc_result res;
-    char *const argv[] = {"sh", "-c", "head -c 1000000 /dev/zero | tr '\\0' x", NULL};
-    struct subproc_spec spec = {.path = "/bin/sh", .argv = argv, .envp = no_env,
-                                .deadline = clock_now_mono() + 10, .out_max = 100};
+    char *const argv[] = {"sh", "-c", "head -c 1000000 /dev/zero | tr '\\0' x",
+                          NULL};
+    struct subproc_spec spec = {.path = "/bin/sh",
+                                .argv = argv,
+                                .envp = no_env,
+                                .deadline = clock_now_mono() + 10,
+                                .out_max = 100};
 
     ck_assert_int_eq(subproc_run(&spec, &res), 0);
     ck_assert_int_eq(res.status, SUBPROC_EXITED);
@@ -67,10 +71,12 @@ START_TEST(missing_program_is_enoent)
 {
     struct subproc_result res;
     char *const argv[] = {"nope", NULL};
-    struct subproc_spec spec = {.path = "/nonexistent/nope", .argv = argv, .envp = no_env};
+    struct subproc_spec spec = {
+        .path = "/nonexistent/nope", .argv = argv, .envp = no_env};
 
     ck_assert_int_eq(subproc_run(&spec, &res), 0);
-    int status = res.status, spawn_errno = res.spawn_errno, exit_code = res.exit_code;
+    int status = res.status, spawn_errno = res.spawn_errno,
+        exit_code = res.exit_code;
     subproc_result_free(&res);
     /* glibc reports the failed exec; valgrind's fork emulation exits 127 */
     if (getenv("TEST_UNDER_VALGRIND") && status == SUBPROC_EXITED) {
@@ -106,8 +112,10 @@ START_TEST(deadline_kills_whole_group)
     ck_assert_int_ge(fd, 0);
     close(fd);
     /* a grandchild that ignores nothing, and a parent that ignores TERM */
-    snprintf(script, sizeof(script),
-             "sleep 30 & echo $! > %s; trap '' TERM; while :; do sleep 1; done", pidfile);
+    snprintf(
+        script, sizeof(script),
+        "sleep 30 & echo $! > %s; trap '' TERM; while :; do sleep 1; done",
+        pidfile);
     double t0 = clock_now_mono();
     run_sh(script, NULL, 0.5, &res);
     double took = clock_now_mono() - t0;
@@ -142,7 +150,8 @@ START_TEST(environment_is_exactly_given)
     char *const envp[] = {"ONLY=this", NULL};
 
     setenv("LEAK_CHECK", "parent", 1);
-    run_sh("env | grep -v '^PWD=' | grep -v '^SHLVL=' | grep -v '^_=' | sort", envp, 5, &res);
+    run_sh("env | grep -v '^PWD=' | grep -v '^SHLVL=' | grep -v '^_=' | sort",
+           envp, 5, &res);
     ck_assert_str_eq(res.out, "ONLY=this\n");
     subproc_result_free(&res);
 }
@@ -151,15 +160,18 @@ END_TEST
 START_TEST(own_session_no_tty_stdin_null_fds_closed)
 {
     struct subproc_result res;
-    int leak = open("/dev/null", O_RDONLY); /* deliberately not close-on-exec */
+    int leak =
+        open("/dev/null", O_RDONLY); /* deliberately not close-on-exec */
     char script[512];
 
     ck_assert_int_ge(leak, 3);
     snprintf(script, sizeof(script),
              "ps -o sid= -o pgid= -o pid= -o tty= -p $$; "
              "readlink /proc/$$/fd/0; "
-             "for n in 3 4 5 6 7 8 9 %d; do [ -e /proc/$$/fd/$n ] && echo LEAKED$n; done; "
-             "cat; echo EOF; exec grep -E 'Sig(Ign|Blk)' /proc/self/status", leak);
+             "for n in 3 4 5 6 7 8 9 %d; do [ -e /proc/$$/fd/$n ] && echo "
+             "LEAKED$n; done; "
+             "cat; echo EOF; exec grep -E 'Sig(Ign|Blk)' /proc/self/status",
+             leak);
     signal(SIGPIPE, SIG_IGN); /* the child must get SIGPIPE back anyway */
     run_sh(script, NULL, 5, &res);
     signal(SIGPIPE, SIG_DFL);
@@ -167,7 +179,8 @@ START_TEST(own_session_no_tty_stdin_null_fds_closed)
     ck_assert_int_eq(res.exit_code, 0);
     int sid = 0, pgid = 0, pid = 0;
     char tty[16] = "";
-    ck_assert_int_eq(sscanf(res.out, "%d %d %d %15s", &sid, &pgid, &pid, tty), 4);
+    ck_assert_int_eq(sscanf(res.out, "%d %d %d %15s", &sid, &pgid, &pid, tty),
+                     4);
     ck_assert_int_eq(sid, pid);
     ck_assert_int_eq(pgid, pid);
     ck_assert_str_eq(tty, "?");
@@ -211,9 +224,12 @@ START_TEST(on_start_sees_running_child)
     char cmdline[256] = "";
     char *const argv[] = {"sleep", "0.5", NULL};
     struct subproc_result res;
-    struct subproc_spec spec = {.path = "/bin/sleep", .argv = argv, .envp = no_env,
+    struct subproc_spec spec = {.path = "/bin/sleep",
+                                .argv = argv,
+                                .envp = no_env,
                                 .deadline = clock_now_mono() + 5,
-                                .on_start = read_cmdline, .on_start_arg = cmdline};
+                                .on_start = read_cmdline,
+                                .on_start_arg = cmdline};
 
     ck_assert_int_eq(subproc_run(&spec, &res), 0);
     int status = res.status;
@@ -229,12 +245,15 @@ static void *thread_run(void *arg)
     char script[64];
     struct subproc_result res;
     char *const argv[] = {"sh", "-c", script, NULL};
-    struct subproc_spec spec = {.path = "/bin/sh", .argv = argv, .envp = no_env,
+    struct subproc_spec spec = {.path = "/bin/sh",
+                                .argv = argv,
+                                .envp = no_env,
                                 .deadline = clock_now_mono() + 10};
     long ok = 1;
 
     for (int round = 0; round < 20; round++) {
-        snprintf(script, sizeof(script), "echo %ld-%d; exit %ld", i, round, i % 7);
+        snprintf(script, sizeof(script), "echo %ld-%d; exit %ld", i, round,
+                 i % 7);
         char want[32];
         snprintf(want, sizeof(want), "%ld-%d\n", i, round);
         if (subproc_run(&spec, &res) || res.status != SUBPROC_EXITED ||

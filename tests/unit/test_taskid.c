@@ -16,9 +16,9 @@ START_TEST(new_is_canonical_v7)
 
     ck_assert_int_eq(taskid_new(0xab, id), 0);
     ck_assert_uint_eq(strlen(id), 36);
-    ck_assert_int_eq(id[14], '7');                /* version */
-    ck_assert(strchr("89ab", id[19]) != NULL);    /* variant 10 */
-    ck_assert(id[21] == 'a' && id[22] == 'b');    /* documented node byte */
+    ck_assert_int_eq(id[14], '7');             /* version */
+    ck_assert(strchr("89ab", id[19]) != NULL); /* variant 10 */
+    ck_assert(id[21] == 'a' && id[22] == 'b'); /* documented node byte */
     for (const char *p = id; *p; p++)
         ck_assert(strchr("0123456789abcdef-", *p) != NULL);
     ck_assert_int_eq(taskid_parse(id, &t, &node), 0);
@@ -59,11 +59,13 @@ START_TEST(parse_rejects_non_canonical)
         "../../etc/passwd",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        ck_assert_msg(taskid_parse(bad[i], NULL, NULL) == -1, "accepted %s", bad[i]);
+        ck_assert_msg(taskid_parse(bad[i], NULL, NULL) == -1, "accepted %s",
+                      bad[i]);
     ck_assert_int_eq(taskid_parse(NULL, NULL, NULL), -1);
     double t;
     int node;
-    ck_assert_int_eq(taskid_parse("0190a6b2-7c4e-7d3a-8123-3f6a7b8c9d0e", &t, &node), 0);
+    ck_assert_int_eq(
+        taskid_parse("0190a6b2-7c4e-7d3a-8123-3f6a7b8c9d0e", &t, &node), 0);
     ck_assert_int_eq(node, 0x23);
     ck_assert(t > 1.7e9 && t < 1.8e9);
 }

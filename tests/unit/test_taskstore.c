@@ -46,10 +46,13 @@ static void dir_teardown(void)
     rmdir(dir);
 }
 
-static struct taskstore *store_open(long max_tasks, long long max_bytes, double lock_timeout)
+static struct taskstore *store_open(long max_tasks, long long max_bytes,
+                                    double lock_timeout)
 {
-    struct taskstore_opts o = {.max_bytes = max_bytes, .max_tasks = max_tasks,
-                               .retention_days = 7, .node_id = 3,
+    struct taskstore_opts o = {.max_bytes = max_bytes,
+                               .max_tasks = max_tasks,
+                               .retention_days = 7,
+                               .node_id = 3,
                                .lock_timeout_s = lock_timeout};
     struct taskstore *ts = NULL;
     char err[512];
@@ -63,13 +66,14 @@ static void check_clean(void)
     ck_assert_int_eq(taskstore_check_file(path, stderr), 0);
 }
 
-static const struct task_new running_task = {"run_action", "192.168.1.100", "redfish",
-                                             "req-1", TASK_RUNNING, 4242};
+static const struct task_new running_task = {
+    "run_action", "192.168.1.100", "redfish", "req-1", TASK_RUNNING, 4242};
 
 static const char *str_of(json_object *o, const char *key)
 {
     json_object *v;
-    return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : NULL;
+    return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v)
+                                                 : NULL;
 }
 
 static int has(json_object *o, const char *key)
@@ -102,22 +106,29 @@ START_TEST(create_finish_get)
     ck_assert_str_eq(str_of(o, "ip"), "192.168.1.100");
     ck_assert_str_eq(str_of(o, "protocol"), "redfish");
     ck_assert_str_eq(str_of(o, "request_id"), "req-1");
-    ck_assert(has(o, "started_at") && !has(o, "completed_at") && !has(o, "result") &&
-              !has(o, "duration") && !has(o, "error_code"));
+    ck_assert(has(o, "started_at") && !has(o, "completed_at") &&
+              !has(o, "result") && !has(o, "duration") &&
+              !has(o, "error_code"));
     json_object_put(o);
 
-    const char *res = "{\"success\":true,\"message\":\"Method executed successfully\","
-                      "\"data\":{\"message\":\"Command Accepted (200)\"}}";
-    ck_assert_int_eq(taskstore_finish(ts, id, TASK_SUCCESS, res, 0, NULL, NULL), TS_OK);
-    ck_assert_int_eq(taskstore_finish(ts, id, TASK_FAILED, NULL, 3001, "x", NULL), TS_NOT_FOUND);
+    const char *res =
+        "{\"success\":true,\"message\":\"Method executed successfully\","
+        "\"data\":{\"message\":\"Command Accepted (200)\"}}";
+    ck_assert_int_eq(
+        taskstore_finish(ts, id, TASK_SUCCESS, res, 0, NULL, NULL), TS_OK);
+    ck_assert_int_eq(
+        taskstore_finish(ts, id, TASK_FAILED, NULL, 3001, "x", NULL),
+        TS_NOT_FOUND);
     ck_assert_int_eq(taskstore_get(ts, id, &o), TS_OK);
     ck_assert_str_eq(str_of(o, "status"), "success");
     json_object *r, *v;
     ck_assert(json_object_object_get_ex(o, "result", &r));
-    ck_assert_str_eq(json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN), res);
+    ck_assert_str_eq(json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN),
+                     res);
     ck_assert(json_object_object_get_ex(o, "duration", &v));
     ck_assert(json_object_get_double(v) >= 0 && json_object_get_double(v) < 5);
-    ck_assert(has(o, "completed_at") && !has(o, "error_code") && !has(o, "error_message"));
+    ck_assert(has(o, "completed_at") && !has(o, "error_code") &&
+              !has(o, "error_message"));
     json_object_put(o);
     check_clean();
     taskstore_close(ts);
@@ -132,8 +143,10 @@ START_TEST(failed_task_fields)
     struct taskstore *ts = store_open(0, 0, 0);
 
     ck_assert_int_eq(taskstore_create(ts, &running_task, id), TS_OK);
-    ck_assert_int_eq(taskstore_finish(ts, id, TASK_FAILED, NULL, 1001, "Authentication failed",
-                                      "Invalid username or password"), TS_OK);
+    ck_assert_int_eq(taskstore_finish(ts, id, TASK_FAILED, NULL, 1001,
+                                      "Authentication failed",
+                                      "Invalid username or password"),
+                     TS_OK);
     ck_assert_int_eq(taskstore_get(ts, id, &o), TS_OK);
     ck_assert_str_eq(str_of(o, "status"), "failed");
     ck_assert(json_object_object_get_ex(o, "error_code", &v));
@@ -144,13 +157,16 @@ START_TEST(failed_task_fields)
     json_object_put(o);
     /* a failure with no texts still names its code's message */
     ck_assert_int_eq(taskstore_create(ts, &running_task, id2), TS_OK);
-    ck_assert_int_eq(taskstore_finish(ts, id2, TASK_FAILED, NULL, 3002, NULL, NULL), TS_OK);
+    ck_assert_int_eq(
+        taskstore_finish(ts, id2, TASK_FAILED, NULL, 3002, NULL, NULL), TS_OK);
     ck_assert_int_eq(taskstore_get(ts, id2, &o), TS_OK);
     ck_assert_str_eq(str_of(o, "error_message"), "Method execution timed out");
     json_object_put(o);
     /* invalid result JSON is refused, the task stays running */
     ck_assert_int_eq(taskstore_create(ts, &running_task, id2), TS_OK);
-    ck_assert_int_eq(taskstore_finish(ts, id2, TASK_SUCCESS, "{\"a\":", 0, NULL, NULL), TS_ERROR);
+    ck_assert_int_eq(
+        taskstore_finish(ts, id2, TASK_SUCCESS, "{\"a\":", 0, NULL, NULL),
+        TS_ERROR);
     long n;
     ck_assert_int_eq(taskstore_count_running(ts, &n), TS_OK);
     ck_assert_int_eq(n, 1);
@@ -170,7 +186,8 @@ START_TEST(not_found_vs_expired)
 
     /* (created first: the list is in creation order, which is started_at
      * order unless the wall clock steps back) */
-    ck_assert_int_eq(taskstore_create_at(ts, &running_task, now - 8 * 86400.0, old), TS_OK);
+    ck_assert_int_eq(
+        taskstore_create_at(ts, &running_task, now - 8 * 86400.0, old), TS_OK);
     ck_assert_int_eq(taskstore_create(ts, &running_task, id), TS_OK);
     ck_assert_int_eq(taskstore_get(ts, old, &o), TS_EXPIRED);
     ck_assert_ptr_null(o);
@@ -186,13 +203,16 @@ START_TEST(not_found_vs_expired)
     taskid_format(bin, unknown);
     ck_assert_int_eq(taskstore_get(ts, unknown, &o), TS_NOT_FOUND);
     ck_assert_int_eq(taskstore_get(ts, "nope", &o), TS_NOT_FOUND);
-    ck_assert_int_eq(taskstore_get(ts, "550e8400-e29b-41d4-a716-446655440000", &o), TS_NOT_FOUND);
+    ck_assert_int_eq(
+        taskstore_get(ts, "550e8400-e29b-41d4-a716-446655440000", &o),
+        TS_NOT_FOUND);
     char upper[TASK_ID_LEN + 1];
     strcpy(upper, id);
     for (char *p = upper; *p; p++)
         if (*p >= 'a' && *p <= 'f')
             *p = (char)(*p - 32);
-    ck_assert_int_eq(taskstore_get(ts, upper, &o), strcmp(upper, id) ? TS_NOT_FOUND : TS_OK);
+    ck_assert_int_eq(taskstore_get(ts, upper, &o),
+                     strcmp(upper, id) ? TS_NOT_FOUND : TS_OK);
     json_object_put(o);
     o = NULL;
     /* the sweep removes the old task and keeps the young one */
@@ -220,13 +240,15 @@ START_TEST(cap_evicts_oldest_finished)
 
     for (int i = 0; i < 8; i++) {
         ck_assert_int_eq(taskstore_create(ts, &running_task, ids[i]), TS_OK);
-        ck_assert_int_eq(taskstore_finish(ts, ids[i], TASK_SUCCESS, "{\"success\":true}", 0,
-                                          NULL, NULL), TS_OK);
+        ck_assert_int_eq(taskstore_finish(ts, ids[i], TASK_SUCCESS,
+                                          "{\"success\":true}", 0, NULL, NULL),
+                         TS_OK);
     }
     ck_assert_int_eq(taskstore_stats(ts, &st), TS_OK);
     ck_assert_int_eq(st.tasks, 5);
     for (int i = 0; i < 8; i++) {
-        ck_assert_int_eq(taskstore_get(ts, ids[i], &o), i < 3 ? TS_NOT_FOUND : TS_OK);
+        ck_assert_int_eq(taskstore_get(ts, ids[i], &o),
+                         i < 3 ? TS_NOT_FOUND : TS_OK);
         json_object_put(o);
         o = NULL;
     }
@@ -253,11 +275,14 @@ START_TEST(cap_lowered_across_restart)
 
     for (int i = 0; i < 3000; i++) {
         ck_assert_int_eq(taskstore_create(ts, &running_task, id), TS_OK);
-        ck_assert_int_eq(taskstore_finish(ts, id, TASK_SUCCESS, "{}", 0, NULL, NULL), TS_OK);
+        ck_assert_int_eq(
+            taskstore_finish(ts, id, TASK_SUCCESS, "{}", 0, NULL, NULL),
+            TS_OK);
     }
     taskstore_close(ts);
     ts = store_open(100, 0, 0);
-    ck_assert_int_eq(taskstore_create(ts, &running_task, id), TS_OK); /* bounded work */
+    ck_assert_int_eq(taskstore_create(ts, &running_task, id),
+                     TS_OK); /* bounded work */
     ck_assert_int_eq(taskstore_sweep(ts, clock_now_real()), TS_OK);
     ck_assert_int_eq(taskstore_stats(ts, &st), TS_OK);
     ck_assert_int_eq(st.tasks, 100);
@@ -276,8 +301,10 @@ START_TEST(persists_and_fails_interrupted)
 
     q.status = TASK_QUEUED;
     ck_assert_int_eq(taskstore_create(ts, &running_task, done), TS_OK);
-    ck_assert_int_eq(taskstore_finish(ts, done, TASK_SUCCESS, "{\"success\":true,\"data\":{}}", 0,
-                                      NULL, NULL), TS_OK);
+    ck_assert_int_eq(taskstore_finish(ts, done, TASK_SUCCESS,
+                                      "{\"success\":true,\"data\":{}}", 0,
+                                      NULL, NULL),
+                     TS_OK);
     ck_assert_int_eq(taskstore_create(ts, &q, left), TS_OK);
     taskstore_close(ts);
     check_clean();
@@ -306,12 +333,14 @@ START_TEST(second_open_refused)
     struct taskstore_opts opt = {0};
     char err[512];
 
-    ck_assert_int_eq(taskstore_open(path, &opt, &ts2, err, sizeof(err)), TS_ERROR);
+    ck_assert_int_eq(taskstore_open(path, &opt, &ts2, err, sizeof(err)),
+                     TS_ERROR);
     ck_assert_ptr_null(ts2);
     ck_assert_ptr_nonnull(strstr(err, path));
     ck_assert_ptr_nonnull(strstr(err, "in use"));
     taskstore_close(ts);
-    ck_assert_int_eq(taskstore_open(path, &opt, &ts2, err, sizeof(err)), TS_OK);
+    ck_assert_int_eq(taskstore_open(path, &opt, &ts2, err, sizeof(err)),
+                     TS_OK);
     taskstore_close(ts2);
     dir_teardown();
 }
@@ -337,8 +366,10 @@ static void expect_refused_unchanged(const char *why)
     char err[1024], *before, *after;
     size_t nb = file_read(path, &before);
 
-    ck_assert_int_eq(taskstore_open(path, &opt, &ts, err, sizeof(err)), TS_ERROR);
-    ck_assert_msg(strstr(err, path) && strstr(err, why) && strstr(err, "Move it aside"),
+    ck_assert_int_eq(taskstore_open(path, &opt, &ts, err, sizeof(err)),
+                     TS_ERROR);
+    ck_assert_msg(strstr(err, path) && strstr(err, why) &&
+                      strstr(err, "Move it aside"),
                   "message: %s", err);
     size_t na = file_read(path, &after);
     ck_assert_uint_eq(na, nb);
@@ -361,7 +392,8 @@ START_TEST(damaged_or_foreign_refused)
     expect_refused_unchanged("version 99");
     v = 1;
     ck_assert_int_eq(pwrite(fd, &v, 4, 8), 4);
-    ck_assert_int_eq(pwrite(fd, "x", 1, 60), 1); /* inside the layout: checksum */
+    ck_assert_int_eq(pwrite(fd, "x", 1, 60),
+                     1); /* inside the layout: checksum */
     expect_refused_unchanged("checksum");
     ck_assert_int_eq(pwrite(fd, "NOTASTOR", 8, 0), 8);
     expect_refused_unchanged("bad magic");
@@ -387,10 +419,12 @@ START_TEST(too_large_and_big_results)
     memset(res + n, 'u', big);
     strcpy(res + n + big, "\"}}");
     ck_assert_int_eq(taskstore_create(ts, &running_task, id), TS_OK);
-    ck_assert_int_eq(taskstore_finish(ts, id, TASK_SUCCESS, res, 0, NULL, NULL), TS_OK);
+    ck_assert_int_eq(
+        taskstore_finish(ts, id, TASK_SUCCESS, res, 0, NULL, NULL), TS_OK);
     ck_assert_int_eq(taskstore_get(ts, id, &o), TS_OK);
     ck_assert(json_object_object_get_ex(o, "result", &r));
-    ck_assert_str_eq(json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN), res);
+    ck_assert_str_eq(json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN),
+                     res);
     json_object_put(o);
 
     /* one byte over the maximum: refused, never truncated */
@@ -398,12 +432,17 @@ START_TEST(too_large_and_big_results)
     strcpy(res + n + TASKSTORE_MAX_RESULT_BYTES - n - 2, "\"}}");
     ck_assert_uint_eq(strlen(res), TASKSTORE_MAX_RESULT_BYTES + 1);
     ck_assert_int_eq(taskstore_create(ts, &running_task, id), TS_OK);
-    ck_assert_int_eq(taskstore_finish(ts, id, TASK_SUCCESS, res, 0, NULL, NULL), TS_TOO_LARGE);
+    ck_assert_int_eq(
+        taskstore_finish(ts, id, TASK_SUCCESS, res, 0, NULL, NULL),
+        TS_TOO_LARGE);
     ck_assert_int_eq(taskstore_get(ts, id, &o), TS_OK);
     ck_assert_str_eq(str_of(o, "status"), "running");
     json_object_put(o);
-    ck_assert_int_eq(taskstore_finish(ts, id, TASK_FAILED, NULL, 3001, "Method execution failed",
-                                      "Result exceeds the task store's 1 MiB limit"), TS_OK);
+    ck_assert_int_eq(
+        taskstore_finish(ts, id, TASK_FAILED, NULL, 3001,
+                         "Method execution failed",
+                         "Result exceeds the task store's 1 MiB limit"),
+        TS_OK);
     free(res);
     check_clean();
     taskstore_close(ts);
@@ -427,15 +466,19 @@ START_TEST(ceiling_full)
         if ((rc = taskstore_create(ts, &running_task, id)) != TS_OK)
             break;
         made++;
-        if ((rc = taskstore_finish(ts, id, TASK_SUCCESS, res, 0, NULL, NULL)) != TS_OK) {
+        if ((rc = taskstore_finish(ts, id, TASK_SUCCESS, res, 0, NULL,
+                                   NULL)) != TS_OK) {
             /* the documented fallback: finish without texts, no allocation */
-            ck_assert_int_eq(taskstore_finish(ts, id, TASK_FAILED, NULL, 3001, NULL, NULL), TS_OK);
+            ck_assert_int_eq(
+                taskstore_finish(ts, id, TASK_FAILED, NULL, 3001, NULL, NULL),
+                TS_OK);
             break;
         }
     }
     ck_assert_int_eq(rc, TS_FULL);
     ck_assert_int_gt(made, 100);
-    ck_assert_ptr_nonnull(strstr(taskstore_rc_message(rc), "BMC_STORE_MAX_BYTES"));
+    ck_assert_ptr_nonnull(
+        strstr(taskstore_rc_message(rc), "BMC_STORE_MAX_BYTES"));
     ck_assert_int_eq(taskstore_stats(ts, &st), TS_OK);
     ck_assert_int_le(st.file_bytes, st.max_bytes);
     ck_assert_int_eq(st.running, 0);
@@ -469,7 +512,8 @@ START_TEST(running_counts_and_owners)
     ck_assert_int_eq(taskstore_create(ts, &q, c), TS_OK);
     ck_assert_int_eq(taskstore_count_running(ts, &n), TS_OK);
     ck_assert_int_eq(n, 2);
-    ck_assert_int_eq(taskstore_fail_owned_by(ts, 111, "The executor process died"), TS_OK);
+    ck_assert_int_eq(
+        taskstore_fail_owned_by(ts, 111, "The executor process died"), TS_OK);
     ck_assert_int_eq(taskstore_count_running(ts, &n), TS_OK);
     ck_assert_int_eq(n, 1);
     ck_assert_int_eq(taskstore_get(ts, a, &o), TS_OK);
@@ -483,7 +527,8 @@ START_TEST(running_counts_and_owners)
     ck_assert_str_eq(str_of(o, "status"), "running");
     json_object_put(o);
     ck_assert_int_eq(taskstore_mark_running(ts, a, 1), TS_NOT_FOUND);
-    ck_assert_int_eq(taskstore_finish(ts, b, TASK_SUCCESS, "{}", 0, NULL, NULL), TS_OK);
+    ck_assert_int_eq(
+        taskstore_finish(ts, b, TASK_SUCCESS, "{}", 0, NULL, NULL), TS_OK);
     ck_assert_int_eq(taskstore_count_running(ts, &n), TS_OK);
     ck_assert_int_eq(n, 0);
     check_clean();
@@ -502,8 +547,10 @@ START_TEST(many_tasks_grow_index)
     for (int i = 0; i < N; i++) {
         ck_assert_int_eq(taskstore_create(ts, &running_task, ids[i]), TS_OK);
         if (i % 2)
-            ck_assert_int_eq(taskstore_finish(ts, ids[i], TASK_SUCCESS, "{\"success\":true}", 0,
-                                              NULL, NULL), TS_OK);
+            ck_assert_int_eq(taskstore_finish(ts, ids[i], TASK_SUCCESS,
+                                              "{\"success\":true}", 0, NULL,
+                                              NULL),
+                             TS_OK);
     }
     for (int i = 0; i < N; i += 97) {
         ck_assert_int_eq(taskstore_get(ts, ids[i], &o), TS_OK);
@@ -533,9 +580,11 @@ START_TEST(holder_dies_with_lock)
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     ck_assert_int_eq(WEXITSTATUS(status), 0);
     check_clean();
-    ck_assert_int_eq(taskstore_get(ts, id, &o), TS_OK); /* EOWNERDEAD -> repaired */
+    ck_assert_int_eq(taskstore_get(ts, id, &o),
+                     TS_OK); /* EOWNERDEAD -> repaired */
     json_object_put(o);
-    ck_assert_int_eq(taskstore_finish(ts, id, TASK_SUCCESS, "{}", 0, NULL, NULL), TS_OK);
+    ck_assert_int_eq(
+        taskstore_finish(ts, id, TASK_SUCCESS, "{}", 0, NULL, NULL), TS_OK);
     check_clean();
 
     /* an alive but stuck holder: bounded wait, TS_BUSY, then recovery */
@@ -588,8 +637,9 @@ static void kill_steps(long cap)
         ts = store_open(0, 0, 0);
         /* 1 + 509 + 1 tasks: the child's create must grow the index */
         /* with a cap, OLD is young: the child's create evicts it first */
-        ck_assert_int_eq(taskstore_create_at(ts, &running_task,
-                                             clock_now_real() - (cap ? 1 : 9) * 86400.0, old),
+        ck_assert_int_eq(taskstore_create_at(
+                             ts, &running_task,
+                             clock_now_real() - (cap ? 1 : 9) * 86400.0, old),
                          TS_OK);
         for (int i = 0; i < 509; i++)
             ck_assert_int_eq(taskstore_create(ts, &running_task, pre), TS_OK);
@@ -597,8 +647,11 @@ static void kill_steps(long cap)
         if (cap) {
             for (int i = 0; i < 20; i++) {
                 char x[TASK_ID_LEN + 1];
-                ck_assert_int_eq(taskstore_create(ts, &running_task, x), TS_OK);
-                ck_assert_int_eq(taskstore_finish(ts, x, TASK_FAILED, NULL, 1002, "t", "d"), TS_OK);
+                ck_assert_int_eq(taskstore_create(ts, &running_task, x),
+                                 TS_OK);
+                ck_assert_int_eq(
+                    taskstore_finish(ts, x, TASK_FAILED, NULL, 1002, "t", "d"),
+                    TS_OK);
             }
             taskstore_close(ts);
             ts = store_open(cap, 0, 0); /* all running ones fail: evictable */
@@ -610,36 +663,44 @@ static void kill_steps(long cap)
             close(p[0]);
             countdown = step;
             taskstore_test_hook = die_at_countdown;
-            if (taskstore_finish(ts, pre, TASK_SUCCESS, "{\"success\":true,\"data\":{\"k\":1}}",
-                                 0, NULL, NULL) != TS_OK || write(p[1], "F", 1) != 1)
+            if (taskstore_finish(ts, pre, TASK_SUCCESS,
+                                 "{\"success\":true,\"data\":{\"k\":1}}", 0,
+                                 NULL, NULL) != TS_OK ||
+                write(p[1], "F", 1) != 1)
                 _exit(2);
             /* other strings than OLD's, in the same size class */
-            static const struct task_new other = {"power_state", "10.9.8.77", "ipmi", "req-2",
-                                                  TASK_RUNNING, 1};
+            static const struct task_new other = {
+                "power_state", "10.9.8.77", "ipmi", "req-2", TASK_RUNNING, 1};
             if (taskstore_create(ts, &other, made) != TS_OK ||
                 write(p[1], made, TASK_ID_LEN) != TASK_ID_LEN)
                 _exit(2);
-            if (taskstore_sweep(ts, clock_now_real()) != TS_OK || write(p[1], "S", 1) != 1)
+            if (taskstore_sweep(ts, clock_now_real()) != TS_OK ||
+                write(p[1], "S", 1) != 1)
                 _exit(2);
             _exit(3);
         }
         close(p[1]);
         ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) != 2, "step %d: op failed", step);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) != 2,
+                      "step %d: op failed", step);
         finished_all = WEXITSTATUS(status) == 3;
         char got[64] = {0};
         ssize_t n = read(p[0], got, sizeof(got) - 1);
         close(p[0]);
-        ck_assert_msg(taskstore_check_file(path, stderr) == 0, "step %d: check failed", step);
+        ck_assert_msg(taskstore_check_file(path, stderr) == 0,
+                      "step %d: check failed", step);
 
         json_object *o = NULL;
         struct taskstore_stats st;
-        ck_assert_int_eq(taskstore_get(ts, pre, &o), TS_OK); /* recovers the lock */
+        ck_assert_int_eq(taskstore_get(ts, pre, &o),
+                         TS_OK); /* recovers the lock */
         const char *s = str_of(o, "status");
         if (n >= 1)
-            ck_assert_msg(!strcmp(s, "success"), "step %d: finish returned, status %s", step, s);
+            ck_assert_msg(!strcmp(s, "success"),
+                          "step %d: finish returned, status %s", step, s);
         else
-            ck_assert_msg(!strcmp(s, "success") || !strcmp(s, "running"), "step %d: %s", step, s);
+            ck_assert_msg(!strcmp(s, "success") || !strcmp(s, "running"),
+                          "step %d: %s", step, s);
         ck_assert(!strcmp(s, "running") || has(o, "result"));
         json_object_put(o);
         o = NULL;
@@ -656,7 +717,8 @@ static void kill_steps(long cap)
             if (grc == TS_OK)
                 ck_assert_msg(!strcmp(str_of(o, "method"), "run_action") &&
                                   !strcmp(str_of(o, "ip"), "192.168.1.100"),
-                              "step %d: restored task holds %s", step, str_of(o, "method"));
+                              "step %d: restored task holds %s", step,
+                              str_of(o, "method"));
             else
                 ck_assert_int_eq(grc, TS_NOT_FOUND);
             json_object_put(o);
@@ -668,7 +730,8 @@ static void kill_steps(long cap)
         /* each reported op is in; the one in flight is all in or all out */
         long want = 511 + (n >= 1 + TASK_ID_LEN) - (n >= 2 + TASK_ID_LEN);
         long alt = n == 1 ? want + 1 : n == 1 + TASK_ID_LEN ? want - 1 : want;
-        ck_assert_msg(st.tasks == want || st.tasks == alt, "step %d: %ld tasks", step, st.tasks);
+        ck_assert_msg(st.tasks == want || st.tasks == alt,
+                      "step %d: %ld tasks", step, st.tasks);
         check_clean();
         taskstore_close(ts);
     }
