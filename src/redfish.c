@@ -621,7 +621,7 @@ static enum rf_post_result rf_run_cycle(struct rf_op *op, const char *target,
     return r;
 }
 
-/* Carry out action NAME on the system (state in op->seen). An alias whose
+/* Carry out action NAME on the system; state in op->seen. An alias whose
  * ResetType the BMC turns down as unsupported (a BMC that publishes no list,
  * or lists what it cannot do) falls back to the next one of its mapping;
  * the list in an unsupported answer leaves out what the BMC turned down. */
@@ -752,7 +752,7 @@ out:
     rf_op_end(&op);
 }
 
-/* The path of the manager of the system (Links.ManagedBy[0]), else the
+/* The path of the manager of the system: Links.ManagedBy[0], else the
  * first member of the root's Managers collection. 0 or -1. */
 static int rf_manager_path(struct rf_op *op, char *path, size_t pathlen)
 {
