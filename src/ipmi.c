@@ -288,6 +288,24 @@ static void fail_output(struct bmc_outcome *out, const char *what,
                  "unexpected ipmitool output for %s: '%s'", what, first);
 }
 
+/* Run read-only command CMD (CSV output when CSV) and turn its output into
+ * the outcome's data with PARSE; WHAT names the command in errors. */
+static void run_parsed(const struct bmc_call *call, const char *const *cmd,
+                       bool csv, json_object *(*parse)(const char *),
+                       const char *what, struct bmc_outcome *out)
+{
+    struct run r = {0};
+
+    if (run_cmd(&r, call, cmd, false, csv, false, out) == 0) {
+        json_object *data = parse(r.res.out);
+        if (data)
+            outcome_done(out, true, NULL, data);
+        else
+            fail_output(out, what, r.res.out);
+    }
+    run_clear(&r);
+}
+
 /* ---- operations -------------------------------------------------------- */
 
 static const char *const cmd_status[] = {"chassis", "power", "status", NULL};
@@ -459,7 +477,6 @@ static void ipmi_list_users(const struct bmc_call *call,
     json_object *v;
     int channel = 1;
     char chan[8];
-    struct run r = {0};
 
     if (call->params &&
         json_object_object_get_ex(call->params, "channel", &v) &&
@@ -468,30 +485,15 @@ static void ipmi_list_users(const struct bmc_call *call,
         channel = json_object_get_int(v);
     snprintf(chan, sizeof(chan), "%d", channel);
     const char *const cmd[] = {"user", "list", chan, NULL};
-    if (run_cmd(&r, call, cmd, false, true, false, out) == 0) {
-        json_object *data = ipmi_parse_user_list(r.res.out);
-        if (data)
-            outcome_done(out, true, NULL, data);
-        else
-            fail_output(out, "user list", r.res.out);
-    }
-    run_clear(&r);
+    run_parsed(call, cmd, true, ipmi_parse_user_list, "user list", out);
 }
 
 static void ipmi_get_fw_version(const struct bmc_call *call,
                                 struct bmc_outcome *out)
 {
     static const char *const cmd[] = {"mc", "info", NULL};
-    struct run r = {0};
 
-    if (run_cmd(&r, call, cmd, false, false, false, out) == 0) {
-        json_object *data = ipmi_parse_mc_info(r.res.out);
-        if (data)
-            outcome_done(out, true, NULL, data);
-        else
-            fail_output(out, "mc info", r.res.out);
-    }
-    run_clear(&r);
+    run_parsed(call, cmd, false, ipmi_parse_mc_info, "mc info", out);
 }
 
 const struct bmc_backend ipmi_backend = {

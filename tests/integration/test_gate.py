@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from fixtures_service import wait_until
+from fixtures_service import poll_task, wait_until
 
 PASSWORD = "s3cret-Pa55word"
 EPS = 0.005  # the simulator's times are rounded to the millisecond
@@ -49,16 +49,6 @@ def exclusive_violations(entries, latency):
             if o is not p and abs(o["time"] - p["time"]) < latency - EPS:
                 bad.append((p["path"], p["time"], o["method"], o["path"], o["time"]))
     return bad
-
-
-def poll_task(svc, task_id, timeout=120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        t = svc.get(f"/tasks/{task_id}").json()
-        if t.get("status") in ("success", "failed"):
-            return t
-        time.sleep(0.2)
-    raise TimeoutError(task_id)
 
 
 def gate_health(svc):
@@ -166,7 +156,7 @@ def test_thirty_callers_one_bmc_and_a_second_bmc_at_normal_speed(svc, fleet):
             r = f.result()
             assert r.status_code == 200 and r.json()["success"] is True, r.text
     for tid in task_ids:
-        t = poll_task(svc, tid)
+        t = poll_task(svc, tid, timeout=120)
         assert t["status"] == "success", t
     assert probe_took < baseline + 0.5, (probe_took, baseline)
     log = fleet.requests(busy)
