@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static volatile sig_atomic_t worker_stop;
 static volatile sig_atomic_t worker_reopen_logs;
@@ -71,6 +72,18 @@ static void read_request_line(char **envp, struct http_request *req)
     copy_param(envp, "REQUEST_ID", req->request_id, sizeof(req->request_id));
 }
 
+bool worker_is_json(const char *content_type)
+{
+    static const char json[] = "application/json";
+    const char *rest;
+
+    if (!content_type || strncasecmp(content_type, json, sizeof(json) - 1))
+        return false;
+    rest = content_type + sizeof(json) - 1;
+    rest += strspn(rest, " \t");
+    return *rest == '\0' || *rest == ';';
+}
+
 int worker_parse_params(char **envp, struct http_request *req,
                         struct http_response *resp, size_t *body_len)
 {
@@ -98,6 +111,11 @@ int worker_parse_params(char **envp, struct http_request *req,
     if (len > HTTP_MAX_BODY) {
         response_error(resp, BMC_ERR_BODY_TOO_LARGE, NULL, NULL,
                        "the body may be at most %d bytes", HTTP_MAX_BODY);
+        return -1;
+    }
+    if (!worker_is_json(FCGX_GetParam("CONTENT_TYPE", envp))) {
+        response_error(resp, BMC_ERR_UNSUPPORTED_MEDIA, NULL, NULL,
+                       "a POST must be Content-Type: application/json");
         return -1;
     }
     *body_len = (size_t)len;
