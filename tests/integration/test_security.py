@@ -72,3 +72,106 @@ def test_json_with_parameters_is_work(service, bmc, ctype):
     r = requests.post(service.url + "/power-state", data=json.dumps(creds(bmc)),
                       headers={"Content-Type": ctype}, timeout=30)
     assert r.status_code == 200, r.text
+
+
+# ---- 2. Host check (DNS rebinding) -----------------------------------------
+
+def raw_request(port, host_header, path="/health"):
+    """One HTTP/1.1 GET with exactly HOST_HEADER (None: no Host line,
+    HTTP/1.0) -> (status, headers text, body bytes)."""
+    import socket
+    line = f"GET {path} HTTP/1.1\r\n" if host_header is not None else f"GET {path} HTTP/1.0\r\n"
+    if host_header is not None:
+        line += f"Host: {host_header}\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall((line + "Connection: close\r\n\r\n").encode())
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), head.decode(), body
+
+
+def assert_misdirected(status, head, body):
+    import json
+    assert status == 421, (head, body)
+    env = json.loads(body)
+    assert env["success"] is False and env["error_code"] == 4210, env
+    assert env["message"] == "Misdirected request"
+    assert "X-Request-ID" in head
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:80", "10.1.2.3", None])
+def test_foreign_host_is_misdirected(service, host):
+    assert_misdirected(*raw_request(service.port, host))
+    assert_misdirected(*raw_request(service.port, host, "/tasks/x"))
+
+
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1", "[::1]", "LOCALHOST"])
+def test_own_names_answer(service, host):
+    status, head, _ = raw_request(service.port, f"{host}:{service.port}")
+    assert status == 200, head
+
+
+def test_foreign_host_post_reaches_nothing(service, bmc):
+    r = requests.post(service.url + "/action", json=creds(bmc, action="off"),
+                      headers={"Host": "rebind.example"}, timeout=30)
+    assert r.status_code == 421 and r.json()["error_code"] == 4210
+    assert bmc.stats()["connections"] == 0
+
+
+def test_configured_names(service_factory):
+    svc = service_factory({"BMC_SERVER_NAMES": "bmc.example.com,127.0.0.1"})
+    assert raw_request(svc.port, "bmc.example.com")[0] == 200
+    assert raw_request(svc.port, "127.0.0.1")[0] == 200
+    assert_misdirected(*raw_request(svc.port, "localhost"))
+    off = service_factory({"BMC_SERVER_NAMES": "*"})
+    assert raw_request(off.port, "anything.example")[0] == 200
+
+
+def render(tmp_path, listen, **env):
+    import os
+    import subprocess
+    from fixtures_service import DAEMON, REPO
+    e = dict(os.environ, BMC_STATE_DIR=str(tmp_path))
+    e.pop("BMC_SERVER_NAMES", None)
+    e.update(env)
+    return subprocess.run([str(REPO / "scripts" / "render-nginx"), str(DAEMON),
+                           str(tmp_path / "ng"), listen], env=e,
+                          capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("listen", ["0.0.0.0:8000", "8000", "[::]:8000", "10.0.0.5:80"])
+def test_listening_beyond_loopback_needs_names(tmp_path, listen):
+    r = render(tmp_path, listen)
+    assert r.returncode != 0
+    assert r.stderr.count("\n") == 1 and "BMC_SERVER_NAMES" in r.stderr, r.stderr
+    assert render(tmp_path, listen, BMC_SERVER_NAMES="bmc.example.com").returncode == 0
+
+
+def test_front_checks_host(service_factory, tmp_path):
+    import os
+    import subprocess
+    from fixtures_service import DAEMON, REPO, free_port, wait_until
+    node = service_factory()
+    port = free_port()
+    subprocess.run([str(REPO / "scripts" / "render-front"), str(DAEMON),
+                    str(tmp_path / "front"), f"127.0.0.1:{port}",
+                    f"0=127.0.0.1:{node.port}"], env=node.env, check=True)
+    proc = subprocess.Popen(["nginx", "-p", str(tmp_path / "front"), "-c",
+                             str(tmp_path / "front" / "nginx.conf"), "-g", "daemon off;"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: _answers(port), what="front")
+        assert_misdirected(*raw_request(port, "evil.example"))
+        assert raw_request(port, f"localhost:{port}")[0] == 200
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def _answers(port):
+    try:
+        return raw_request(port, "127.0.0.1")[0] == 200
+    except OSError:
+        return False
