@@ -57,9 +57,11 @@ struct bmc_config {
     char *credentials_file;  /* BMC_CREDENTIALS_FILE, "" */
 };
 
-/* 0.0.0.0/8, multicast, limited broadcast, the cloud metadata address. */
+/* "This network" (0.0.0.0 reaches loopback) and ::, multicast, the
+ * limited broadcast, the cloud metadata addresses (IPv4 and AWS's IPv6). */
 #define CONFIG_DENIED_DEFAULT                                                \
-    "0.0.0.0/8,224.0.0.0/4,255.255.255.255/32,169.254.169.254/32,ff00::/8"
+    "0.0.0.0/8,224.0.0.0/4,255.255.255.255/32,169.254.169.254/32,"           \
+    "::/128,ff00::/8,fd00:ec2::254/128"
 
 extern struct bmc_config bmc_cfg;
 

@@ -7,6 +7,7 @@
 #include "log.h"
 #include "master.h"
 #include "methods.h"
+#include "policy.h"
 #include "sockets.h"
 #include "taskstore.h"
 
@@ -93,7 +94,7 @@ int main(int argc, char **argv)
         printf("%s: %s\n", argv[2], problems ? "INCONSISTENT" : "consistent");
         return problems ? 1 : 0;
     }
-    if (config_load(err, sizeof(err))) {
+    if (config_load(err, sizeof(err)) || policy_load(err, sizeof(err))) {
         fprintf(stderr, "bmc-managerd: %s\n", err);
         return 2;
     }
@@ -111,6 +112,7 @@ int main(int argc, char **argv)
     rc = start(err, sizeof(err));
     if (rc)
         fprintf(stderr, "bmc-managerd: %s\n", err);
+    policy_free();
     config_free();
     return rc;
 }

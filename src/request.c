@@ -5,6 +5,7 @@
 #include "config.h"
 #include "errors.h"
 #include "jsonutil.h"
+#include "policy.h"
 
 #include <arpa/inet.h>
 #include <math.h>
@@ -112,7 +113,11 @@ static int check_ip(json_object *obj, struct api_request *out, char *details,
         return fail(BMC_ERR_INVALID_IP, details, dlen,
                     "%sip must be an IPv4 or IPv6 address literal", "");
     memcpy(out->conn.ip, ip, len + 1);
-    return 0;
+    /* one form everywhere: ::ffff:10.0.0.5 is 10.0.0.5 (gate, lists) */
+    if (policy_normalize_ip(out->conn.ip, sizeof(out->conn.ip)))
+        return fail(BMC_ERR_INVALID_IP, details, dlen,
+                    "%sip must be an IPv4 or IPv6 address literal", "");
+    return policy_check_target(out->conn.ip, details, dlen);
 }
 
 static int check_username(json_object *obj, struct api_request *out,

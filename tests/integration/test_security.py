@@ -175,3 +175,62 @@ def _answers(port):
         return raw_request(port, "127.0.0.1")[0] == 200
     except OSError:
         return False
+
+
+# ---- 3. target policy -------------------------------------------------------
+
+@pytest.fixture
+def two_bmcs(redfish_sim):
+    return redfish_sim(profile="dmtf", addresses="127.0.1.1-127.0.1.2",
+                       users=[f"admin:{PASSWORD}:Administrator"],
+                       transition_seconds=0.2, initial_power="On")
+
+
+@pytest.mark.parametrize("env", [
+    {"BMC_ALLOWED_TARGETS": "127.0.1.1/32"},
+    {"BMC_DENIED_TARGETS": "127.0.1.2, 0.0.0.0/8"},
+    {"BMC_ALLOWED_TARGETS": "::ffff:127.0.1.0/120", "BMC_DENIED_TARGETS": "::ffff:127.0.1.2"},
+])
+def test_allowed_and_denied_targets(service_factory, two_bmcs, env):
+    svc = service_factory(env)
+    sim = two_bmcs
+    ok = svc.post("/power-state", creds(sim, ip="127.0.1.1"))
+    assert ok.status_code == 200, ok.text
+    sim.reset_stats()
+    for ip in ("127.0.1.2", "::ffff:127.0.1.2", "::FFFF:7f00:102"):
+        for path, extra in (("/power-state", {}), ("/action", {"action": "off"}),
+                            ("/action/async", {"action": "off"}),
+                            ("/execute", {"method": "get_power_state"}),
+                            ("/execute/async", {"method": "power_off"})):
+            r = svc.post(path, creds(sim, ip=ip, **extra))
+            body = envelope(r, 403, 4008)
+            assert "task_id" not in body
+            assert "127.0.1.2" in body["details"]
+    assert sim.stats("127.0.1.2")["connections"] == 0
+    assert sim.stats("127.0.1.2")["requests"] == 0
+    assert svc.get("/metrics").json()["data"]["tasks_stored"] == 1
+
+
+@pytest.mark.parametrize("ip", ["0.0.0.0", "0.0.0.1", "::", "::ffff:0.0.0.0",
+                                "169.254.169.254", "224.0.0.1", "255.255.255.255"])
+def test_default_denied_targets(service, ip):
+    for proto in ("redfish", "ipmitool"):
+        r = service.post("/power-state", {"ip": ip, "username": "u", "password": "p",
+                                          "protocol": proto})
+        envelope(r, 403, 4008)
+
+
+def test_task_ip_is_the_ipv4_address(service, bmc):
+    r = service.post("/power-state", creds(bmc, ip="::ffff:" + bmc.host))
+    assert r.status_code == 200, r.text
+    task = service.get("/tasks/" + r.json()["task_id"]).json()
+    assert task["ip"] == bmc.host
+
+
+def test_bad_target_list_stops_start(service_factory):
+    import subprocess
+    from fixtures_service import DAEMON
+    svc = service_factory({"BMC_ALLOWED_TARGETS": "10.0.0.0/33"}, start=False)
+    r = subprocess.run([str(DAEMON), "--check-config"], env=svc.env,
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "BMC_ALLOWED_TARGETS" in r.stderr
