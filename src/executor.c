@@ -3,6 +3,7 @@
 #include "autoconfig.h"
 #include "executor.h"
 
+#include "auth.h"
 #include "config.h"
 #include "engine.h"
 #include "errors.h"
@@ -36,6 +37,7 @@ struct job {
     int retry_times;
     double delay, wait;
     char request_id[65];
+    char requested_by[65];
     char task_id[TASK_ID_LEN + 1];
     struct job *next;
 };
@@ -133,6 +135,8 @@ static json_object *job_to_json(const struct api_request *req,
         o, "wait", json_object_new_double(req->wait_for_state_seconds));
     json_object_object_add(
         o, "request_id", json_object_new_string(request_id ? request_id : ""));
+    json_object_object_add(o, "requested_by",
+                           json_object_new_string(req->requested_by));
     return o;
 }
 
@@ -163,6 +167,7 @@ static struct job *job_from_json(json_object *o)
     copy_str(o, "username", j->conn.username, sizeof(j->conn.username));
     copy_str(o, "password", j->conn.password, sizeof(j->conn.password));
     copy_str(o, "request_id", j->request_id, sizeof(j->request_id));
+    copy_str(o, "requested_by", j->requested_by, sizeof(j->requested_by));
     j->conn.protocol = (enum bmc_protocol)get_num(o, "protocol");
     j->conn.cipher_suite = (int)get_num(o, "cipher_suite");
     j->conn.port = (int)get_num(o, "port");
@@ -258,6 +263,9 @@ static void run_job(struct job *j)
     taskrun_finish(ex.store, j->task_id, &res);
     log_info("task_done", "task=%s method=%s code=%d success=%d attempts=%d",
              j->task_id, j->method, res.code, res.success, res.attempts);
+    if (m)
+        auth_audit(j->requested_by, m, &j->conn, j->task_id, res.code,
+                   res.success);
     engine_result_clear(&res);
     log_set_request_id(NULL);
 }
@@ -340,7 +348,8 @@ static void admit(int fd, struct job *j)
         goto drop;
     }
     rc = taskrun_create(ex.store, j->method, &j->conn, j->request_id,
-                        run_now ? TASK_RUNNING : TASK_QUEUED, j->task_id);
+                        j->requested_by, run_now ? TASK_RUNNING : TASK_QUEUED,
+                        j->task_id);
     if (rc != TS_OK) {
         reply(fd, NULL, BMC_ERR_SERVICE_UNAVAILABLE, taskstore_rc_message(rc));
         goto drop;

@@ -5,7 +5,10 @@
 #define BMC_HTTP_H
 
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stddef.h>
+
+struct auth_token;
 
 #define HTTP_MAX_BODY 65536 /* same as nginx's client_max_body_size */
 
@@ -15,6 +18,11 @@ struct http_request {
     char request_id[65]; /* from nginx (X-Request-ID or $request_id) */
     const char *body;    /* borrowed from the worker's buffer */
     size_t body_len;
+    char remote_addr[64];    /* the client (nginx's $remote_addr) */
+    char authorization[1024]; /* the Authorization header; wiped after the
+                                 request (never logged) */
+    const struct auth_token *who; /* router_authenticate: the caller's
+                                     token, NULL with BMC_AUTH=none */
 };
 
 struct http_response {
@@ -22,6 +30,7 @@ struct http_response {
     json_object *body; /* the envelope; owned */
     int retry_after;   /* seconds for a Retry-After header; 0 = none */
     const char *allow; /* Allow header for 405 (static string) or NULL */
+    bool www_authenticate; /* 401 / 4009: WWW-Authenticate: Bearer */
 };
 
 /* Reset RESP to an empty 500 with no body. */

@@ -1,6 +1,7 @@
 /* main.c - bmc-managerd: configuration, sockets, task store, master. */
 #include "autoconfig.h"
 
+#include "auth.h"
 #include "config.h"
 #include "executor.h"
 #include "gate.h"
@@ -8,6 +9,7 @@
 #include "master.h"
 #include "methods.h"
 #include "policy.h"
+#include "router.h"
 #include "sockets.h"
 #include "taskstore.h"
 
@@ -20,6 +22,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: bmc-managerd [--check-config | --print-config | "
                "--list-methods |\n"
+               "                    --list-routes | --hash-token < TOKEN |\n"
                "                    --check-store FILE | --version | --help]\n"
                "Configuration comes from BMC_* environment variables; see "
                "bmc-managerd(8) and the README.\n");
@@ -89,12 +92,19 @@ int main(int argc, char **argv)
         methods_print_json(stdout);
         return 0;
     }
+    if (argc > 1 && !strcmp(argv[1], "--list-routes")) {
+        router_print_access(stdout);
+        return 0;
+    }
+    if (argc > 1 && !strcmp(argv[1], "--hash-token"))
+        return auth_hash_token(stdin, stdout, stderr) ? 2 : 0;
     if (argc > 2 && !strcmp(argv[1], "--check-store")) {
         int problems = taskstore_check_file(argv[2], stderr);
         printf("%s: %s\n", argv[2], problems ? "INCONSISTENT" : "consistent");
         return problems ? 1 : 0;
     }
-    if (config_load(err, sizeof(err)) || policy_load(err, sizeof(err))) {
+    if (config_load(err, sizeof(err)) || policy_load(err, sizeof(err)) ||
+        auth_load(err, sizeof(err))) {
         fprintf(stderr, "bmc-managerd: %s\n", err);
         return 2;
     }
@@ -112,6 +122,7 @@ int main(int argc, char **argv)
     rc = start(err, sizeof(err));
     if (rc)
         fprintf(stderr, "bmc-managerd: %s\n", err);
+    auth_free();
     policy_free();
     config_free();
     return rc;

@@ -42,6 +42,8 @@ struct api_request {
     double delay;
     int retry_times;
     double wait_for_state_seconds;
+    char requested_by[65]; /* the caller's token name; "" with BMC_AUTH=none
+                              (set by the endpoint, not from the body) */
 };
 
 /* Parse BODY (LEN bytes) as the body of an endpoint taking FIELDS. Returns

@@ -16,7 +16,8 @@ const char *taskrun_protocol_name(enum bmc_protocol protocol)
 
 int taskrun_create(struct taskstore *store, const char *method,
                    const struct bmc_conn *conn, const char *request_id,
-                   enum task_status status, char id_out[TASK_ID_LEN + 1])
+                   const char *requested_by, enum task_status status,
+                   char id_out[TASK_ID_LEN + 1])
 {
     struct task_new t = {
         .method = method,
@@ -25,6 +26,7 @@ int taskrun_create(struct taskstore *store, const char *method,
         .request_id = request_id && *request_id ? request_id : NULL,
         .status = status,
         .owner = getpid(),
+        .requested_by = requested_by && *requested_by ? requested_by : NULL,
     };
     return taskstore_create(store, &t, id_out);
 }

@@ -3,6 +3,7 @@
 #include "worker.h"
 
 #include "api.h"
+#include "auth.h"
 #include "clock.h"
 #include "errors.h"
 #include "http.h"
@@ -70,6 +71,10 @@ static void read_request_line(char **envp, struct http_request *req)
         req->path[strcspn(req->path, "?")] = '\0';
     }
     copy_param(envp, "REQUEST_ID", req->request_id, sizeof(req->request_id));
+    copy_param(envp, "REMOTE_ADDR", req->remote_addr,
+               sizeof(req->remote_addr));
+    copy_param(envp, "HTTP_AUTHORIZATION", req->authorization,
+               sizeof(req->authorization));
 }
 
 bool worker_is_json(const char *content_type)
@@ -165,6 +170,9 @@ static void write_response(FCGX_Request *rq, const struct http_request *req,
     if (resp->allow)
         n += snprintf(head + n, sizeof(head) - (size_t)n, "Allow: %s\r\n",
                       resp->allow);
+    if (resp->www_authenticate)
+        n += snprintf(head + n, sizeof(head) - (size_t)n,
+                      "WWW-Authenticate: Bearer realm=\"bmc-manager\"\r\n");
     n += snprintf(head + n, sizeof(head) - (size_t)n,
                   "Content-Length: %zu\r\n\r\n", len);
     FCGX_PutStr(head, n, rq->out);
@@ -200,8 +208,10 @@ static void serve_one(FCGX_Request *rq)
     http_response_init(&resp);
     int rc = worker_parse_params(rq->envp, &req, &resp, &len);
     log_set_request_id(req.request_id);
-    if (rc == 0 && read_body(rq, len, &req, &resp) == 0)
+    if (rc == 0 && router_authenticate(&req, &resp) == 0 &&
+        read_body(rq, len, &req, &resp) == 0)
         router_dispatch(&req, &resp);
+    explicit_bzero(req.authorization, sizeof(req.authorization));
     write_response(rq, &req, &resp);
     /* Detached, libfcgi closes with close() instead of shutdown + poll +
      * read until nginx closes first: the worker is free for the next
@@ -214,6 +224,16 @@ static void serve_one(FCGX_Request *rq)
              req.path, resp.status, (clock_now_mono() - started) * 1000.0);
     log_set_request_id(NULL);
     http_response_clear(&resp);
+}
+
+/* SIGHUP: the tokens and credentials files again; a bad file keeps the
+ * tables this process had. */
+static void worker_reload_secrets(void)
+{
+    char err[512];
+
+    if (auth_load(err, sizeof(err)))
+        log_error("tokens_reload_failed", "reason=\"%s\"", err);
 }
 
 int worker_run(int listen_fd, const char *pool, long max_requests,
@@ -234,6 +254,7 @@ int worker_run(int listen_fd, const char *pool, long max_requests,
         if (worker_reopen_logs) {
             worker_reopen_logs = 0;
             log_reopen();
+            worker_reload_secrets();
         }
         if (FCGX_Accept_r(&rq) < 0) {
             if (worker_stop || errno == EINTR || worker_reopen_logs)

@@ -3,6 +3,8 @@ end through real nginx + bmc-managerd against the HTTPS Redfish simulator:
 only JSON POSTs are work, the Host check, the target policy, service
 tokens and roles, credential references, TLS pinning, and no password in
 memory dumps or long-lived processes."""
+import pathlib
+
 import requests
 
 import pytest
@@ -234,3 +236,231 @@ def test_bad_target_list_stops_start(service_factory):
     r = subprocess.run([str(DAEMON), "--check-config"], env=svc.env,
                        capture_output=True, text=True)
     assert r.returncode == 2 and "BMC_ALLOWED_TARGETS" in r.stderr
+
+
+# ---- 4. service tokens and roles --------------------------------------------
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+
+from fixtures_service import DAEMON, free_port, poll_task
+
+TOKENS = {"view": ("viewer", "v" * 40), "op": ("operator", "o" * 40),
+          "adm": ("admin", "a" * 40), "lab": ("admin", "l" * 40)}
+RANK = {"viewer": 0, "operator": 1, "admin": 2}
+
+
+def write_tokens(path, mode=0o600):
+    lines = ["# name role sha256 [cidrs]"]
+    for name, (role, token) in TOKENS.items():
+        h = hashlib.sha256(token.encode()).hexdigest()
+        # "lab" may only be used from an address tests never come from
+        lines.append(f"{name} {role} {h}" + (" 10.9.9.0/24" if name == "lab" else ""))
+    path.write_text("\n".join(lines) + "\n")
+    os.chmod(path, mode)
+    return path
+
+
+def bearer(name):
+    return {"Authorization": "Bearer " + TOKENS[name][1]}
+
+
+@pytest.fixture
+def token_service(service_factory, tmp_path):
+    tokens = write_tokens(tmp_path / "tokens")
+    return service_factory({"BMC_AUTH": "token", "BMC_TOKENS_FILE": str(tokens)})
+
+
+def registry():
+    return json.loads(subprocess.run([str(DAEMON), "--list-methods"], check=True,
+                                     capture_output=True, text=True).stdout)
+
+
+def routes():
+    return json.loads(subprocess.run([str(DAEMON), "--list-routes"], check=True,
+                                     capture_output=True, text=True).stdout)
+
+
+# DESIGN.md "Security": viewer reads; operator also acts on machines;
+# admin also manages BMC accounts and resets BMCs. Written from the rule,
+# not from the registry, so a method that declares the wrong role (or
+# none: ROLE_VIEWER is the default of a designated initializer) fails.
+WRITE_VERBS = re.compile(r"^(set|create|delete|clear|insert|eject|mount|unmount|"
+                         r"reset|power|run|change|add|remove|update|enable|"
+                         r"disable|identify|mark|cancel|flash|upgrade)(_|$)")
+ADMIN_WORDS = re.compile(r"user|account|password|(^|_)reset_bmc|bmc_reset|"
+                         r"manager_reset|reset_manager")
+
+
+def expected_role(m):
+    if not m["mutating"]:
+        return "viewer"
+    return "admin" if ADMIN_WORDS.search(m["name"]) else "operator"
+
+
+def test_registry_roles_follow_the_rule():
+    methods = registry()
+    assert methods
+    for m in methods:
+        assert m["role"] in RANK, m
+        if WRITE_VERBS.search(m["name"]) or "identify" in m["name"]:
+            assert m["mutating"], f"{m['name']} changes something: METHOD_MUTATING"
+        assert m["role"] == expected_role(m), \
+            f"{m['name']}: role {m['role']}, DESIGN.md says {expected_role(m)}"
+
+
+def test_routes_table_names_an_access_for_each_route():
+    for r in routes():
+        assert r["access"] in ("health", "viewer", "operator", "admin", "method"), r
+
+
+def closed_target():
+    # a loopback port nothing listens on: an allowed call fails fast (1002)
+    return {"ip": "127.0.0.1", "port": free_port(), "username": "admin",
+            "password": PASSWORD, "protocol": "redfish"}
+
+
+def test_every_role_against_every_method(token_service):
+    svc = token_service
+    for m in registry():
+        for token, (role, _) in TOKENS.items():
+            if token == "lab":
+                continue
+            allowed = RANK[role] >= RANK[m["role"]]
+            calls = [("/execute", dict(closed_target(), method=m["name"], params={})),
+                     ("/execute/async", dict(closed_target(), method=m["name"], params={}))]
+            if m["endpoint"]:
+                extra = {"action": "on"} if m["name"] == "run_action" else {}
+                calls.append((m["endpoint"], dict(closed_target(), **extra)))
+            for path, body in calls:
+                r = svc.post(path, body, headers=bearer(token))
+                what = f"{token}({role}) {m['name']} via {path}: {r.text}"
+                if allowed:
+                    assert r.json().get("error_code") not in (4009, 4010), what
+                else:
+                    assert r.status_code == 403, what
+                    assert r.json()["error_code"] == 4010, what
+                    assert f"role {m['role']} is needed" in r.json()["details"], what
+                    assert "task_id" not in r.json(), what
+                # no token at all: never past the door
+                r = svc.post(path, body)
+                assert r.status_code == 401 and r.json()["error_code"] == 4009, what
+                assert r.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_every_role_against_every_route(token_service, service_factory, tmp_path):
+    svc = token_service
+    strict = service_factory({"BMC_AUTH": "token", "BMC_AUTH_HEALTH": "true",
+                              "BMC_TOKENS_FILE": str(write_tokens(tmp_path / "t2"))})
+    for r in routes():
+        if r["method"] != "GET":
+            continue  # POST routes: by method, above
+        path = r["path"] + ("0190c3a2-1b2c-7d3e-8f07-0123456789ab" if r["path"].endswith("/") else "")
+        open_ = svc.get(path)
+        if r["access"] == "health":
+            assert open_.status_code == 200, path
+            assert strict.get(path).status_code == 401, path
+            assert strict.get(path, headers=bearer("view")).status_code == 200, path
+        else:
+            assert open_.status_code == 401 and open_.json()["error_code"] == 4009, path
+            need = {"viewer": "view", "operator": "op", "admin": "adm"}[r["access"]]
+            assert svc.get(path, headers=bearer(need)).status_code != 401, path
+
+
+def test_no_valid_token_reaches_no_bmc(token_service, bmc):
+    svc = token_service
+    bmc.reset_stats()
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic YTpi"},
+                    {"Authorization": "Bearer"}, bearer("lab"),
+                    {"Authorization": "Bearer " + TOKENS["op"][1] + "x"}):
+        for path in ("/action", "/action/async", "/power-state", "/execute"):
+            r = svc.post(path, creds(bmc, action="off", method="power_off"),
+                         headers=headers)
+            envelope(r, 401, 4009)
+            assert r.headers["WWW-Authenticate"].startswith("Bearer")
+    assert bmc.stats()["connections"] == 0
+    # a viewer changes nothing
+    for path, extra in (("/action", {"action": "off"}), ("/action/async", {"action": "off"}),
+                        ("/execute", {"method": "run_action", "params": {"action_name": "off"}})):
+        envelope(svc.post(path, creds(bmc, **extra), headers=bearer("view")), 403, 4010)
+    assert bmc.stats()["connections"] == 0
+    r = svc.post("/power-state", creds(bmc), headers=bearer("view"))
+    assert r.status_code == 200, r.text
+
+
+def test_tasks_name_who_asked_and_actions_are_audited(token_service, bmc):
+    svc = token_service
+    r = svc.post("/action", creds(bmc, action="off"), headers=bearer("op"))
+    assert r.status_code == 200, r.text
+    sync_id = r.json()["task_id"]
+    r = svc.post("/action/async", creds(bmc, action="on"), headers=bearer("adm"))
+    assert r.status_code == 202, r.text
+    async_id = r.json()["task_id"]
+    t = poll_task(type("S", (), {"get": lambda self, p: svc.get(p, headers=bearer("view"))})(),
+                  async_id)
+    assert t["data"]["requested_by"] == "adm"
+    t = svc.get("/tasks/" + sync_id, headers=bearer("view")).json()
+    assert t["data"]["requested_by"] == "op"
+    r = svc.post("/power-state", creds(bmc), headers=bearer("view"))
+    read_id = r.json()["task_id"]
+    assert svc.get("/tasks/" + read_id, headers=bearer("view")).json()["data"]["requested_by"] == "view"
+    log = svc.log()
+    audit = [l for l in log.splitlines() if "event=audit" in l]
+    assert any(f"who=op method=run_action bmc={bmc.host}" in l and f"task={sync_id}" in l
+               and "outcome=success" in l for l in audit), audit
+    assert any(f"who=adm method=run_action" in l and f"task={async_id}" in l for l in audit), audit
+    assert not any(read_id in l for l in audit)  # reads are not actions
+    assert TOKENS["op"][1] not in log and PASSWORD not in log
+
+
+def test_without_auth_tasks_say_nobody(service, bmc):
+    r = service.post("/power-state", creds(bmc))
+    t = service.get("/tasks/" + r.json()["task_id"]).json()
+    assert t["data"]["requested_by"] is None
+    h = service.get("/health").json()
+    assert h["data"]["auth"] == "none" and h["data"]["security"]["auth"] == "none"
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o660])
+def test_tokens_file_open_to_others_is_refused(service_factory, tmp_path, mode):
+    tokens = write_tokens(tmp_path / "tokens", mode)
+    svc = service_factory({"BMC_AUTH": "token", "BMC_TOKENS_FILE": str(tokens)}, start=False)
+    r = subprocess.run([str(DAEMON), "--check-config"], env=svc.env, capture_output=True,
+                       text=True)
+    assert r.returncode == 2, r
+    assert str(tokens) in r.stderr and "chmod 0600" in r.stderr, r.stderr
+    assert r.stderr.count("\n") == 1
+
+
+def test_hash_token_reads_stdin():
+    r = subprocess.run([str(DAEMON), "--hash-token"], input="s3cr3t-token-of-forty-characters-abcdef\n",
+                       capture_output=True, text=True, check=True)
+    assert r.stdout.strip() == hashlib.sha256(b"s3cr3t-token-of-forty-characters-abcdef").hexdigest()
+    assert "s3cr3t" not in r.stdout + r.stderr
+    r = subprocess.run([str(DAEMON), "--hash-token"], input="", capture_output=True, text=True)
+    assert r.returncode != 0
+
+
+def test_tokens_reload_on_sighup(token_service, tmp_path):
+    import signal
+    import time
+    svc = token_service
+    path = pathlib.Path(svc.env["BMC_TOKENS_FILE"])
+    assert svc.get("/tasks/x", headers=bearer("view")).status_code == 404
+    TOKENS["new"] = ("viewer", "n" * 40)
+    try:
+        write_tokens(path)
+        svc.daemon.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if all(svc.get("/tasks/x", headers=bearer("new")).status_code == 404
+                   for _ in range(8)):
+                break
+            time.sleep(0.1)
+        assert all(svc.get("/tasks/x", headers=bearer("new")).status_code == 404
+                   for _ in range(8))
+    finally:
+        del TOKENS["new"]

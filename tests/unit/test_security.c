@@ -4,7 +4,12 @@
 
 #include "config.h"
 #include "errors.h"
+#include "auth.h"
 #include "policy.h"
+
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <check.h>
 #include <stdlib.h>
@@ -118,6 +123,76 @@ START_TEST(target_policy_defaults_and_lists)
 }
 END_TEST
 
+/* sha256("viewer-token-0123456789") etc., as bmc-managerd --hash-token. */
+static const char *hash_of(const char *token, char *out)
+{
+    FILE *in = fmemopen((void *)token, strlen(token), "r");
+    FILE *o = fmemopen(out, 80, "w");
+    ck_assert_int_eq(auth_hash_token(in, o, stderr), 0);
+    fclose(in);
+    fclose(o);
+    out[64] = '\0';
+    return out;
+}
+
+START_TEST(tokens_roles_and_sources)
+{
+    char path[] = "/tmp/bmc-tokens-XXXXXX", err[256], details[256], h1[80],
+         h2[80];
+    const struct auth_token *who;
+    int fd = mkstemp(path);
+    FILE *f = fdopen(fd, "w");
+
+    fprintf(f, "# comment\n\nview viewer %s\nops operator %s 10.0.0.0/8\n",
+            hash_of("viewer-token-0123456789", h1),
+            hash_of("operator-token-0123456789", h2));
+    fclose(f);
+    setenv("BMC_AUTH", "token", 1);
+    setenv("BMC_TOKENS_FILE", path, 1);
+    ck_assert_int_eq(config_load(err, sizeof(err)), 0);
+    ck_assert_int_eq(auth_load(err, sizeof(err)), 0);
+    ck_assert_int_eq(auth_check("Bearer viewer-token-0123456789", "127.0.0.1",
+                                &who, details, sizeof(details)),
+                     0);
+    ck_assert_str_eq(auth_token_name(who), "view");
+    ck_assert_int_eq(auth_require(who, ROLE_OPERATOR, details,
+                                  sizeof(details)),
+                     BMC_ERR_FORBIDDEN);
+    ck_assert_str_eq(details, "role operator is needed; token view has viewer");
+    ck_assert_int_eq(auth_check("bearer operator-token-0123456789",
+                                "10.1.1.1", &who, details, sizeof(details)),
+                     0);
+    ck_assert_int_eq(auth_require(who, ROLE_OPERATOR, details,
+                                  sizeof(details)),
+                     0);
+    ck_assert_int_eq(auth_check("Bearer operator-token-0123456789",
+                                "192.168.1.1", &who, details, sizeof(details)),
+                     BMC_ERR_AUTH_REQUIRED);
+    ck_assert_int_eq(auth_check(NULL, "1.2.3.4", &who, details,
+                                sizeof(details)),
+                     BMC_ERR_AUTH_REQUIRED);
+    ck_assert_int_eq(auth_check("Bearer viewer-token-012345678", "1.2.3.4",
+                                &who, details, sizeof(details)),
+                     BMC_ERR_AUTH_REQUIRED);
+    ck_assert_int_eq(auth_require(NULL, ROLE_ADMIN, details, sizeof(details)),
+                     0);
+    chmod(path, 0644);
+    ck_assert_int_eq(auth_load(err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "chmod 0600"));
+    chmod(path, 0600);
+    f = fopen(path, "w");
+    fprintf(f, "bad viewer 1234\n");
+    fclose(f);
+    ck_assert_int_eq(auth_load(err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "line 1"));
+    unlink(path);
+    unsetenv("BMC_AUTH");
+    unsetenv("BMC_TOKENS_FILE");
+    auth_free();
+    config_free();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("security");
@@ -126,6 +201,7 @@ int main(void)
     tcase_add_test(tc, cidr_lists_reject_garbage);
     tcase_add_test(tc, addresses_have_one_form);
     tcase_add_test(tc, target_policy_defaults_and_lists);
+    tcase_add_test(tc, tokens_roles_and_sources);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
