@@ -73,15 +73,18 @@ struct bmc_call {
 typedef void (*bmc_op_fn)(const struct bmc_call *call,
                           struct bmc_outcome *out);
 
-/* What every backend implements. Payloads (outcome.data), per DESIGN.md:
+/* What every backend implements. Payloads (outcome.data):
  *   validate_connection  {"ok": true}
- *   get_power_state      {"power_state": "On"|"Off"|... (Redfish) or
- * "on"|"off" (IPMI)} list_actions         {"actions": [...]} run_action
- * {"message": "Command Accepted (204)" | ipmitool's line, ...} unsupported
- * action: success=false, message "Action 'X' is not supported", data.actions =
- * list list_users           {"users": [{id, name, role, enabled, ...}]}
- *   get_fw_version       {"fw_version": ..., + bios_version | manufacturer,
- * product}
+ *   get_power_state      {"power_state": "On"|"Off"|... (Redfish)
+ *                                        or "on"|"off" (IPMI)}
+ *   list_actions         {"actions": [...]}
+ *   run_action           {"message": "Command Accepted (204)"
+ *                                    | ipmitool's line, ...}
+ *                        unsupported action: success=false, message
+ *                        "Action 'X' is not supported", data.actions = list
+ *   list_users           {"users": [{id, name, role, enabled, ...}]}
+ *   get_fw_version       {"fw_version": ...,
+ *                         + bios_version | manufacturer, product}
  */
 struct bmc_backend {
     const char *name; /* "redfish" | "ipmitool" */

@@ -49,8 +49,7 @@ static struct {
 
 static volatile sig_atomic_t executor_stop;
 
-/* ---- socket address ------------------------------------------------------
- */
+/* ---- socket address ----------------------------------------------------- */
 
 const char *executor_socket_path(void)
 {
@@ -185,8 +184,7 @@ static void job_free(struct job *j)
     free(j);
 }
 
-/* ---- worker side ----------------------------------------------------------
- */
+/* ---- worker side -------------------------------------------------------- */
 
 static int submit_fail(char *details, size_t dlen, const char *why)
 {
@@ -242,8 +240,7 @@ out:
     return rc;
 }
 
-/* ---- executor side --------------------------------------------------------
- */
+/* ---- executor side ------------------------------------------------------ */
 
 static void run_job(struct job *j)
 {

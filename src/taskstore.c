@@ -242,10 +242,10 @@ const char *taskstore_rc_message(int rc)
     case TS_BUSY:
         return "Task store busy (lock not acquired in time); retry shortly";
     case TS_FULL:
-        return "Task store full: BMC_STORE_MAX_BYTES reached (or the disk is "
-               "full); "
-               "raise BMC_STORE_MAX_BYTES, set BMC_MAX_TASKS or lower "
-               "BMC_TASK_RETENTION_DAYS";
+        return "Task store full: "
+               "BMC_STORE_MAX_BYTES reached (or the disk is full); "
+               "raise BMC_STORE_MAX_BYTES, set BMC_MAX_TASKS "
+               "or lower BMC_TASK_RETENTION_DAYS";
     case TS_TOO_LARGE:
         return "Task result exceeds the task store's 1 MiB limit";
     default: return "Task store error";
@@ -1315,8 +1315,8 @@ static int header_validate(const char *base, uint64_t size, char *why,
         h->arena_off != ARENA_OFF) {
         snprintf(why, whylen,
                  "store format version %u (mutex %u bytes, record %u bytes) "
-                 "differs from "
-                 "this build's version %d (mutex %zu bytes, record %zu bytes)",
+                 "differs from this build's "
+                 "version %d (mutex %zu bytes, record %zu bytes)",
                  h->version, h->mutex_size, h->record_size,
                  TASKSTORE_FORMAT_VERSION, sizeof(pthread_mutex_t),
                  sizeof(struct ts_rec));
@@ -1329,8 +1329,8 @@ static int header_validate(const char *base, uint64_t size, char *why,
     if (h->file_bytes < ARENA_OFF || h->file_bytes > size ||
         h->heap_top < ARENA_OFF || h->heap_top > h->file_bytes) {
         snprintf(why, whylen,
-                 "header sizes are inconsistent (file %llu bytes, header says "
-                 "%llu, heap %llu)",
+                 "header sizes are inconsistent "
+                 "(file %llu bytes, header says %llu, heap %llu)",
                  (unsigned long long)size, (unsigned long long)h->file_bytes,
                  (unsigned long long)h->heap_top);
         return -1;
@@ -1476,9 +1476,9 @@ int taskstore_open(const char *path, const struct taskstore_opts *opts,
         goto out;
     if (flock(ts->fd, LOCK_EX | LOCK_NB) != 0) {
         snprintf(err, errlen,
-                 "task store %s is in use by another bmc-managerd (flock: "
-                 "%s); stop that "
-                 "instance or give this one its own BMC_STATE_DIR",
+                 "task store %s is in use by another bmc-managerd "
+                 "(flock: %s); "
+                 "stop that instance or give this one its own BMC_STATE_DIR",
                  path, strerror(errno));
         goto out;
     }
@@ -1550,10 +1550,9 @@ int taskstore_open(const char *path, const struct taskstore_opts *opts,
     return TS_OK;
 refuse:
     snprintf(err, errlen,
-             "refusing task store %s: %s. It was not modified. Move it aside "
-             "(its tasks "
-             "are then no longer served) or point BMC_STATE_DIR at another "
-             "directory; "
+             "refusing task store %s: %s. It was not modified. "
+             "Move it aside (its tasks are then no longer served) "
+             "or point BMC_STATE_DIR at another directory; "
              "`bmc-managerd --check-store %s` reports details",
              path, why, path);
 out:
@@ -1931,9 +1930,9 @@ int taskstore_check_file(const char *path, FILE *report)
         }
         if (report)
             fprintf(report,
-                    "note: %s: %llu journal bytes pending (rolled back for "
-                    "the check, "
-                    "as the next open or lock will)\n",
+                    "note: %s: %llu journal bytes pending "
+                    "(rolled back for the check, as the next open or lock "
+                    "will)\n",
                     path, (unsigned long long)pending);
         if (header_validate(base, (uint64_t)st.st_size, why, sizeof(why))) {
             chk_fail(&c, "%s: after rollback: %s", path, why);

@@ -65,8 +65,7 @@ START_TEST(timing_formula_matches_recorded)
 }
 END_TEST
 
-/* ---- classification: every row of the table ------------------------------
- */
+/* ---- classification: every row of the table ----------------------------- */
 
 START_TEST(every_row_is_reachable)
 {
@@ -250,8 +249,7 @@ START_TEST(details_never_overflow)
 }
 END_TEST
 
-/* ---- stdout parsers ------------------------------------------------------
- */
+/* ---- stdout parsers ----------------------------------------------------- */
 
 START_TEST(parse_power)
 {
@@ -389,8 +387,7 @@ START_TEST(roles)
 }
 END_TEST
 
-/* ---- backend checks that need no BMC --------------------------------------
- */
+/* ---- backend checks that need no BMC ------------------------------------ */
 
 static void call_op(bmc_op_fn fn, const char *user, const char *pw,
                     json_object *params, struct bmc_outcome *out)
