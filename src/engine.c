@@ -13,7 +13,7 @@
 
 #define SUCCESS_MESSAGE "Method executed successfully"
 
-const struct bmc_backend *engine_backend(enum bmc_protocol protocol)
+static const struct bmc_backend *engine_backend(enum bmc_protocol protocol)
 {
     return protocol == BMC_PROTO_REDFISH ? &redfish_backend : &ipmi_backend;
 }

@@ -346,7 +346,7 @@ static void admit(int fd, struct job *j)
     if (run_now) {
         if (start_thread(j) == 0)
             return;
-        /* No thread: run it queued instead of losing it. */
+        /* No thread: the task ends failed, saying so (never left running). */
         pthread_mutex_lock(&ex.lock);
         ex.running--;
         pthread_mutex_unlock(&ex.lock);

@@ -393,7 +393,6 @@ static void holder_take(int ei, bool exclusive, uint64_t pstart,
         t->entry = ei;
         t->slot = s;
         t->token = ho->token;
-        t->since = clock_now_mono();
         return;
     }
 }

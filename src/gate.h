@@ -48,7 +48,6 @@ struct gate_ticket {
     int entry; /* -1: no slot held (gate open) */
     int slot;
     unsigned token;
-    double since; /* monotonic time the slot was granted */
 };
 
 struct gate_stats {

@@ -26,8 +26,8 @@
 #define NOT_INSTALLED "ipmitool is not installed"
 #define ARGV_MAX      32
 
-const char *const ipmi_actions[IPMI_ACTIONS_COUNT + 1] = {
-    "status", "on", "off", "cycle", "reset", "soft", NULL};
+static const char *const ipmi_actions[] = {"status", "on",   "off", "cycle",
+                                           "reset",  "soft", NULL};
 
 /* ---- finding ipmitool -------------------------------------------------- */
 

@@ -10,7 +10,6 @@
 #include "sockets.h"
 #include "taskstore.h"
 
-#include <curl/curl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>

@@ -267,8 +267,10 @@ static int check_numbers(json_object *obj, unsigned fields,
     return 0;
 }
 
-int request_validate(json_object *obj, unsigned fields,
-                     struct api_request *out, char *details, size_t dlen)
+/* Validate the parsed body OBJ (as request_parse). */
+static int request_validate(json_object *obj, unsigned fields,
+                            struct api_request *out, char *details,
+                            size_t dlen)
 {
     int rc;
 

@@ -46,10 +46,6 @@ struct api_request {
 int request_parse(const char *body, size_t len, unsigned fields,
                   struct api_request *out, char *details, size_t dlen);
 
-/* Validate an already-parsed body object (shared with request_parse). */
-int request_validate(json_object *obj, unsigned fields,
-                     struct api_request *out, char *details, size_t dlen);
-
 /* Wipe the password and free what the request owns. */
 void request_free(struct api_request *req);
 
