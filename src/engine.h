@@ -23,7 +23,7 @@ struct engine_request {
  * own message when it said no, `data` the payload. code != 0: a service-
  * level failure with the envelope's `message` and `details`. */
 struct engine_result {
-    int code;
+    enum bmc_err code;
     bool success;
     char message[256];
     char details[1024];

@@ -4,6 +4,8 @@
 #ifndef BMC_ERRORS_H
 #define BMC_ERRORS_H
 
+#include <stdbool.h>
+
 enum bmc_err {
     BMC_OK = 0,
     /* 1xxx: connection validation */
@@ -36,12 +38,12 @@ enum bmc_err {
 };
 
 /* The literal message DESIGN.md fixes for CODE (static string). */
-const char *bmc_err_message(int code);
+const char *bmc_err_message(enum bmc_err code);
 
 /* The HTTP status the envelope for CODE is sent with. */
-int bmc_err_http_status(int code);
+int bmc_err_http_status(enum bmc_err code);
 
 /* Whether a failure with CODE may be retried (1002, 1003, 1005, 3001). */
-int bmc_err_is_transient(int code);
+bool bmc_err_is_transient(enum bmc_err code);
 
 #endif

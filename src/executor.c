@@ -192,9 +192,10 @@ static int submit_fail(char *details, size_t dlen, const char *why)
     return BMC_ERR_SERVICE_UNAVAILABLE;
 }
 
-int executor_submit(const struct api_request *req, const char *method,
-                    const char *request_id, char id_out[TASK_ID_LEN + 1],
-                    char *details, size_t dlen)
+enum bmc_err executor_submit(const struct api_request *req, const char *method,
+                             const char *request_id,
+                             char id_out[TASK_ID_LEN + 1], char *details,
+                             size_t dlen)
 {
     struct sockaddr_un sa;
     char reply[512];

@@ -717,9 +717,9 @@ static int wait_turn(int ei, int32_t wi, double deadline, double start,
     }
 }
 
-int gate_enter(const char *ip, int port, enum bmc_protocol protocol,
-               bool exclusive, double deadline, struct gate_ticket *t,
-               char *details, size_t dlen)
+enum bmc_err gate_enter(const char *ip, int port, enum bmc_protocol protocol,
+                        bool exclusive, double deadline, struct gate_ticket *t,
+                        char *details, size_t dlen)
 {
     char key[BMC_IP_MAX];
     uint32_t hash;

@@ -91,8 +91,9 @@ static const struct method_param *find_param(const struct method_def *m,
     return NULL;
 }
 
-static int check_params(const struct method_def *m, json_object *params,
-                        char *details, size_t dlen)
+static enum bmc_err check_params(const struct method_def *m,
+                                 json_object *params, char *details,
+                                 size_t dlen)
 {
     json_object_object_foreach(params, key, val)
     {
@@ -119,8 +120,9 @@ static int check_params(const struct method_def *m, json_object *params,
     return 0;
 }
 
-int methods_resolve(const char *name, json_object *params,
-                    const struct method_def **out, char *details, size_t dlen)
+enum bmc_err methods_resolve(const char *name, json_object *params,
+                             const struct method_def **out, char *details,
+                             size_t dlen)
 {
     const struct method_def *m;
 
@@ -138,7 +140,7 @@ int methods_resolve(const char *name, json_object *params,
         snprintf(details, dlen, "'%s' is an attribute, not a method", name);
         return BMC_ERR_METHOD_NOT_CALLABLE;
     }
-    int rc = check_params(m, params, details, dlen);
+    enum bmc_err rc = check_params(m, params, details, dlen);
     if (rc)
         return rc;
     *out = m;

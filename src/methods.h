@@ -41,8 +41,9 @@ struct method_def {
  * 0 and *OUT, or 2001 unknown, 2002 params not matching (unknown, missing,
  * wrong type), 2003 not callable, 2004 private (leading '_'), with a
  * reason in DETAILS. */
-int methods_resolve(const char *name, json_object *params,
-                    const struct method_def **out, char *details, size_t dlen);
+enum bmc_err methods_resolve(const char *name, json_object *params,
+                             const struct method_def **out, char *details,
+                             size_t dlen);
 
 /* The registry entry named NAME, callable or not; NULL if none. */
 const struct method_def *methods_find(const char *name);

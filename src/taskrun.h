@@ -13,9 +13,10 @@
 
 /* Create the task for METHOD on CONN (status QUEUED or RUNNING, owned by
  * this process). Returns a taskstore rc; the id goes to ID_OUT. */
-int taskrun_create(struct taskstore *store, const char *method,
-                   const struct bmc_conn *conn, const char *request_id,
-                   enum task_status status, char id_out[TASK_ID_LEN + 1]);
+enum ts_rc taskrun_create(struct taskstore *store, const char *method,
+                          const struct bmc_conn *conn, const char *request_id,
+                          enum task_status status,
+                          char id_out[TASK_ID_LEN + 1]);
 
 /* Finish task ID from RES. A result too large for the store is recorded
  * as an explicit 3001 failure saying so. */

@@ -233,7 +233,7 @@ static bool status_active(uint32_t s)
     return s == TASK_QUEUED || s == TASK_RUNNING;
 }
 
-const char *taskstore_rc_message(int rc)
+const char *taskstore_rc_message(enum ts_rc rc)
 {
     switch (rc) {
     case TS_OK: return "OK";
@@ -248,8 +248,10 @@ const char *taskstore_rc_message(int rc)
                "or lower BMC_TASK_RETENTION_DAYS";
     case TS_TOO_LARGE:
         return "Task result exceeds the task store's 1 MiB limit";
-    default: return "Task store error";
+    case TS_ERROR: break;
     }
+    /* no default: -Wswitch names a new code that has no message here */
+    return "Task store error";
 }
 
 /* ---- journal -------------------------------------------------------- */
@@ -901,8 +903,8 @@ static int ts_create_locked(struct taskstore *ts, const struct task_new *t,
     return TS_OK;
 }
 
-int taskstore_create_at(struct taskstore *ts, const struct task_new *t,
-                        double started_at, char id_out[TASK_ID_LEN + 1])
+enum ts_rc taskstore_create_at(struct taskstore *ts, const struct task_new *t,
+                               double started_at, char id_out[TASK_ID_LEN + 1])
 {
     static const size_t maxes[META_N] = {
         TASKSTORE_MAX_TEXT_BYTES, TASKSTORE_MAX_TEXT_BYTES,
@@ -930,8 +932,8 @@ out:
     return rc;
 }
 
-int taskstore_create(struct taskstore *ts, const struct task_new *t,
-                     char id_out[TASK_ID_LEN + 1])
+enum ts_rc taskstore_create(struct taskstore *ts, const struct task_new *t,
+                            char id_out[TASK_ID_LEN + 1])
 {
     return taskstore_create_at(ts, t, 0, id_out);
 }
@@ -943,7 +945,8 @@ static uint64_t record_lookup(struct taskstore *ts, const uint8_t id[16])
     return pos < 0 ? 0 : entry_off(index_slots(ts)[pos]);
 }
 
-int taskstore_mark_running(struct taskstore *ts, const char *id, pid_t owner)
+enum ts_rc taskstore_mark_running(struct taskstore *ts, const char *id,
+                                  pid_t owner)
 {
     uint8_t bin[16];
     int rc;
@@ -969,10 +972,10 @@ int taskstore_mark_running(struct taskstore *ts, const char *id, pid_t owner)
     return ts_unlock(ts, rc);
 }
 
-int taskstore_finish(struct taskstore *ts, const char *id,
-                     enum task_status final, const char *result_json,
-                     int error_code, const char *error_message,
-                     const char *details)
+enum ts_rc taskstore_finish(struct taskstore *ts, const char *id,
+                            enum task_status final, const char *result_json,
+                            enum bmc_err error_code, const char *error_message,
+                            const char *details)
 {
     static const size_t maxes[RES_N] = {TASKSTORE_MAX_RESULT_BYTES,
                                         TASKSTORE_MAX_TEXT_BYTES,
@@ -1118,7 +1121,8 @@ static int id_classify(const struct taskstore *ts, const char *id,
     return TS_OK;
 }
 
-int taskstore_get(struct taskstore *ts, const char *id, json_object **task_out)
+enum ts_rc taskstore_get(struct taskstore *ts, const char *id,
+                         json_object **task_out)
 {
     char local[LOCAL_COPY], *heap = NULL, *buf = local;
     size_t cap = sizeof(local);
@@ -1155,12 +1159,12 @@ out:
     return rc;
 }
 
-int taskstore_test_lock(struct taskstore *ts)
+enum ts_rc taskstore_test_lock(struct taskstore *ts)
 {
     return ts_lock(ts);
 }
 
-int taskstore_count_running(struct taskstore *ts, long *n)
+enum ts_rc taskstore_count_running(struct taskstore *ts, long *n)
 {
     int rc = ts_lock(ts);
 
@@ -1171,7 +1175,7 @@ int taskstore_count_running(struct taskstore *ts, long *n)
     return TS_OK;
 }
 
-int taskstore_stats(struct taskstore *ts, struct taskstore_stats *st)
+enum ts_rc taskstore_stats(struct taskstore *ts, struct taskstore_stats *st)
 {
     int rc = ts_lock(ts);
 
@@ -1241,8 +1245,8 @@ static int fail_owned(struct taskstore *ts, pid_t pid, const char *message,
     return rc;
 }
 
-int taskstore_fail_owned_by(struct taskstore *ts, pid_t pid,
-                            const char *message)
+enum ts_rc taskstore_fail_owned_by(struct taskstore *ts, pid_t pid,
+                                   const char *message)
 {
     long n;
 
@@ -1251,7 +1255,7 @@ int taskstore_fail_owned_by(struct taskstore *ts, pid_t pid,
     return fail_owned(ts, pid, message, &n);
 }
 
-int taskstore_sweep(struct taskstore *ts, double now_unix)
+enum ts_rc taskstore_sweep(struct taskstore *ts, double now_unix)
 {
     double cutoff = now_unix - (double)ts->retention_days * 86400.0;
     int rc = TS_OK, more = 1;
@@ -1455,8 +1459,8 @@ static void opts_apply(struct taskstore *ts, const struct taskstore_opts *o)
 
 static int store_problems(char *base);
 
-int taskstore_open(const char *path, const struct taskstore_opts *opts,
-                   struct taskstore **out, char *err, size_t errlen)
+enum ts_rc taskstore_open(const char *path, const struct taskstore_opts *opts,
+                          struct taskstore **out, char *err, size_t errlen)
 {
     struct taskstore *ts = calloc(1, sizeof(*ts));
     struct stat st;
