@@ -96,6 +96,11 @@ struct bmc_backend {
     bmc_op_fn run_action;
     bmc_op_fn list_users;
     bmc_op_fn get_fw_version;
+    /* Operations beyond power, by area (NULL: the protocol does not have
+     * it; the service answers 2002 "not supported over <name>"). */
+    /* -- provisioning: boot device, virtual media -- */
+    /* -- machine health: sensors, event log, inventory, identify -- */
+    /* -- BMC accounts -- */
     /* True when every operation authenticates with the BMC itself before
      * it reads or changes anything, failing with the codes a validation
      * would: the engine then skips the separate validation exchange,

@@ -13,7 +13,7 @@
 
 #define SUCCESS_MESSAGE "Method executed successfully"
 
-static const struct bmc_backend *engine_backend(enum bmc_protocol protocol)
+const struct bmc_backend *engine_backend(enum bmc_protocol protocol)
 {
     return protocol == BMC_PROTO_REDFISH ? &redfish_backend : &ipmi_backend;
 }
@@ -92,7 +92,13 @@ static void run_attempt(const struct engine_request *req, double deadline,
         }
         outcome_clear(&o);
     }
-    methods_op(req->method, backend)(&call, &o);
+    bmc_op_fn op = methods_op(req->method, backend);
+    if (op) /* callers checked (methods_check_supported); kept safe here */
+        op(&call, &o);
+    else
+        outcome_fail(&o, BMC_ERR_INVALID_PARAMETERS,
+                     "'%s' is not supported over %s", req->method->name,
+                     backend->name);
     take_outcome(out, &o, req->conn->protocol,
                  req->method->flags & METHOD_SKIP_VALIDATE);
 }

@@ -40,4 +40,7 @@ void engine_result_clear(struct engine_result *out);
 /* The normalized {success, message, data} a task stores, as a new object. */
 json_object *engine_result_normalized(const struct engine_result *res);
 
+/* The backend serving PROTOCOL. */
+const struct bmc_backend *engine_backend(enum bmc_protocol protocol);
+
 #endif

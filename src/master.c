@@ -6,7 +6,7 @@
 #include "config.h"
 #include "executor.h"
 #include "gate.h"
-#include "http_client.h"
+#include "redfish_transport.h"
 #include "log.h"
 #include "sockets.h"
 #include "taskstore.h"
@@ -73,7 +73,7 @@ static void child_main(struct master *m, struct child *c)
     prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
     if (getppid() != m->pid)
         _exit(0);
-    http_client_init(); /* libcurl is initialised per process, after fork */
+    rf_transport_init(); /* libcurl is initialised per process, after fork */
     if (c->kind == CHILD_EXECUTOR)
         _exit(executor_run(keep, m->store));
     _exit(worker_run(keep, kind_name(c->kind), bmc_cfg.worker_max_requests,

@@ -71,6 +71,9 @@ json_object *rfp_parse_object(const char *body, size_t len, char *err,
  * '#', '\\', quotes, "..", or "//"); a query ("?$skip=") is allowed. */
 bool rfp_path_ok(const char *s);
 
+/* Copy S into OUT when it is a safe path (rfp_path_ok) that fits. 0 or -1. */
+int rfp_copy_path(const char *s, char *out, size_t outlen);
+
 /* OBJ[KEY] when it is a string, else NULL (borrowed). */
 const char *rfp_string(json_object *obj, const char *key);
 

@@ -323,8 +323,21 @@ enum bmc_err request_parse(const char *body, size_t len, unsigned fields,
         return BMC_ERR_INVALID_REQUEST;
     }
     rc = request_validate(obj, fields, out, details, dlen);
-    json_object_put(obj);
+    out->body = obj;
+    if (rc)
+        request_free(out);
     return rc;
+}
+
+/* Overwrite the body's copy of the password before the body is freed. */
+static void body_wipe_password(json_object *body)
+{
+    json_object *v;
+
+    if (body && json_object_object_get_ex(body, "password", &v) &&
+        json_object_is_type(v, json_type_string))
+        explicit_bzero((char *)json_object_get_string(v),
+                       (size_t)json_object_get_string_len(v));
 }
 
 void request_free(struct api_request *req)
@@ -332,4 +345,7 @@ void request_free(struct api_request *req)
     conn_wipe(&req->conn);
     json_object_put(req->params);
     req->params = NULL;
+    body_wipe_password(req->body);
+    json_object_put(req->body);
+    req->body = NULL;
 }

@@ -5,8 +5,8 @@
  *   cipher_suite 4005, port 4001, then action, method, params, delay,
  *   retry_times, wait_for_state_seconds (each 2002 naming the field).
  * Unknown fields are ignored, as the FastAPI service did.
- * Owns: the params object and the password inside api_request until
- * request_free (which wipes the password). */
+ * Owns: the params and body objects and the password inside api_request
+ * until request_free (which wipes the password, in the body too). */
 #ifndef BMC_REQUEST_H
 #define BMC_REQUEST_H
 
@@ -36,6 +36,9 @@ struct api_request {
     char action[REQUEST_ACTION_MAX + 1];
     char method[REQUEST_METHOD_MAX + 1];
     json_object *params; /* always an object after a successful parse */
+    json_object *body;   /* the whole parsed body (request_parse only; NULL
+                            after request_validate), for a convenience
+                            endpoint's method parameters */
     double delay;
     int retry_times;
     double wait_for_state_seconds;
