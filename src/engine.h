@@ -1,5 +1,5 @@
 /* engine.h - the one code path for BMC work, used by sync workers and
- * async executor threads alike (DESIGN.md "One code path for BMC work"):
+ * async executor threads alike (doc/architecture.md, "The request path"):
  * auto-validation, retry_times attempts with a delay floor, the
  * BMC_TIMEOUT deadline over the whole call, then the wait_for_state phase.
  * Owns: engine_result.data (freed by engine_result_clear). */

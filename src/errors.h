@@ -37,7 +37,7 @@ enum bmc_err {
     BMC_ERR_BODY_TOO_LARGE = 4130,
 };
 
-/* The literal message DESIGN.md fixes for CODE (static string). */
+/* The literal message of CODE, as the guide words it (static string). */
 const char *bmc_err_message(enum bmc_err code);
 
 /* The HTTP status the envelope for CODE is sent with. */

@@ -1,5 +1,5 @@
-/* response.h - the JSON envelope every answer carries (DESIGN.md
- * "Envelope and HTTP status"): success, message, method, data, and for
+/* response.h - the JSON envelope every answer carries (doc/architecture.md
+ * "Errors and the envelope"): success, message, method, data, and for
  * service-level failures error_code, details and task_id.
  * Owns: nothing beyond what it stores into the http_response. */
 #ifndef BMC_RESPONSE_H

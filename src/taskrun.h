@@ -1,6 +1,6 @@
 /* taskrun.h - how one method call becomes a task: record it in the store
  * and finish it from the engine's result, with the statuses and codes of
- * DESIGN.md "Tasks" (a BMC's "no" ends `failed` with 3001, its message as
+ * doc/architecture.md "Tasks and the task store" (a BMC's "no" ends `failed` with 3001, its message as
  * error_message and the normalized result kept). Shared by sync workers
  * and the executor so both record tasks the same way.
  * Owns: nothing. */
