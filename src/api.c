@@ -222,8 +222,7 @@ void api_metrics(const struct http_request *req, struct http_response *resp)
     response_success(resp, 200, "Metrics retrieved", "metrics", data);
 }
 
-/* ---- GET /tasks/{id} ------------------------------------------------------
- */
+/* ---- GET /tasks/{id} ---------------------------------------------------- */
 
 static void task_lookup_failed(struct http_response *resp, int rc)
 {
@@ -268,8 +267,7 @@ void api_task_status(const struct http_request *req,
     mirror_keys(env, task, mirrored);
 }
 
-/* ---- BMC endpoints --------------------------------------------------------
- */
+/* ---- BMC endpoints ------------------------------------------------------ */
 
 /* Validate the body of a BMC endpoint taking FIELDS; answers the error
  * itself and returns non-zero when the body is not acceptable. */

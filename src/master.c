@@ -221,7 +221,7 @@ static void sweep_tick(struct master *m)
     if (!m->store || clock_now_mono() < m->next_sweep)
         return;
     m->next_sweep = clock_now_mono() + SWEEP_INTERVAL_S;
-    int rc = taskstore_sweep(m->store, clock_now_real());
+    enum ts_rc rc = taskstore_sweep(m->store, clock_now_real());
     if (rc != TS_OK)
         log_warn("sweep_failed", "reason=\"%s\"", taskstore_rc_message(rc));
 }
