@@ -108,6 +108,7 @@ int main(int argc, char **argv)
         return 2;
     }
     log_set_level(bmc_cfg.log_level);
+    log_reopen(); /* BMC_LOG_FILE from the first line on, not after SIGHUP */
     rc = start(err, sizeof(err));
     if (rc)
         fprintf(stderr, "bmc-managerd: %s\n", err);
