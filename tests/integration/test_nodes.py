@@ -226,7 +226,7 @@ def test_front_answers_json_only(cluster):
     raw = http_raw(cluster.port, b"GARBAGE\r\n\r\n")
     head, _, body = raw.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 400"), raw[:300]
-    assert json.loads(body)["error_code"] == 4006
+    assert json.loads(body)["error_code"] == 4000
     r = cluster.get("/no-such-path")
     assert r.status_code == 404 and is_json_envelope(r)["error_code"] == 4040
 
