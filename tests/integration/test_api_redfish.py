@@ -3,7 +3,6 @@ against the HTTPS Redfish simulator. Sync and async, tasks, retries,
 deadline, wait_for_state, every 1xxx/2xxx code, queue-full, executor kill,
 restart survival, and no password in the store."""
 import concurrent.futures
-import importlib
 import os
 import signal
 import time
@@ -127,48 +126,7 @@ def test_execute_async_and_sync_tasks_are_refetchable(svc, bmc):
     assert t["result"]["data"] == sync["data"]
 
 
-# ---- the guide's Python examples, run as written ------------------------------
-
-@pytest.fixture
-def guide_bmc(redfish_sim):
-    """A simulated BMC on the port the guide's examples assume (443)."""
-    if os.geteuid() != 0:
-        pytest.skip("port 443 needs root")
-    return redfish_sim(addresses="127.0.1.77", port=443, initial_power="Off",
-                       users=[f"admin:{PASSWORD}:Administrator"])
-
-
-@pytest.fixture
-def guide(svc, guide_bmc, monkeypatch):
-    monkeypatch.setenv("GUIDE_SERVICE_URL", svc.url)
-    monkeypatch.setenv("GUIDE_BMC_IP", guide_bmc.host)
-    monkeypatch.setenv("GUIDE_BMC_PASS", PASSWORD)
-    import guide_examples
-    return importlib.reload(guide_examples)
-
-
-def test_guide_python_examples(svc, guide_bmc, guide):
-    """The guide's functions, unmodified but for their constants (service
-    URL, BMC address and password)."""
-    bmc = guide_bmc
-    assert bmc.port == 443
-    result = guide.validate_bmc()
-    assert result.get("success")
-    result = guide.power_on_bmc()
-    assert result.get("success"), result
-    r = requests.post(f"{svc.url}/action/async",
-                      json=creds(bmc, action="on"))
-    ok, result = guide.wait_for_task_completion(r.json()["task_id"])
-    assert ok is True and result["success"] is True
-    r = requests.post(f"{svc.url}/action/async",
-                      json=creds(bmc, action="on", password="wrong"))
-    ok, message = guide.wait_for_task_completion(r.json()["task_id"])
-    assert ok is False and message == "HTTP Unauthorized"
-    assert guide.execute_action_with_error_handling(
-        bmc.host, "admin", PASSWORD, "on") == (True, "Method executed successfully")
-    ok, message = guide.execute_action_with_error_handling(
-        bmc.host, "admin", "wrong", "on")
-    assert ok is False and message == "Error 1004: HTTP Unauthorized"
+# The guide's Python and curl examples themselves run in test_guide.py.
 
 
 # ---- codes ------------------------------------------------------------------
