@@ -380,3 +380,45 @@ def test_action_costs_four_requests_on_one_connection(svc, bmc):
     assert len(paths) == 4, paths
     assert paths[-1][0] == "POST"
     assert bmc.stats(bmc.host)["tls_handshakes"] == 1
+
+
+# ---- results over the store's 1 MiB -------------------------------------------
+
+TOO_LARGE = ("The result is larger than the task store keeps (1 MiB); it was "
+             "not stored")
+
+
+@pytest.mark.valgrind
+def test_result_over_1mib_is_3001_for_sync_and_async_alike(svc, redfish_sim):
+    """A list_users result over 1 MiB (255 accounts of 4.5 KiB names): the
+    task records 3001 saying so, and the sync caller gets that same answer,
+    not the result its task says was not kept."""
+    bmc = redfish_sim(profile="dmtf", fault="huge_accounts",
+                      users=[f"admin:{PASSWORD}:Administrator"])
+    r = svc.post("/list-users", creds(bmc))
+    assert r.status_code == 500, r.text[:300]
+    assert len(r.content) < 4096
+    body = r.json()
+    assert body["success"] is False
+    assert body["error_code"] == 3001
+    assert body["message"] == "Method execution failed"
+    assert body["details"] == TOO_LARGE
+    assert body["method"] == "list_users"
+    task = svc.get(f"/tasks/{body['task_id']}").json()
+    assert task["status"] == "failed"
+    assert task["error_code"] == body["error_code"]
+    assert task["error_message"] == body["message"]
+    assert task["details"] == body["details"]
+    assert task.get("result") is None
+
+    r = svc.post("/execute/async", creds(bmc, method="list_users"))
+    assert r.status_code == 202, r.text
+    task = poll_task(svc, r.json()["task_id"])
+    assert task["status"] == "failed" and task["error_code"] == 3001
+    assert task["details"] == TOO_LARGE
+    # A normal-sized result is still kept.
+    bmc.control({"fault": []})
+    r = svc.post("/list-users", creds(bmc))
+    assert r.status_code == 200 and r.json()["success"] is True
+    task = svc.get(f"/tasks/{r.json()['task_id']}").json()
+    assert task["status"] == "success" and task["result"]["data"]["users"]

@@ -56,7 +56,12 @@ ROLES = ("Administrator", "Operator", "ReadOnly")
 FAULTS = (
     "http500", "hang", "hang_accept", "reset", "malformed_json", "tls_fail",
     "task202", "ifmatch", "session_limit", "ignore_soft", "slow",
+    "huge_accounts",
 )
+# "huge_accounts": this many extra accounts, each with a UserName this long
+# (together well over the service's 1 MiB task result limit).
+HUGE_ACCOUNTS = 256
+HUGE_NAME_BYTES = 4608
 MAX_LINE = 8192
 MAX_HEADERS = 100
 MAX_BODY = 1 << 20
@@ -849,13 +854,24 @@ class Service:
                                   "/redfish/v1/AccountService/Accounts"}}))
             if rest[1] != "Accounts":
                 return self.error(404, "ResourceMissingAtURI", (path,))
+            huge = "huge_accounts" in bmc.faults
             if n == 2:
                 return only("GET") or self.collection(
                     req, "/redfish/v1/AccountService/Accounts",
                     "#ManagerAccountCollection.ManagerAccountCollection",
                     "Accounts Collection",
                     ["/redfish/v1/AccountService/Accounts/%d" % a.slot
-                     for a in bmc.accounts])
+                     for a in bmc.accounts] +
+                    ["/redfish/v1/AccountService/Accounts/huge%d" % i
+                     for i in range(HUGE_ACCOUNTS if huge else 0)])
+            if n == 3 and huge and rest[2].startswith("huge"):
+                return only("GET") or Response(200, self.odata(
+                    "/redfish/v1/AccountService/Accounts/" + rest[2],
+                    "#ManagerAccount.v1_4_0.ManagerAccount",
+                    {"Id": rest[2], "Name": "User Account",
+                     "UserName": (rest[2] + "-").ljust(HUGE_NAME_BYTES, "x"),
+                     "RoleId": "ReadOnly", "Enabled": False,
+                     "Locked": False, "Password": None}))
             if n == 3:
                 with bmc.lock:
                     for a in bmc.accounts:
