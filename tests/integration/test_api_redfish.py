@@ -54,6 +54,7 @@ def ok_envelope(r, method):
 
 # ---- the guide's curl examples ----------------------------------------------
 
+@pytest.mark.valgrind
 def test_guide_convenience_endpoints(svc, bmc):
     ok_envelope(svc.post("/validate", creds(bmc)), "validate_connection")
     body = ok_envelope(svc.post("/validate", creds(bmc)), "validate_connection")
@@ -70,6 +71,7 @@ def test_guide_convenience_endpoints(svc, bmc):
     assert ps["data"]["power_state"] in ("On", "Off", "PoweringOn", "PoweringOff")
 
 
+@pytest.mark.valgrind
 def test_guide_action_examples(svc, bmc):
     r = svc.post("/action", creds(bmc, action="on", delay=5.0, retry_times=3))
     body = ok_envelope(r, "run_action")
@@ -84,6 +86,7 @@ def test_guide_action_examples(svc, bmc):
     assert data["power_state"] == "On" and data["power_state_stable"] is True
 
 
+@pytest.mark.valgrind
 def test_guide_execute_examples(svc, bmc):
     r = svc.post("/execute", creds(bmc, method="validate_connection", params={}))
     assert ok_envelope(r, "validate_connection")["data"] == {"ok": True}

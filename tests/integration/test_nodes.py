@@ -183,6 +183,7 @@ def test_actions_spread_and_tasks_routed_to_their_node(cluster, spread):
                 assert r.status_code == (200 if n == owner else 404), (i, n, r.text[:200])
 
 
+@pytest.mark.valgrind
 def test_per_node_health_metrics_and_request_id(cluster):
     for n, svc in enumerate(cluster.nodes):
         rid = f"front-probe-{n}-{time.monotonic_ns()}"
