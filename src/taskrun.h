@@ -19,9 +19,10 @@ enum ts_rc taskrun_create(struct taskstore *store, const char *method,
                           char id_out[TASK_ID_LEN + 1]);
 
 /* Finish task ID from RES. A result too large for the store is recorded
- * as an explicit 3001 failure saying so. */
+ * as an explicit 3001 failure saying so, and RES becomes that failure, so
+ * a sync caller answers exactly what its task says. */
 void taskrun_finish(struct taskstore *store, const char *id,
-                    const struct engine_result *res);
+                    struct engine_result *res);
 
 /* "redfish" or "ipmitool". */
 const char *taskrun_protocol_name(enum bmc_protocol protocol);
