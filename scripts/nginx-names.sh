@@ -61,13 +61,9 @@ host_check() {
     default_type application/json;
     client_max_body_size 0;
     $headers
-    # A request nginx cannot read (bad request line, headers too large)
-    # lands here too: the body-error envelope, as the front's own.
-    error_page 400 414 494 /bmc-host-check/bad-request;
-    location = /bmc-host-check/bad-request {
-        internal;
-        return 400 '{\"success\":false,\"message\":\"Invalid request body\",\"method\":null,\"error_code\":4006,\"details\":\"nginx could not read the HTTP request (request line or headers malformed or too large)\"}\\n';
-    }
+    # nginx's own errors (a request it cannot read): JSON, as everywhere
+    @ERROR_PAGES@
+    @ERROR_LOCATIONS@
     location / {
         return 421 '{\"success\":false,\"message\":\"Misdirected request\",\"method\":null,\"error_code\":4210,\"details\":\"Host is not one of the names in BMC_SERVER_NAMES\"}\\n';
     }
