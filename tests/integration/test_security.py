@@ -370,6 +370,7 @@ def test_every_role_against_every_route(token_service, service_factory, tmp_path
             assert svc.get(path, headers=bearer(need)).status_code != 401, path
 
 
+@pytest.mark.valgrind
 def test_no_valid_token_reaches_no_bmc(token_service, bmc):
     svc = token_service
     bmc.reset_stats()
