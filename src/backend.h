@@ -16,6 +16,7 @@ enum bmc_protocol { BMC_PROTO_REDFISH, BMC_PROTO_IPMI };
 #define BMC_IP_MAX       64  /* textual IPv4/IPv6 literal, NUL included */
 #define BMC_USERNAME_MAX 65  /* 64 characters + NUL */
 #define BMC_PASSWORD_MAX 257 /* 256 bytes + NUL */
+#define BMC_TLS_PIN_MAX  256 /* "sha256//<base64>[;sha256//...]" + NUL */
 
 /* The BMC a request names. The password lives only here, in the memory of
  * the process serving the request; wipe it with conn_wipe when done. */
@@ -26,6 +27,7 @@ struct bmc_conn {
     enum bmc_protocol protocol;
     int cipher_suite; /* IPMI only; 0-17, default 17 */
     int port;         /* 443 (Redfish) / 623 (IPMI) unless the request says */
+    char tls_pin[BMC_TLS_PIN_MAX]; /* a credential's explicit pin, or "" */
 };
 
 /* Overwrite the password in a way the compiler cannot elide. */

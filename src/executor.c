@@ -128,6 +128,7 @@ static json_object *job_to_json(const struct api_request *req,
     json_object_object_add(o, "cipher_suite",
                            json_object_new_int(c->cipher_suite));
     json_object_object_add(o, "port", json_object_new_int(c->port));
+    json_object_object_add(o, "tls_pin", json_object_new_string(c->tls_pin));
     json_object_object_add(o, "retry_times",
                            json_object_new_int(req->retry_times));
     json_object_object_add(o, "delay", json_object_new_double(req->delay));
@@ -166,6 +167,7 @@ static struct job *job_from_json(json_object *o)
     copy_str(o, "ip", j->conn.ip, sizeof(j->conn.ip));
     copy_str(o, "username", j->conn.username, sizeof(j->conn.username));
     copy_str(o, "password", j->conn.password, sizeof(j->conn.password));
+    copy_str(o, "tls_pin", j->conn.tls_pin, sizeof(j->conn.tls_pin));
     copy_str(o, "request_id", j->request_id, sizeof(j->request_id));
     copy_str(o, "requested_by", j->requested_by, sizeof(j->requested_by));
     j->conn.protocol = (enum bmc_protocol)get_num(o, "protocol");

@@ -3,6 +3,7 @@
 
 #include "auth.h"
 #include "config.h"
+#include "credentials.h"
 #include "executor.h"
 #include "gate.h"
 #include "log.h"
@@ -106,7 +107,7 @@ int main(int argc, char **argv)
         return problems ? 1 : 0;
     }
     if (config_load(err, sizeof(err)) || policy_load(err, sizeof(err)) ||
-        auth_load(err, sizeof(err))) {
+        auth_load(err, sizeof(err)) || credentials_load(err, sizeof(err))) {
         fprintf(stderr, "bmc-managerd: %s\n", err);
         return 2;
     }
@@ -125,6 +126,7 @@ int main(int argc, char **argv)
     rc = start(err, sizeof(err));
     if (rc)
         fprintf(stderr, "bmc-managerd: %s\n", err);
+    credentials_free();
     auth_free();
     policy_free();
     config_free();

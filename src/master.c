@@ -3,6 +3,7 @@
 #include "master.h"
 
 #include "auth.h"
+#include "credentials.h"
 #include "clock.h"
 #include "config.h"
 #include "executor.h"
@@ -203,6 +204,8 @@ static void master_reload_secrets(void)
 
     if (auth_load(err, sizeof(err)))
         log_error("tokens_reload_failed", "reason=\"%s\"", err);
+    if (credentials_load(err, sizeof(err)))
+        log_error("credentials_reload_failed", "reason=\"%s\"", err);
 }
 
 static void handle_signal(struct master *m, int sig)

@@ -4,6 +4,7 @@
 
 #include "api.h"
 #include "auth.h"
+#include "credentials.h"
 #include "clock.h"
 #include "errors.h"
 #include "http.h"
@@ -234,6 +235,8 @@ static void worker_reload_secrets(void)
 
     if (auth_load(err, sizeof(err)))
         log_error("tokens_reload_failed", "reason=\"%s\"", err);
+    if (credentials_load(err, sizeof(err)))
+        log_error("credentials_reload_failed", "reason=\"%s\"", err);
 }
 
 int worker_run(int listen_fd, const char *pool, long max_requests,

@@ -465,3 +465,102 @@ def test_tokens_reload_on_sighup(token_service, tmp_path):
                    for _ in range(8))
     finally:
         del TOKENS["new"]
+
+
+# ---- 5. credential references -----------------------------------------------
+
+def write_credentials(path, sim, mode=0o600, password=PASSWORD):
+    path.write_text(f"""# BMC credentials (ini)
+[lab]
+username = admin
+password = {password}
+protocol = redfish
+port = {sim.port}
+targets = {sim.host}/32, 10.0.0.0/8
+
+[elsewhere]
+username = admin
+password = {password}
+targets = 10.0.0.0/8
+
+[notargets]
+username = admin
+password = {password}
+""")
+    os.chmod(path, mode)
+    return path
+
+
+@pytest.fixture
+def cred_service(service_factory, bmc, tmp_path):
+    path = write_credentials(tmp_path / "credentials", bmc)
+    return service_factory({"BMC_CREDENTIALS_FILE": str(path)})
+
+
+def test_a_request_may_carry_no_password(cred_service, bmc):
+    svc = cred_service
+    bmc.reset_stats()
+    r = svc.post("/power-state", {"ip": bmc.host, "credential": "lab"})
+    assert r.status_code == 200, r.text
+    assert r.json()["data"]["power_state"] == "On"
+    seen = bmc.requests()
+    assert seen and all(q["user"] == "admin" and q["auth_ok"] for q in seen if q["auth"])
+    r = svc.post("/action/async", {"ip": bmc.host, "credential": "lab", "action": "off"})
+    assert r.status_code == 202, r.text
+    t = poll_task(svc, r.json()["task_id"])
+    assert t["status"] == "success", t
+    # body values win over the credential's defaults; 4003 rules apply to the resolved values
+    r = svc.post("/power-state", {"ip": bmc.host, "credential": "lab", "protocol": "redfish",
+                                  "port": bmc.port})
+    assert r.status_code == 200, r.text
+    assert PASSWORD not in svc.log()
+    store = (svc.state / "tasks.store").read_bytes()
+    assert PASSWORD.encode() not in store
+
+
+@pytest.mark.parametrize("name,why", [("nosuch", "no credential named nosuch"),
+                                      ("elsewhere", "may not be used for"),
+                                      ("notargets", "may not be used for"),
+                                      (42, "not a string")])
+def test_unknown_or_outside_credential(cred_service, bmc, name, why):
+    bmc.reset_stats()
+    for path in ("/power-state", "/action", "/action/async"):
+        r = cred_service.post(path, {"ip": bmc.host, "credential": name, "action": "off",
+                                     "protocol": "redfish", "port": bmc.port})
+        body = envelope(r, 400, 4011)
+        assert why in body["details"] and "task_id" not in body
+    assert bmc.stats()["connections"] == 0
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604])
+def test_credentials_file_open_to_others_is_refused(service_factory, bmc, tmp_path, mode):
+    path = write_credentials(tmp_path / "credentials", bmc, mode)
+    svc = service_factory({"BMC_CREDENTIALS_FILE": str(path)}, start=False)
+    r = subprocess.run([str(DAEMON), "--check-config"], env=svc.env, capture_output=True,
+                       text=True)
+    assert r.returncode == 2 and str(path) in r.stderr and "chmod 0600" in r.stderr, r
+    assert PASSWORD not in r.stderr
+
+
+def test_credentials_reload_on_sighup(cred_service, bmc, tmp_path):
+    import signal
+    import time
+    svc = cred_service
+    path = pathlib.Path(svc.env["BMC_CREDENTIALS_FILE"])
+    write_credentials(path, bmc, password="wrong-password")
+    svc.daemon.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    codes = []
+    while time.monotonic() < deadline:
+        codes = [svc.post("/power-state", {"ip": bmc.host, "credential": "lab"}).json().get("error_code")
+                 for _ in range(6)]
+        if all(c in (1001, 1004) for c in codes):
+            break
+        time.sleep(0.1)
+    assert all(c in (1001, 1004) for c in codes), codes
+    # a broken file keeps the table the daemon had
+    path.write_text("[broken\n")
+    svc.daemon.send_signal(signal.SIGHUP)
+    time.sleep(0.5)
+    assert svc.post("/power-state", {"ip": bmc.host, "credential": "lab"}).json()["error_code"] in (1001, 1004)
+    assert "credentials_reload_failed" in svc.log()
