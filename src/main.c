@@ -11,8 +11,10 @@
 #include "methods.h"
 #include "policy.h"
 #include "router.h"
+#include "secmem.h"
 #include "sockets.h"
 #include "taskstore.h"
+#include "tlspin.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -23,6 +25,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: bmc-managerd [--check-config | --print-config | "
                "--list-methods |\n"
                "                    --list-routes | --hash-token < TOKEN |\n"
+               "                    --forget-bmc ADDR[:PORT] |\n"
                "                    --check-store FILE | --version | --help]\n"
                "Configuration comes from BMC_* environment variables; see "
                "bmc-managerd(8) and the README.\n");
@@ -83,6 +86,13 @@ int main(int argc, char **argv)
     char err[512];
     int rc;
 
+    /* before any secret is in memory (tokens, credentials, a token read
+     * by --hash-token): no core file, not dumpable */
+    if (secmem_harden() != 0) {
+        fprintf(stderr, "bmc-managerd: cannot make the process undumpable\n");
+        return 1;
+    }
+
     if (argc > 1 && !strcmp(argv[1], "--version")) {
         printf("bmc-managerd %s\n", PACKAGE_VERSION);
         return 0;
@@ -98,6 +108,15 @@ int main(int argc, char **argv)
     if (argc > 1 && !strcmp(argv[1], "--list-routes")) {
         router_print_access(stdout);
         return 0;
+    }
+    if (argc > 2 && !strcmp(argv[1], "--forget-bmc")) {
+        if (config_load(err, sizeof(err))) {
+            fprintf(stderr, "bmc-managerd: %s\n", err);
+            return 2;
+        }
+        rc = tlspin_forget(argv[2], stdout, stderr);
+        config_free();
+        return rc;
     }
     if (argc > 1 && !strcmp(argv[1], "--hash-token"))
         return auth_hash_token(stdin, stdout, stderr) ? 2 : 0;

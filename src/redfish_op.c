@@ -53,7 +53,7 @@ int rf_exchange(struct rf_op *op, const char *method, const char *path,
     struct rf_request req = {method,  conn->ip,       conn->port,
                              path,    conn->username, conn->password,
                              body,    if_match,       op->call->deadline,
-                             mutating};
+                             mutating, conn->tls_pin};
     int code = rf_transport_request(&req, resp, err, sizeof(err));
 
     if (code)

@@ -504,7 +504,7 @@ def test_a_request_may_carry_no_password(cred_service, bmc):
     assert r.status_code == 200, r.text
     assert r.json()["data"]["power_state"] == "On"
     seen = bmc.requests()
-    assert seen and all(q["user"] == "admin" and q["auth_ok"] for q in seen if q["auth"])
+    assert seen and all(q["user"] == "admin" and q["auth_ok"] for q in seen if q["auth"] not in (None, "none"))
     r = svc.post("/action/async", {"ip": bmc.host, "credential": "lab", "action": "off"})
     assert r.status_code == 202, r.text
     t = poll_task(svc, r.json()["task_id"])
@@ -564,3 +564,104 @@ def test_credentials_reload_on_sighup(cred_service, bmc, tmp_path):
     time.sleep(0.5)
     assert svc.post("/power-state", {"ip": bmc.host, "credential": "lab"}).json()["error_code"] in (1001, 1004)
     assert "credentials_reload_failed" in svc.log()
+
+
+# ---- 6. TLS you can use: pinning --------------------------------------------
+
+def spki_pin(cert_path):
+    """libcurl's sha256//<base64> of the certificate's public key."""
+    import base64
+    pub = subprocess.run(["openssl", "x509", "-in", cert_path, "-pubkey", "-noout"],
+                         check=True, capture_output=True).stdout
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "der"], input=pub,
+                         check=True, capture_output=True).stdout
+    return "sha256//" + base64.b64encode(hashlib.sha256(der).digest()).decode()
+
+
+def start_pinned_sim(redfish_sim, port):
+    return redfish_sim(profile="dmtf", addresses="127.0.1.5", port=port,
+                       users=[f"admin:{PASSWORD}:Administrator"], initial_power="On")
+
+
+def authorized_requests(sim):
+    return [q for q in sim.requests() if q.get("auth") not in (None, "none")]
+
+
+def test_pin_first_use_same_cert_replaced_cert_and_forget(service_factory, redfish_sim):
+    port = free_port("127.0.1.5")
+    sim = start_pinned_sim(redfish_sim, port)
+    svc = service_factory({"BMC_REDFISH_VERIFY_TLS": "pin"})
+    known = svc.state / "known_bmcs"
+    first = spki_pin(sim.cert)
+    r = svc.post("/power-state", creds(sim))
+    assert r.status_code == 200, r.text
+    line = known.read_text().split()
+    assert line[:3] == ["127.0.1.5", str(port), first], line
+    assert (known.stat().st_mode & 0o077) == 0
+    # the same certificate: accepted, sync and async
+    assert svc.post("/power-state", creds(sim)).status_code == 200
+    t = poll_task(svc, svc.post("/action/async", creds(sim, action="on")).json()["task_id"])
+    assert t["status"] == "success", t
+    # the BMC is replaced: a new key on the same address and port
+    sim.stop()
+    sim2 = start_pinned_sim(redfish_sim, port)
+    second = spki_pin(sim2.cert)
+    assert second != first
+    for path, extra in (("/power-state", {}), ("/action", {"action": "off"})):
+        r = svc.post(path, creds(sim2, **extra))
+        body = envelope(r, 500, 1003)
+        assert f"certificate of 127.0.1.5:{port} changed (pinned {first}, got {second})" \
+            in body["details"], body
+    r = svc.post("/action/async", creds(sim2, action="off"))
+    t = poll_task(svc, r.json()["task_id"])
+    assert t["error_code"] == 1003 and "changed" in t["details"], t
+    # the replaced BMC never saw a request, let alone credentials
+    assert sim2.requests() == [] and authorized_requests(sim2) == []
+    (state,) = sim2.state().values()
+    assert set(state["power"].values()) == {"On"}
+    # the operator accepts the new BMC
+    r = subprocess.run([str(DAEMON), "--forget-bmc", f"127.0.1.5:{port}"], env=svc.env,
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r
+    r = subprocess.run([str(DAEMON), "--forget-bmc", f"127.0.1.5:{port}"], env=svc.env,
+                       capture_output=True, text=True)
+    assert r.returncode == 1
+    assert svc.post("/power-state", creds(sim2)).status_code == 200
+    assert known.read_text().split()[:3] == ["127.0.1.5", str(port), second]
+
+
+def test_credential_tls_pin(service_factory, redfish_sim, tmp_path):
+    port = free_port("127.0.1.5")
+    sim = start_pinned_sim(redfish_sim, port)
+    good = spki_pin(sim.cert)
+    bad = "sha256//" + "A" * 43 + "="
+    path = tmp_path / "credentials"
+    path.write_text(f"[good]\nusername = admin\npassword = {PASSWORD}\nprotocol = redfish\n"
+                    f"port = {port}\ntls_pin = {good}\ntargets = 127.0.1.0/24\n"
+                    f"[bad]\nusername = admin\npassword = {PASSWORD}\nprotocol = redfish\n"
+                    f"port = {port}\ntls_pin = {bad}\ntargets = 127.0.1.0/24\n")
+    os.chmod(path, 0o600)
+    svc = service_factory({"BMC_CREDENTIALS_FILE": str(path)})  # verify=false: pins still apply
+    sim.reset_stats()
+    body = envelope(svc.post("/power-state", {"ip": sim.host, "credential": "bad"}), 500, 1003)
+    assert f"does not match the credential's tls_pin (pinned {bad}, got {good})" in body["details"]
+    assert sim.requests() == []
+    r = svc.post("/power-state", {"ip": sim.host, "credential": "good"})
+    assert r.status_code == 200, r.text
+    assert not (svc.state / "known_bmcs").exists()
+
+
+def test_forget_bmc_forms(service_factory):
+    svc = service_factory(start=False)
+    known = svc.state / "known_bmcs"
+    known.write_text("10.0.0.5 443 sha256//x 2026-01-01T00:00:00Z\n"
+                     "fd00::5 8443 sha256//y 2026-01-01T00:00:00Z\n"
+                     "10.0.0.6 443 sha256//z 2026-01-01T00:00:00Z\n")
+    for target in ("::ffff:10.0.0.5", "[fd00::5]:8443"):
+        r = subprocess.run([str(DAEMON), "--forget-bmc", target], env=svc.env,
+                           capture_output=True, text=True)
+        assert r.returncode == 0, (target, r)
+    assert known.read_text() == "10.0.0.6 443 sha256//z 2026-01-01T00:00:00Z\n"
+    r = subprocess.run([str(DAEMON), "--forget-bmc", "bmc.example"], env=svc.env,
+                       capture_output=True, text=True)
+    assert r.returncode == 2
