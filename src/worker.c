@@ -192,10 +192,38 @@ static bool drain_input(FCGX_Request *rq)
     size_t total = 0;
     int n;
 
+    bool ended = true;
+
     while ((n = FCGX_GetStr(scratch, (int)sizeof(scratch), rq->in)) > 0)
-        if ((total += (size_t)n) > DRAIN_MAX)
-            return false;
-    return true;
+        if ((total += (size_t)n) > DRAIN_MAX) {
+            ended = false;
+            break;
+        }
+    explicit_bzero(scratch, sizeof(scratch));
+    return ended;
+}
+
+/* The head of libfcgi's private FCGX_Stream_Data (fcgiapp.c, unchanged
+ * since libfcgi 2.4.0): its record buffer, which held the raw body. */
+struct fcgi_stream_head {
+    unsigned char *buff;
+    int bufflen;
+};
+
+/* Before the request's memory is reused or freed (DESIGN.md "Memory"):
+ * our body buffer, libfcgi's input buffer and the Authorization
+ * parameter. */
+static void wipe_request(FCGX_Request *rq, const struct http_request *req)
+{
+    explicit_bzero(body_buf, req->body_len);
+    if (rq->in && rq->in->isReader && rq->in->data) {
+        struct fcgi_stream_head *d = rq->in->data;
+        if (d->buff && d->bufflen > 0)
+            explicit_bzero(d->buff, (size_t)d->bufflen);
+    }
+    for (char **e = rq->envp; e && *e; e++)
+        if (!strncmp(*e, "HTTP_AUTHORIZATION=", 19))
+            explicit_bzero(*e + 19, strlen(*e + 19));
 }
 
 static void serve_one(FCGX_Request *rq)
@@ -218,7 +246,9 @@ static void serve_one(FCGX_Request *rq)
      * read until nginx closes first: the worker is free for the next
      * request without waiting for nginx to be scheduled (half the cost of
      * /health in the benchmark, and the cause of collapse under load). */
-    if (drain_input(rq))
+    bool drained = drain_input(rq);
+    wipe_request(rq, &req);
+    if (drained)
         FCGX_Detach(rq);
     FCGX_Finish_r(rq);
     log_info("request", "method=%s path=%.128s status=%d ms=%.1f", req.method,

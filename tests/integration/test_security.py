@@ -665,3 +665,49 @@ def test_forget_bmc_forms(service_factory):
     r = subprocess.run([str(DAEMON), "--forget-bmc", "bmc.example"], env=svc.env,
                        capture_output=True, text=True)
     assert r.returncode == 2
+
+
+# ---- 7. memory and privileges -----------------------------------------------
+
+def test_no_password_in_core_or_proc(service_factory, redfish_sim, tmp_path):
+    import shutil
+    import signal
+    import time
+    secret = "CoreDump-Pa55-" + os.urandom(6).hex()
+    sim = redfish_sim(profile="dmtf", users=[f"admin:{secret}:Administrator"],
+                      initial_power="On")
+    svc = service_factory()
+    body = creds(sim, password=secret)
+    for _ in range(4):  # reach every BMC worker
+        assert svc.post("/power-state", body).status_code == 200
+    t = poll_task(svc, svc.post("/action/async", creds(sim, password=secret, action="on"))
+                  .json()["task_id"])
+    assert t["status"] == "success"
+    pids = [svc.daemon.pid] + svc.child_pids()
+    for pid in pids:
+        for f in ("cmdline", "environ"):
+            assert secret.encode() not in pathlib.Path(f"/proc/{pid}/{f}").read_bytes()
+    # no core file: not dumpable, RLIMIT_CORE 0 (whatever the shell allowed)
+    victim = svc.child_pids("bmc")[0]
+    cwd = pathlib.Path(os.readlink(f"/proc/{victim}/cwd"))
+    before = set(cwd.glob("core*"))
+    limits = pathlib.Path(f"/proc/{victim}/limits").read_text()
+    assert re.search(r"Max core file size\s+0\s+0", limits), limits
+    # gcore (root may still read the memory): the secret is wiped everywhere
+    found = []
+    if shutil.which("gcore") and os.geteuid() == 0:
+        for pid in pids:
+            out = tmp_path / f"core.{pid}"
+            r = subprocess.run(["gcore", "-o", str(tmp_path / "core"), str(pid)],
+                               capture_output=True, text=True, timeout=120)
+            if r.returncode != 0 or not out.exists():
+                pytest.skip("gcore cannot attach here: " + r.stderr[-200:])
+            data = out.read_bytes()
+            hits = [m.start() for m in re.finditer(re.escape(secret.encode()), data)]
+            found.extend((pid, pathlib.Path(f"/proc/{pid}/comm").read_text().strip(),
+                          data[max(0, h - 120):h + 60]) for h in hits)
+            out.unlink()
+    assert not found, "the password is in memory: " + "\n".join(map(repr, found))
+    os.kill(victim, signal.SIGSEGV)
+    time.sleep(1)
+    assert set(cwd.glob("core*")) == before
