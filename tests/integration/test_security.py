@@ -711,3 +711,62 @@ def test_no_password_in_core_or_proc(service_factory, redfish_sim, tmp_path):
     os.kill(victim, signal.SIGSEGV)
     time.sleep(1)
     assert set(cwd.glob("core*")) == before
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="scripts/run drops privileges only when started as root")
+def test_scripts_run_as_root_runs_nothing_as_root(tmp_path):
+    import grp
+    import pwd
+    import signal
+    import time
+    from fixtures_service import REPO, children_of, comm, wait_until
+    import shutil
+    import tempfile
+    port = free_port()
+    # the unprivileged users must be able to pass through its parents
+    top = pathlib.Path(tempfile.mkdtemp(prefix="bmc-run-", dir="/tmp"))
+    top.chmod(0o755)
+    state = top / "state"
+    env = dict(os.environ, BMC_DEMO="0", BMC_LISTEN=f"127.0.0.1:{port}",
+               BMC_STATE_DIR=str(state), BMC_DOCS_DIR=str(top / "docs"))
+    log = open(tmp_path / "run.log", "wb")
+    proc = subprocess.Popen([str(REPO / "scripts" / "run")], env=env, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        def up():
+            try:
+                return requests.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200
+            except requests.RequestException:
+                return False
+        def up_or_gone():
+            if proc.poll() is not None:
+                raise AssertionError((tmp_path / "run.log").read_text()[-2000:])
+            return up()
+        wait_until(up_or_gone, timeout=600, interval=0.5, what="scripts/run")
+        tree, todo = [], [proc.pid]
+        while todo:
+            p = todo.pop()
+            tree.append(p)
+            todo += children_of(p)
+        def uid(p):
+            for line in pathlib.Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("Uid:"):
+                    return int(line.split()[1])
+        daemons = [p for p in tree if comm(p).startswith("bmc-")]
+        workers = [p for p in tree if "nginx: worker" in
+                   pathlib.Path(f"/proc/{p}/cmdline").read_bytes().replace(b"\0", b" ").decode()]
+        assert daemons and workers, [(p, comm(p)) for p in tree]
+        for p in daemons + workers:
+            assert uid(p) != 0, (p, comm(p))
+        sock = state / "run" / "bmc.sock"
+        group = grp.getgrgid(sock.stat().st_gid)
+        web = pwd.getpwnam("bmc-manager-web")
+        assert group.gr_gid == web.pw_gid and group.gr_mem in ([], ["bmc-manager-web"])
+        others = [u.pw_name for u in pwd.getpwall() if u.pw_gid == group.gr_gid]
+        assert others == ["bmc-manager-web"], others
+        assert (sock.stat().st_mode & 0o777) == 0o660
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(60)
+        log.close()
+        shutil.rmtree(top, ignore_errors=True)
