@@ -9,11 +9,6 @@
 #include <stdio.h>
 #include <unistd.h>
 
-const char *taskrun_protocol_name(enum bmc_protocol protocol)
-{
-    return protocol == BMC_PROTO_REDFISH ? "redfish" : "ipmitool";
-}
-
 enum ts_rc taskrun_create(struct taskstore *store, const char *method,
                           const struct bmc_conn *conn, const char *request_id,
                           enum task_status status,
@@ -22,12 +17,33 @@ enum ts_rc taskrun_create(struct taskstore *store, const char *method,
     struct task_new t = {
         .method = method,
         .ip = conn->ip,
-        .protocol = taskrun_protocol_name(conn->protocol),
+        .protocol = bmc_protocol_name(conn->protocol),
         .request_id = request_id && *request_id ? request_id : NULL,
         .status = status,
         .owner = getpid(),
     };
     return taskstore_create(store, &t, id_out);
+}
+
+void taskrun_run(struct taskstore *store, const char *id,
+                 const struct method_def *method,
+                 const struct api_request *req, const char *request_id,
+                 struct engine_result *res)
+{
+    struct engine_request ereq = {
+        .method = method,
+        .conn = &req->conn,
+        .params = req->params,
+        .retry_times = req->retry_times,
+        .delay = req->delay,
+        .wait_for_state_seconds = req->wait_for_state_seconds,
+        .request_id = request_id,
+    };
+
+    engine_run(&ereq, res);
+    taskrun_finish(store, id, res);
+    log_info("task_done", "task=%s method=%s code=%d success=%d attempts=%d",
+             id, method->name, res->code, res->success, res->attempts);
 }
 
 /* One attempt at recording RES (with RESULT, its normalized form). */

@@ -9,6 +9,8 @@
 
 #include "backend.h"
 #include "engine.h"
+#include "methods.h"
+#include "request.h"
 #include "taskstore.h"
 
 /* Create the task for METHOD on CONN (status QUEUED or RUNNING, owned by
@@ -18,12 +20,19 @@ enum ts_rc taskrun_create(struct taskstore *store, const char *method,
                           enum task_status status,
                           char id_out[TASK_ID_LEN + 1]);
 
+/* Run task ID: METHOD with REQ's connection, params and options
+ * (retry_times, delay, wait_for_state_seconds) through the engine, finish
+ * the task from the result and log task_done. The one place the sync
+ * path (api.c) and the executor's threads run a task. RES is the
+ * caller's (engine_result_clear). */
+void taskrun_run(struct taskstore *store, const char *id,
+                 const struct method_def *method,
+                 const struct api_request *req, const char *request_id,
+                 struct engine_result *res);
+
 /* Finish task ID from RES. A result too large for the store is recorded
  * as an explicit 3001 failure saying so. */
 void taskrun_finish(struct taskstore *store, const char *id,
                     const struct engine_result *res);
-
-/* "redfish" or "ipmitool". */
-const char *taskrun_protocol_name(enum bmc_protocol protocol);
 
 #endif
