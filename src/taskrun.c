@@ -25,27 +25,6 @@ enum ts_rc taskrun_create(struct taskstore *store, const char *method,
     return taskstore_create(store, &t, id_out);
 }
 
-void taskrun_run(struct taskstore *store, const char *id,
-                 const struct method_def *method,
-                 const struct api_request *req, const char *request_id,
-                 struct engine_result *res)
-{
-    struct engine_request ereq = {
-        .method = method,
-        .conn = &req->conn,
-        .params = req->params,
-        .retry_times = req->retry_times,
-        .delay = req->delay,
-        .wait_for_state_seconds = req->wait_for_state_seconds,
-        .request_id = request_id,
-    };
-
-    engine_run(&ereq, res);
-    taskrun_finish(store, id, res);
-    log_info("task_done", "task=%s method=%s code=%d success=%d attempts=%d",
-             id, method->name, res->code, res->success, res->attempts);
-}
-
 /* One attempt at recording RES (with RESULT, its normalized form). */
 static enum ts_rc finish_once(struct taskstore *store, const char *id,
                               const struct engine_result *res,
@@ -61,8 +40,10 @@ static enum ts_rc finish_once(struct taskstore *store, const char *id,
                             BMC_ERR_EXECUTION_FAILED, res->message, NULL);
 }
 
-void taskrun_finish(struct taskstore *store, const char *id,
-                    const struct engine_result *res)
+/* Finish task ID from RES. A result too large for the store is recorded
+ * as an explicit 3001 failure saying so. */
+static void taskrun_finish(struct taskstore *store, const char *id,
+                           const struct engine_result *res)
 {
     json_object *result = res->code ? NULL : engine_result_normalized(res);
     enum ts_rc rc = finish_once(store, id, res, result);
@@ -85,4 +66,25 @@ void taskrun_finish(struct taskstore *store, const char *id,
         log_error("task_finish_failed", "task=%s rc=%d reason=\"%s\"", id, rc,
                   taskstore_rc_message(rc));
     json_object_put(result);
+}
+
+void taskrun_run(struct taskstore *store, const char *id,
+                 const struct method_def *method,
+                 const struct api_request *req, const char *request_id,
+                 struct engine_result *res)
+{
+    struct engine_request ereq = {
+        .method = method,
+        .conn = &req->conn,
+        .params = req->params,
+        .retry_times = req->retry_times,
+        .delay = req->delay,
+        .wait_for_state_seconds = req->wait_for_state_seconds,
+        .request_id = request_id,
+    };
+
+    engine_run(&ereq, res);
+    taskrun_finish(store, id, res);
+    log_info("task_done", "task=%s method=%s code=%d success=%d attempts=%d",
+             id, method->name, res->code, res->success, res->attempts);
 }

@@ -1,8 +1,9 @@
-/* taskrun.h - how one method call becomes a task: record it in the store
- * and finish it from the engine's result, with the statuses and codes of
- * doc/architecture.md "Tasks and the task store" (a BMC's "no" ends `failed` with 3001, its message as
- * error_message and the normalized result kept). Shared by sync workers
- * and the executor so both record tasks the same way.
+/* taskrun.h - how one method call becomes a task: record it in the store,
+ * run it through the engine and finish it from the result, with the
+ * statuses and codes of doc/architecture.md "Tasks and the task store" (a
+ * BMC's "no" ends `failed` with 3001, its message as error_message and the
+ * normalized result kept). Shared by sync workers and the executor so both
+ * run and record tasks the same way.
  * Owns: nothing. */
 #ifndef BMC_TASKRUN_H
 #define BMC_TASKRUN_H
@@ -29,10 +30,5 @@ void taskrun_run(struct taskstore *store, const char *id,
                  const struct method_def *method,
                  const struct api_request *req, const char *request_id,
                  struct engine_result *res);
-
-/* Finish task ID from RES. A result too large for the store is recorded
- * as an explicit 3001 failure saying so. */
-void taskrun_finish(struct taskstore *store, const char *id,
-                    const struct engine_result *res);
 
 #endif
