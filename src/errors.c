@@ -25,6 +25,7 @@ static const struct err_entry err_table[] = {
     {BMC_ERR_RETRY_EXHAUSTED, 500, "All retry attempts failed"},
     {BMC_ERR_SERVICE_UNAVAILABLE, 503, "Service unavailable"},
     {BMC_ERR_TASK_NOT_FOUND, 404, "Task not found"},
+    {BMC_ERR_BAD_HTTP_REQUEST, 400, "Invalid HTTP request"},
     {BMC_ERR_INVALID_IP, 400, "Invalid IP address"},
     {BMC_ERR_INVALID_USERNAME, 400, "Invalid username"},
     {BMC_ERR_INVALID_PASSWORD, 400, "Invalid password"},

@@ -26,6 +26,7 @@ enum bmc_err {
     BMC_ERR_SERVICE_UNAVAILABLE = 3004, /* queue full, store busy, draining */
     BMC_ERR_TASK_NOT_FOUND = 3005,
     /* 4xxx: input validation */
+    BMC_ERR_BAD_HTTP_REQUEST = 4000, /* nginx's own: request unreadable */
     BMC_ERR_INVALID_IP = 4001,
     BMC_ERR_INVALID_USERNAME = 4002,
     BMC_ERR_INVALID_PASSWORD = 4003,

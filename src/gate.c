@@ -1,6 +1,8 @@
 /* gate.c - the per-BMC gate (see gate.h). */
 #include "autoconfig.h"
 #include "gate.h"
+
+#include "proctable.h"
 #include "shmutex.h"
 
 #include "clock.h"
@@ -100,38 +102,6 @@ static struct gate_map gm;
 
 /* ---- processes ---------------------------------------------------------- */
 
-/* Start time of PID in clock ticks since boot, and its state letter in
- * *STATE (may be NULL); 0 when /proc cannot tell. */
-static uint64_t proc_start_time(pid_t pid, char *state)
-{
-    char path[64], buf[1024], *p;
-    ssize_t n;
-    int fd;
-
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
-    p = strrchr(buf, ')'); /* comm may contain spaces and parentheses */
-    if (!p || p[1] != ' ' || !p[2])
-        return 0;
-    p += 2; /* field 3, state */
-    if (state)
-        *state = *p;
-    for (int field = 3; field < 22; field++) {
-        p = strchr(p, ' ');
-        if (!p)
-            return 0;
-        p++;
-    }
-    return strtoull(p, NULL, 10);
-}
-
 /* This process's start time, read once per thread and process. */
 static uint64_t self_start_time(void)
 {
@@ -140,7 +110,7 @@ static uint64_t self_start_time(void)
 
     if (pid != getpid()) {
         pid = getpid();
-        start = proc_start_time(pid, NULL);
+        start = proctable_stat(pid, NULL);
     }
     return start;
 }
@@ -156,7 +126,7 @@ static bool proc_alive(pid_t pid, uint64_t pstart)
         return false;
     if (kill(pid, 0) != 0 && errno == ESRCH)
         return false;
-    now = proc_start_time(pid, &state);
+    now = proctable_stat(pid, &state);
     if (!now) /* /proc hidden or the process just went: kill() decides */
         return kill(pid, 0) == 0 || errno == EPERM;
     if (state == 'Z' || state == 'X')

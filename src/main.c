@@ -48,9 +48,15 @@ static int start(char *err, size_t errlen)
 
     if (open_store(&store, err, errlen))
         goto out;
+#ifdef BMC_BENCH_GATE_OFF
+    log_warn("gate_off",
+             "reason=\"built with --enable-bench-gate-off, "
+             "for tests/bench/gate only: BMCs are not protected\"");
+#else
     /* the per-BMC gate: shared memory every child inherits */
     if (gate_init(GATE_DEFAULT_ENTRIES, bmc_cfg.max_per_bmc, err, errlen))
         goto out;
+#endif
     executor_fd = executor_listen(err, errlen);
     if (executor_fd < 0)
         goto out;
@@ -105,6 +111,7 @@ int main(int argc, char **argv)
         return 2;
     }
     log_set_level(bmc_cfg.log_level);
+    log_reopen(); /* BMC_LOG_FILE from the first line on, not after SIGHUP */
     rc = start(err, sizeof(err));
     if (rc)
         fprintf(stderr, "bmc-managerd: %s\n", err);
