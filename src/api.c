@@ -276,8 +276,7 @@ void api_metrics(const struct http_request *req, struct http_response *resp)
     response_success(resp, 200, "Metrics retrieved", "metrics", data);
 }
 
-/* ---- GET /tasks/{id} ------------------------------------------------------
- */
+/* ---- GET /tasks/{id} ---------------------------------------------------- */
 
 static void task_lookup_failed(struct http_response *resp, int rc)
 {
@@ -322,8 +321,7 @@ void api_task_status(const struct http_request *req,
     mirror_keys(env, task, mirrored);
 }
 
-/* ---- BMC endpoints --------------------------------------------------------
- */
+/* ---- BMC endpoints ------------------------------------------------------ */
 
 /* Validate the body of a BMC endpoint taking FIELDS; answers the error
  * itself and returns non-zero when the body is not acceptable. */
@@ -340,17 +338,25 @@ static int parse_body(const struct http_request *req,
 }
 
 /* Which method a body names: /execute's `method` + `params`, or the
- * convenience endpoint's fixed method (with `action` as action_name). */
+ * convenience endpoint's fixed method (with `action` as action_name, or its
+ * declared parameters taken from the body), and whether the BMC's protocol
+ * has it. */
 static int resolve(struct api_request *areq, const char *fixed,
                    struct http_response *resp, const struct method_def **m)
 {
     char details[256];
+    const struct method_def *named = fixed ? methods_find(fixed) : NULL;
 
     if (fixed && !strcmp(fixed, "run_action"))
         json_object_object_add(areq->params, "action_name",
                                json_object_new_string(areq->action));
+    else if (named)
+        methods_params_from_body(named, areq->body, areq->params);
     const char *name = fixed ? fixed : areq->method;
     int rc = methods_resolve(name, areq->params, m, details, sizeof(details));
+    if (!rc)
+        rc = methods_check_supported(*m, engine_backend(areq->conn.protocol),
+                                     details, sizeof(details));
     if (rc)
         response_error(resp, rc, name, NULL, "%s", details);
     return rc;
@@ -430,6 +436,7 @@ static void bmc_endpoint(const struct http_request *req,
             run_async(&areq, m, req->request_id, resp);
         else
             run_sync(&areq, m, req->request_id, resp);
+        methods_params_wipe(m, areq.params);
     }
     request_free(&areq);
 }
@@ -449,26 +456,11 @@ void api_execute_async(const struct http_request *req,
     bmc_endpoint(req, resp, EXECUTE_FIELDS, NULL, true);
 }
 
-void api_validate(const struct http_request *req, struct http_response *resp)
+void api_method_endpoint(const struct http_request *req,
+                         struct http_response *resp,
+                         const struct method_def *method)
 {
-    bmc_endpoint(req, resp, 0, "validate_connection", false);
-}
-
-void api_list_users(const struct http_request *req, struct http_response *resp)
-{
-    bmc_endpoint(req, resp, 0, "list_users", false);
-}
-
-void api_list_actions(const struct http_request *req,
-                      struct http_response *resp)
-{
-    bmc_endpoint(req, resp, 0, "list_actions", false);
-}
-
-void api_power_state(const struct http_request *req,
-                     struct http_response *resp)
-{
-    bmc_endpoint(req, resp, 0, "get_power_state", false);
+    bmc_endpoint(req, resp, 0, method->name, false);
 }
 
 void api_action(const struct http_request *req, struct http_response *resp)

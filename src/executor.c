@@ -50,8 +50,7 @@ static struct {
 static volatile sig_atomic_t executor_stop;
 static volatile sig_atomic_t executor_reopen_logs;
 
-/* ---- socket address ------------------------------------------------------
- */
+/* ---- socket address ----------------------------------------------------- */
 
 const char *executor_socket_path(void)
 {
@@ -182,12 +181,14 @@ static void job_free(struct job *j)
     if (!j)
         return;
     conn_wipe(&j->conn);
+    const struct method_def *m = methods_find(j->method);
+    if (m)
+        methods_params_wipe(m, j->params);
     json_object_put(j->params);
     free(j);
 }
 
-/* ---- worker side ----------------------------------------------------------
- */
+/* ---- worker side -------------------------------------------------------- */
 
 static int submit_fail(char *details, size_t dlen, const char *why)
 {
@@ -195,9 +196,10 @@ static int submit_fail(char *details, size_t dlen, const char *why)
     return BMC_ERR_SERVICE_UNAVAILABLE;
 }
 
-int executor_submit(const struct api_request *req, const char *method,
-                    const char *request_id, char id_out[TASK_ID_LEN + 1],
-                    char *details, size_t dlen)
+enum bmc_err executor_submit(const struct api_request *req, const char *method,
+                             const char *request_id,
+                             char id_out[TASK_ID_LEN + 1], char *details,
+                             size_t dlen)
 {
     struct sockaddr_un sa;
     char reply[512];
@@ -243,8 +245,7 @@ out:
     return rc;
 }
 
-/* ---- executor side --------------------------------------------------------
- */
+/* ---- executor side ------------------------------------------------------ */
 
 static void run_job(struct job *j)
 {
@@ -357,7 +358,7 @@ static void admit(int fd, struct job *j)
     if (run_now) {
         if (start_thread(j) == 0)
             return;
-        /* No thread: run it queued instead of losing it. */
+        /* No thread: the task ends failed, saying so (never left running). */
         pthread_mutex_lock(&ex.lock);
         ex.running--;
         pthread_mutex_unlock(&ex.lock);

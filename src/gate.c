@@ -134,8 +134,7 @@ static bool proc_alive(pid_t pid, uint64_t pstart)
     return !pstart || now == pstart;
 }
 
-/* ---- futex ----------------------------------------------------------------
- */
+/* ---- futex -------------------------------------------------------------- */
 
 static void futex_wait(uint32_t *word, uint32_t val, double seconds)
 {
@@ -269,8 +268,7 @@ static int entry_get(const char *ip, int port, int protocol, uint32_t hash)
     return ei;
 }
 
-/* ---- holders and waiters --------------------------------------------------
- */
+/* ---- holders and waiters ------------------------------------------------ */
 
 static bool entry_has_room(const struct gate_entry *e, bool exclusive)
 {
@@ -365,7 +363,6 @@ static void holder_take(int ei, bool exclusive, uint64_t pstart,
         t->entry = ei;
         t->slot = s;
         t->token = ho->token;
-        t->since = clock_now_mono();
         return;
     }
 }
@@ -381,8 +378,7 @@ static void holder_free(struct gate_entry *e, int s)
     CNT_ADD(slots_in_use, -1);
 }
 
-/* ---- the mutex -------------------------------------------------------------
- */
+/* ---- the mutex ---------------------------------------------------------- */
 
 /* Rebuild every derived field from the records (holders, used waiters,
  * used entries): whatever instruction a dead holder of the mutex stopped
@@ -463,8 +459,7 @@ int gate_test_lock(void)
     return gm.h ? gate_lock() : -1;
 }
 
-/* ---- dead processes
- * --------------------------------------------------------- */
+/* ---- dead processes ----------------------------------------------------- */
 
 struct proc_id {
     pid_t pid;
@@ -584,8 +579,7 @@ int gate_reap_dead(void)
     return gm.h ? gate_sweep(NONE) : 0;
 }
 
-/* ---- entering and leaving -------------------------------------------------
- */
+/* ---- entering and leaving ----------------------------------------------- */
 
 /* The place of this call in the queue: a thread that comes back for the
  * same BMC with the same deadline is the same call (its next request, or
@@ -693,9 +687,9 @@ static int wait_turn(int ei, int32_t wi, double deadline, double start,
     }
 }
 
-int gate_enter(const char *ip, int port, enum bmc_protocol protocol,
-               bool exclusive, double deadline, struct gate_ticket *t,
-               char *details, size_t dlen)
+enum bmc_err gate_enter(const char *ip, int port, enum bmc_protocol protocol,
+                        bool exclusive, double deadline, struct gate_ticket *t,
+                        char *details, size_t dlen)
 {
     char key[BMC_IP_MAX];
     uint32_t hash;

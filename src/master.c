@@ -6,7 +6,7 @@
 #include "config.h"
 #include "executor.h"
 #include "gate.h"
-#include "http_client.h"
+#include "redfish_transport.h"
 #include "log.h"
 #include "proctable.h"
 #include "sockets.h"
@@ -77,7 +77,7 @@ static void child_main(struct master *m, struct child *c)
     prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
     if (getppid() != m->pid)
         _exit(0);
-    http_client_init(); /* libcurl is initialised per process, after fork */
+    rf_transport_init(); /* libcurl is initialised per process, after fork */
     if (c->kind == CHILD_EXECUTOR)
         _exit(executor_run(keep, m->store));
     _exit(worker_run(keep, kind_name(c->kind), bmc_cfg.worker_max_requests,
@@ -228,7 +228,7 @@ static void sweep_tick(struct master *m)
     if (!m->store || clock_now_mono() < m->next_sweep)
         return;
     m->next_sweep = clock_now_mono() + SWEEP_INTERVAL_S;
-    int rc = taskstore_sweep(m->store, clock_now_real());
+    enum ts_rc rc = taskstore_sweep(m->store, clock_now_real());
     if (rc != TS_OK)
         log_warn("sweep_failed", "reason=\"%s\"", taskstore_rc_message(rc));
 }

@@ -1,6 +1,7 @@
 /* redfish.h - the Redfish backend: `redfish_backend` (backend.h) over
  * HTTPS Basic auth (no sessions, so nothing to log out and no session slot
- * of the BMC is ever held), one connection per operation (http_client.h).
+ * of the BMC is ever held), one connection per operation
+ * (redfish_transport.h).
  *
  * Discovery follows links, never vendor paths:
  *   /redfish/v1 → Systems → member (the one whose last path segment equals
@@ -34,7 +35,7 @@
  * then the on type; data.sequence lists the steps. A system already Off is
  * only turned on.
  *
- * Errors: transport per http_client.h (1002/1003/1005/3002); 401/403 →
+ * Errors: transport per redfish_transport.h (1002/1003/1005/3002); 401/403 →
  * 1004 with the status in details; other HTTP errors → 1005 "HTTP <n> from
  * <METHOD> <path>: <reason>"; malformed/oversized JSON → 1003; no Systems →
  * 3001 "No Systems found in Redfish collection"; no reset action or no

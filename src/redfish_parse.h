@@ -6,9 +6,10 @@
  * Alias mapping (first ResetType the BMC offers wins):
  *   on    → On, ForceOn, PowerOn                      (no-op when On)
  *   off   → ForceOff, PowerOffNonGraceful             (no-op when Off)
- *   soft  → GracefulShutdown, PowerOffGraceful        (no-op when Off; never
- * forced) reset → ForceRestart, GracefulRestart             (reset is a hard
- * reset: forced first; a BMC with only GracefulRestart gets that, and the
+ *   soft  → GracefulShutdown, PowerOffGraceful        (no-op when Off;
+ *                                                      never forced)
+ *   reset → ForceRestart, GracefulRestart             (reset is a hard reset:
+ *           forced first; a BMC with only GracefulRestart gets that, and the
  *           reset_type sent is reported)
  *   cycle → PowerCycle; else the sequence off → wait for Off → on, using
  *           the off and on mappings above (forced off, as a cycle is)
@@ -45,9 +46,9 @@ struct rf_reset {
 };
 
 enum rf_plan_kind {
-    RF_PLAN_UNSUPPORTED, /* not offered: answer "Action 'X' is not supported"
-                          */
-    RF_PLAN_RESET,       /* one POST of reset_type */
+    /* not offered: answer "Action 'X' is not supported" */
+    RF_PLAN_UNSUPPORTED,
+    RF_PLAN_RESET,          /* one POST of reset_type */
     RF_PLAN_CYCLE_SEQUENCE, /* off_type, wait for Off, then on_type */
 };
 
@@ -69,6 +70,9 @@ json_object *rfp_parse_object(const char *body, size_t len, char *err,
  * shorter than RF_PATH_MAX, only URL path characters (no spaces, controls,
  * '#', '\\', quotes, "..", or "//"); a query ("?$skip=") is allowed. */
 bool rfp_path_ok(const char *s);
+
+/* Copy S into OUT when it is a safe path (rfp_path_ok) that fits. 0 or -1. */
+int rfp_copy_path(const char *s, char *out, size_t outlen);
 
 /* OBJ[KEY] when it is a string, else NULL (borrowed). */
 const char *rfp_string(json_object *obj, const char *key);

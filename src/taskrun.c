@@ -14,9 +14,10 @@ const char *taskrun_protocol_name(enum bmc_protocol protocol)
     return protocol == BMC_PROTO_REDFISH ? "redfish" : "ipmitool";
 }
 
-int taskrun_create(struct taskstore *store, const char *method,
-                   const struct bmc_conn *conn, const char *request_id,
-                   enum task_status status, char id_out[TASK_ID_LEN + 1])
+enum ts_rc taskrun_create(struct taskstore *store, const char *method,
+                          const struct bmc_conn *conn, const char *request_id,
+                          enum task_status status,
+                          char id_out[TASK_ID_LEN + 1])
 {
     struct task_new t = {
         .method = method,
@@ -30,8 +31,9 @@ int taskrun_create(struct taskstore *store, const char *method,
 }
 
 /* One attempt at recording RES (with RESULT, its normalized form). */
-static int finish_once(struct taskstore *store, const char *id,
-                       const struct engine_result *res, json_object *result)
+static enum ts_rc finish_once(struct taskstore *store, const char *id,
+                              const struct engine_result *res,
+                              json_object *result)
 {
     if (res->code)
         return taskstore_finish(store, id, TASK_FAILED, NULL, res->code,
@@ -63,7 +65,7 @@ void taskrun_finish(struct taskstore *store, const char *id,
         "The result is larger than the task store keeps (1 MiB); it was not "
         "stored";
     json_object *result = res->code ? NULL : engine_result_normalized(res);
-    int rc = finish_once(store, id, res, result);
+    enum ts_rc rc = finish_once(store, id, res, result);
 
     for (int tries = 0; rc == TS_BUSY && tries < 5; tries++)
         rc = finish_once(store, id, res, result);

@@ -16,7 +16,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define MAX_BODY (1 << 20) /* http_client's bound on a BMC body */
+#define MAX_BODY (1 << 20) /* the Redfish transport's bound on a BMC body */
 
 static void check_path(int rc, const char *out)
 {

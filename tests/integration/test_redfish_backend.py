@@ -1,4 +1,4 @@
-"""The Redfish backend (src/redfish.c, src/http_client.c) driven through
+"""The Redfish backend (src/redfish*.c, src/redfish_transport.c) driven through
 tests/tools/bmc_call against the HTTPS Redfish simulator (fixture
 `redfish_sim`, fixtures_redfish.py): every method on every vendor profile,
 every fault to its code, deadlines, request/handshake counts, and the

@@ -1,6 +1,7 @@
-/* http_client.c - libcurl transport for Redfish (see http_client.h). */
+/* redfish_transport.c - libcurl transport for Redfish (see
+ * redfish_transport.h). */
 #include "autoconfig.h"
-#include "http_client.h"
+#include "redfish_transport.h"
 
 #include "clock.h"
 #include "config.h"
@@ -38,7 +39,7 @@ static pthread_once_t http_key_once = PTHREAD_ONCE_INIT;
 static void http_thread_free(void *unused)
 {
     (void)unused;
-    http_client_release();
+    rf_transport_release();
 }
 
 static void http_key_create(void)
@@ -46,7 +47,7 @@ static void http_key_create(void)
     (void)pthread_key_create(&http_key, http_thread_free);
 }
 
-int http_client_init(void)
+int rf_transport_init(void)
 {
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return -1;
@@ -57,20 +58,20 @@ int http_client_init(void)
     return 0;
 }
 
-void http_client_release(void)
+void rf_transport_release(void)
 {
     if (tl_http.curl)
         curl_easy_cleanup(tl_http.curl);
     memset(&tl_http, 0, sizeof(tl_http));
 }
 
-void http_client_stats(long *requests, long *connections)
+void rf_transport_stats(long *requests, long *connections)
 {
     *requests = tl_http.requests;
     *connections = tl_http.connections;
 }
 
-void http_client_response_free(struct rf_response *resp)
+void rf_response_free(struct rf_response *resp)
 {
     free(resp->body);
     memset(resp, 0, sizeof(*resp));
@@ -143,11 +144,14 @@ static size_t http_on_header(char *data, size_t size, size_t nmemb,
     if (n > 5 && !strncmp(data, "HTTP/", 5)) { /* a new response starts */
         sink->resp->etag[0] = '\0';
         sink->resp->location[0] = '\0';
+        sink->resp->allow[0] = '\0';
     }
     http_take_header(data, n, "ETag", sink->resp->etag,
                      sizeof(sink->resp->etag));
     http_take_header(data, n, "Location", sink->resp->location,
                      sizeof(sink->resp->location));
+    http_take_header(data, n, "Allow", sink->resp->allow,
+                     sizeof(sink->resp->allow));
     return n;
 }
 
@@ -221,16 +225,20 @@ static int http_setup(CURL *c, const struct rf_request *req, const char *url,
     SET(CURLOPT_SSL_VERIFYHOST, verify ? 2L : 0L);
     if (verify) {
         /* One CA store per handle, cached: Debian's default CAPATH would
-         * disable libcurl's CA cache (DESIGN.md). */
+         * disable libcurl's CA cache (doc/architecture.md, "Backends"). */
         SET(CURLOPT_CAPATH, (char *)NULL);
         if (ca && *ca)
             SET(CURLOPT_CAINFO, ca);
     }
-    if (!strcmp(req->method, "POST")) {
+    if (!strcmp(req->method, "GET")) {
+        SET(CURLOPT_HTTPGET, 1L);
+    } else if (!strcmp(req->method, "DELETE")) {
+        SET(CURLOPT_CUSTOMREQUEST, "DELETE");
+    } else { /* POST, PATCH: a JSON body */
         SET(CURLOPT_POST, 1L);
         SET(CURLOPT_POSTFIELDS, req->body ? req->body : "{}");
-    } else {
-        SET(CURLOPT_HTTPGET, 1L);
+        if (strcmp(req->method, "POST"))
+            SET(CURLOPT_CUSTOMREQUEST, req->method);
     }
 #undef SET
     return rc == CURLE_OK ? 0 : -1;
@@ -349,24 +357,21 @@ out:
         curl_easy_setopt(tl_http.curl, CURLOPT_PASSWORD, "");
     }
     curl_slist_free_all(headers);
-    resp->elapsed = clock_now_mono() - start;
     if (code)
-        http_client_response_free(resp);
+        rf_response_free(resp);
     http_log(req, code ? 0 : resp->status, code, err, clock_now_mono() - start,
              new_conns);
     return code;
 }
 
 /* Every request holds a slot of its BMC's gate (gate.h) for the exchange
- * only; a POST to an action target (a reset) is alone on its BMC. */
-int http_client_request(const struct rf_request *req, struct rf_response *resp,
-                        char *err, size_t errlen)
+ * only; a mutating one (the caller says so) is alone on its BMC. */
+int rf_transport_request(const struct rf_request *req,
+                         struct rf_response *resp, char *err, size_t errlen)
 {
-    bool exclusive =
-        !strcmp(req->method, "POST") && strstr(req->path, "/Actions/");
     struct gate_ticket gt;
-    int code = gate_enter(req->host, req->port, BMC_PROTO_REDFISH, exclusive,
-                          req->deadline, &gt, err, errlen);
+    int code = gate_enter(req->host, req->port, BMC_PROTO_REDFISH,
+                          req->mutating, req->deadline, &gt, err, errlen);
 
     if (code) {
         memset(resp, 0, sizeof(*resp));

@@ -1,9 +1,10 @@
-/* http_client.h - the HTTPS transport of the Redfish backend (libcurl).
+/* redfish_transport.h - the HTTPS transport of the Redfish backend (libcurl),
+ * shared by every redfish_*.c resource file.
  *
  * One easy handle per thread, created on first use and reused, so that every
  * request of one backend operation (and of the next operation to the same
  * BMC) rides one TCP+TLS connection. At most one idle connection is kept per
- * thread; http_client_release() closes it. Every request is bounded by
+ * thread; rf_transport_release() closes it. Every request is bounded by
  * min(bmc_cfg.redfish_request_timeout, time left before the call deadline),
  * speaks https only, follows no redirect, ignores proxy variables, caps the
  * response body (HTTP_BODY_MAX) and sends Basic credentials through
@@ -11,27 +12,31 @@
  * TLS verification follows bmc_cfg.redfish_verify_tls / redfish_ca_bundle.
  *
  * Owns: the thread's CURL handle (freed at thread exit or by
- * http_client_release) and each http_response's body/headers (freed by
- * http_client_response_free). Requires curl_global_init in the process
- * (http_client_init does it), after fork. */
-#ifndef BMC_HTTP_CLIENT_H
-#define BMC_HTTP_CLIENT_H
+ * rf_transport_release) and each http_response's body/headers (freed by
+ * rf_response_free). Requires curl_global_init in the process
+ * (rf_transport_init does it), after fork. */
+#ifndef BMC_REDFISH_TRANSPORT_H
+#define BMC_REDFISH_TRANSPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define HTTP_BODY_MAX         (4u << 20) /* bytes of response body accepted */
 #define HTTP_HEADER_VALUE_MAX 512
 
 struct rf_request {
-    const char *method; /* "GET" or "POST" */
+    const char *method; /* "GET", "POST", "PATCH" or "DELETE" */
     const char *host;   /* IP literal (IPv6 without brackets) */
     int port;
     const char *path;     /* absolute path, e.g. "/redfish/v1" */
     const char *username; /* Basic auth */
     const char *password;
-    const char *body;     /* POST body (JSON) or NULL */
+    const char *body;     /* POST/PATCH body (JSON) or NULL */
     const char *if_match; /* If-Match header value or NULL */
     double deadline;      /* CLOCK_MONOTONIC seconds; the call's deadline */
+    bool mutating;        /* the caller says: this exchange changes the
+                             machine or the BMC (reset, PATCH, DELETE, ...):
+                             it holds its BMC's gate exclusively */
 };
 
 struct rf_response {
@@ -40,29 +45,29 @@ struct rf_response {
     size_t len;
     char etag[HTTP_HEADER_VALUE_MAX];     /* ETag header or "" */
     char location[HTTP_HEADER_VALUE_MAX]; /* Location header or "" */
-    double elapsed;                       /* seconds spent in the transfer */
+    char allow[128];                      /* Allow header or "" */
 };
 
 /* Per-process set-up after fork: curl_global_init, and a warning in the log
  * when TLS verification is off. Returns 0 or -1. */
-int http_client_init(void);
+int rf_transport_init(void);
 
 /* Run REQ on this thread's handle. Returns 0 with RESP filled whatever the
  * HTTP status, or a bmc_err code with a short reason in ERR and RESP empty:
  * 1002 refused/unreachable/timed out, 1003 TLS or HTTP protocol failure or a
  * body over HTTP_BODY_MAX, 1005 other transport failure (connection reset,
  * nothing received), 3002 the call deadline passed (before or during it). */
-int http_client_request(const struct rf_request *req, struct rf_response *resp,
-                        char *err, size_t errlen);
+int rf_transport_request(const struct rf_request *req,
+                         struct rf_response *resp, char *err, size_t errlen);
 
 /* Free RESP's body and zero it. */
-void http_client_response_free(struct rf_response *resp);
+void rf_response_free(struct rf_response *resp);
 
 /* Close this thread's handle and its idle connection (end of a call). */
-void http_client_release(void);
+void rf_transport_release(void);
 
 /* Counters of this thread's handle since it was created (bench/tests):
  * requests performed and new connections opened. */
-void http_client_stats(long *requests, long *connections);
+void rf_transport_stats(long *requests, long *connections);
 
 #endif
