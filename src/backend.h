@@ -100,6 +100,12 @@ struct bmc_backend {
      * it; the service answers 2002 "not supported over <name>"). */
     /* -- provisioning: boot device, virtual media -- */
     /* -- machine health: sensors, event log, inventory, identify -- */
+    bmc_op_fn get_sensors;
+    bmc_op_fn get_event_log;
+    bmc_op_fn clear_event_log;
+    bmc_op_fn get_inventory;
+    bmc_op_fn set_identify;
+    bmc_op_fn reset_bmc;
     /* -- BMC accounts -- */
     bmc_op_fn create_user;
     bmc_op_fn modify_user;
