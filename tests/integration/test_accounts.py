@@ -74,7 +74,6 @@ def life_cycle(svc, base_for, new_user):
     secrets_absent(svc, NEW_PW, NEWER_PW)
 
 
-@pytest.mark.valgrind
 @pytest.mark.parametrize("profile", ["dmtf", "dell"])
 def test_redfish_rotation_end_to_end(svc, redfish_sim, profile):
     sim = redfish_sim(profile=profile,
