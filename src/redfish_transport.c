@@ -54,9 +54,9 @@ int rf_transport_init(void)
     if (secmem_curl_init() != 0)
         return -1;
     if (!bmc_cfg.redfish_verify_tls && !bmc_cfg.redfish_pin_tls)
-        log_warn("redfish_tls",
-                 "verify=false reason=\"BMC certificates are not "
-                 "verified (BMC_REDFISH_VERIFY_TLS=false)\"");
+        log_warn("redfish_tls", "verify=false "
+                                "reason=\"BMC certificates are not verified "
+                                "(BMC_REDFISH_VERIFY_TLS=false)\"");
     return 0;
 }
 
