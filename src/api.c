@@ -384,9 +384,9 @@ static int check_role(const struct http_request *req, const char *name,
 {
     char details[256];
     const struct method_def *want = methods_find(name);
-    int rc = want ? auth_require(req->who, want->role, details,
-                                 sizeof(details))
-                  : 0;
+    int rc = want
+                 ? auth_require(req->who, want->role, details, sizeof(details))
+                 : 0;
     if (rc) {
         response_error(resp, rc, name, NULL, "%s", details);
         auth_audit(areq->requested_by, want, &areq->conn, NULL, rc, false);
@@ -441,10 +441,10 @@ static void run_sync(struct api_request *areq, const struct method_def *m,
 {
     char id[TASK_ID_LEN + 1];
     struct engine_result res;
-    enum ts_rc rc = api_store ? taskrun_create(api_store, m->name, &areq->conn,
-                                               request_id, areq->requested_by,
-                                               TASK_RUNNING, id)
-                              : TS_ERROR;
+    enum ts_rc rc =
+        api_store ? taskrun_create(api_store, m->name, &areq->conn, request_id,
+                                   areq->requested_by, TASK_RUNNING, id)
+                  : TS_ERROR;
     if (rc != TS_OK) {
         response_error(resp, BMC_ERR_SERVICE_UNAVAILABLE, m->name, NULL, "%s",
                        taskstore_rc_message(rc));

@@ -6,7 +6,7 @@
 #include "errors.h"
 #include "log.h"
 #include "policy.h"
-#include "taskrun.h"
+#include "backend.h"
 
 #include <errno.h>
 #include <openssl/crypto.h>
@@ -97,8 +97,9 @@ static int token_parse(char *line, struct auth_token *t, char *why,
         return -1;
     }
     if (hex_decode(hash, t->hash)) {
-        snprintf(why, wlen, "the hash must be 64 hex digits "
-                            "(bmc-managerd --hash-token)");
+        snprintf(why, wlen,
+                 "the hash must be 64 hex digits "
+                 "(bmc-managerd --hash-token)");
         return -1;
     }
     return policy_cidrs_parse(cidrs ? cidrs : "", &t->sources, why, wlen);
@@ -243,8 +244,7 @@ int auth_require(const struct auth_token *who, enum method_role need,
     if (!who || who->role >= need)
         return 0;
     snprintf(details, dlen, "role %s is needed; token %s has %s",
-             methods_role_name(need), who->name,
-             methods_role_name(who->role));
+             methods_role_name(need), who->name, methods_role_name(who->role));
     return BMC_ERR_FORBIDDEN;
 }
 
@@ -266,10 +266,11 @@ void auth_audit(const char *who, const struct method_def *method,
     else
         snprintf(outcome, sizeof(outcome), "%s",
                  success ? "success" : "failed");
-    log_info("audit", "who=%s method=%s bmc=%s port=%d protocol=%s task=%s "
+    log_info("audit",
+             "who=%s method=%s bmc=%s port=%d protocol=%s task=%s "
              "outcome=%s",
              who && *who ? who : "-", method->name, conn->ip, conn->port,
-             taskrun_protocol_name(conn->protocol),
+             bmc_protocol_name(conn->protocol),
              task_id && *task_id ? task_id : "-", outcome);
 }
 
@@ -290,9 +291,10 @@ int auth_hash_token(FILE *in, FILE *out, FILE *errf)
         goto out;
     }
     if (len < 16)
-        fprintf(errf, "bmc-managerd: warning: a token of %zu characters is "
-                      "easy to guess; use 32 random bytes "
-                      "(openssl rand -hex 32)\n",
+        fprintf(errf,
+                "bmc-managerd: warning: a token of %zu characters is "
+                "easy to guess; use 32 random bytes "
+                "(openssl rand -hex 32)\n",
                 len);
     sha256(line, len, hash);
     for (int i = 0; i < 32; i++)

@@ -246,8 +246,8 @@ static int load_security_settings(char *err, size_t errlen)
                        &bmc_cfg.allowed_targets, err, errlen) ||
             env_string("BMC_DENIED_TARGETS", CONFIG_DENIED_DEFAULT, 4096,
                        &bmc_cfg.denied_targets, err, errlen) ||
-            env_string("BMC_TOKENS_FILE", "", 4096, &bmc_cfg.tokens_file,
-                       err, errlen) ||
+            env_string("BMC_TOKENS_FILE", "", 4096, &bmc_cfg.tokens_file, err,
+                       errlen) ||
             env_string("BMC_CREDENTIALS_FILE", "", 4096,
                        &bmc_cfg.credentials_file, err, errlen) ||
             env_bool("BMC_AUTH_HEALTH", false, &bmc_cfg.auth_health, err,

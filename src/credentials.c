@@ -5,6 +5,7 @@
 #include "auth.h"
 #include "config.h"
 #include "errors.h"
+#include "log.h"
 #include "policy.h"
 
 #include <errno.h>
@@ -193,8 +194,7 @@ void credentials_free(void)
 }
 
 int credentials_find(const char *name, const char *ip,
-                     const struct credential **out, char *details,
-                     size_t dlen)
+                     const struct credential **out, char *details, size_t dlen)
 {
     struct policy_cidrs targets;
     char why[128];
@@ -217,8 +217,19 @@ int credentials_find(const char *name, const char *ip,
         *out = c;
         return 0;
     }
-    snprintf(details, dlen, "no credential named %.64s in "
-                            "BMC_CREDENTIALS_FILE",
+    snprintf(details, dlen,
+             "no credential named %.64s in "
+             "BMC_CREDENTIALS_FILE",
              name ? name : "(not a string)");
     return BMC_ERR_UNKNOWN_CREDENTIAL;
+}
+
+void credentials_reload_secrets(void)
+{
+    char err[512];
+
+    if (auth_load(err, sizeof(err)))
+        log_error("tokens_reload_failed", "reason=\"%s\"", err);
+    if (credentials_load(err, sizeof(err)))
+        log_error("credentials_reload_failed", "reason=\"%s\"", err);
 }

@@ -41,4 +41,9 @@ int credentials_find(const char *name, const char *ip,
                      const struct credential **out, char *details,
                      size_t dlen);
 
+/* SIGHUP (master and every worker; children forked later inherit the
+ * master's copy): re-read BMC_TOKENS_FILE and BMC_CREDENTIALS_FILE; a bad
+ * file keeps the table this process had and logs why. */
+void credentials_reload_secrets(void);
+
 #endif

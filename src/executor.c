@@ -201,8 +201,7 @@ static int submit_fail(char *details, size_t dlen, const char *why)
 }
 
 /* Append S as a JSON string to BUF (LEN bytes, *AT used); -1 if full. */
-static int append_json_string(char *buf, size_t len, size_t *at,
-                              const char *s)
+static int append_json_string(char *buf, size_t len, size_t *at, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
     size_t o = *at;

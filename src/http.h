@@ -18,8 +18,8 @@ struct http_request {
     char request_id[65]; /* from nginx (X-Request-ID or $request_id) */
     const char *body;    /* borrowed from the worker's buffer */
     size_t body_len;
-    char remote_addr[64];    /* the client (nginx's $remote_addr) */
-    char authorization[1024]; /* the Authorization header; wiped after the
+    char remote_addr[64];         /* the client (nginx's $remote_addr) */
+    char authorization[1024];     /* the Authorization header; wiped after the
                                  request (never logged) */
     const struct auth_token *who; /* router_authenticate: the caller's
                                      token, NULL with BMC_AUTH=none */
@@ -27,9 +27,9 @@ struct http_request {
 
 struct http_response {
     int status;
-    json_object *body; /* the envelope; owned */
-    int retry_after;   /* seconds for a Retry-After header; 0 = none */
-    const char *allow; /* Allow header for 405 (static string) or NULL */
+    json_object *body;     /* the envelope; owned */
+    int retry_after;       /* seconds for a Retry-After header; 0 = none */
+    const char *allow;     /* Allow header for 405 (static string) or NULL */
     bool www_authenticate; /* 401 / 4009: WWW-Authenticate: Bearer */
 };
 

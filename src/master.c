@@ -2,7 +2,6 @@
 #include "autoconfig.h"
 #include "master.h"
 
-#include "auth.h"
 #include "credentials.h"
 #include "clock.h"
 #include "config.h"
@@ -196,18 +195,6 @@ static void drain_tick(struct master *m)
     }
 }
 
-/* SIGHUP: re-read the tokens (the workers do too; children forked later
- * inherit this copy). A bad file keeps the old table. */
-static void master_reload_secrets(void)
-{
-    char err[512];
-
-    if (auth_load(err, sizeof(err)))
-        log_error("tokens_reload_failed", "reason=\"%s\"", err);
-    if (credentials_load(err, sizeof(err)))
-        log_error("credentials_reload_failed", "reason=\"%s\"", err);
-}
-
 static void handle_signal(struct master *m, int sig)
 {
     switch (sig) {
@@ -216,7 +203,7 @@ static void handle_signal(struct master *m, int sig)
     case SIGINT: start_drain(m); break;
     case SIGHUP:
         log_reopen();
-        master_reload_secrets();
+        credentials_reload_secrets();
         signal_children(m, SIGHUP);
         log_info("logs_reopened", "%s", "");
         break;

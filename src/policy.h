@@ -13,9 +13,9 @@
 #include <stddef.h>
 
 struct policy_cidr {
-    int family;              /* AF_INET or AF_INET6 */
-    unsigned char addr[16];  /* network address, 4 or 16 bytes used */
-    int prefix;              /* 0-32 / 0-128 */
+    int family;             /* AF_INET or AF_INET6 */
+    unsigned char addr[16]; /* network address, 4 or 16 bytes used */
+    int prefix;             /* 0-32 / 0-128 */
 };
 
 struct policy_cidrs {

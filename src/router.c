@@ -101,8 +101,7 @@ int router_authenticate(struct http_request *req, struct http_response *resp)
         response_error(resp, rc, NULL, NULL, "%s", details);
         resp->www_authenticate = rc == BMC_ERR_AUTH_REQUIRED;
         log_info("auth_refused", "path=%.128s code=%d who=%s from=%s",
-                 req->path, rc,
-                 req->who ? auth_token_name(req->who) : "-",
+                 req->path, rc, req->who ? auth_token_name(req->who) : "-",
                  req->remote_addr);
     }
     return rc ? -1 : 0;

@@ -60,8 +60,8 @@ static char *wipe_strdup(const char *s)
 int secmem_curl_init(void)
 {
     return curl_global_init_mem(CURL_GLOBAL_DEFAULT, wipe_malloc, wipe_free,
-                                wipe_realloc, wipe_strdup, wipe_calloc) ==
-                   CURLE_OK
+                                wipe_realloc, wipe_strdup,
+                                wipe_calloc) == CURLE_OK
                ? 0
                : -1;
 }

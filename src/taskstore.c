@@ -919,8 +919,8 @@ enum ts_rc taskstore_create_at(struct taskstore *ts, const struct task_new *t,
         TASKSTORE_MAX_TEXT_BYTES, TASKSTORE_MAX_TEXT_BYTES,
         TASKSTORE_MAX_TEXT_BYTES, TASKSTORE_MAX_TEXT_BYTES,
         TASKSTORE_MAX_TEXT_BYTES};
-    const char *fields[META_N] = {t->method, t->ip, t->protocol,
-                                  t->request_id, t->requested_by};
+    const char *fields[META_N] = {t->method, t->ip, t->protocol, t->request_id,
+                                  t->requested_by};
     struct blob meta = {0};
     uint8_t rnd[10], id[16];
     int rc;

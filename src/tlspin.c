@@ -29,7 +29,8 @@ static int spki_pin(X509 *cert, char *out, size_t len)
     unsigned int mdlen = sizeof(md);
     int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
 
-    if (n <= 0 || !EVP_Digest(der, (size_t)n, md, &mdlen, EVP_sha256(), NULL)) {
+    if (n <= 0 ||
+        !EVP_Digest(der, (size_t)n, md, &mdlen, EVP_sha256(), NULL)) {
         OPENSSL_free(der);
         return -1;
     }
@@ -285,9 +286,10 @@ int tlspin_forget(const char *target, FILE *out, FILE *errf)
         fprintf(errf, "bmc-managerd: cannot rewrite %s\n", path);
         return 2;
     }
-    fprintf(out, found ? "forgot the pin of %s:%d; the next connection "
-                         "learns the new one\n"
-                       : "%s:%d was not known\n",
+    fprintf(out,
+            found ? "forgot the pin of %s:%d; the next connection "
+                    "learns the new one\n"
+                  : "%s:%d was not known\n",
             host, port);
     return found ? 0 : 1;
 }

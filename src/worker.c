@@ -3,7 +3,6 @@
 #include "worker.h"
 
 #include "api.h"
-#include "auth.h"
 #include "credentials.h"
 #include "clock.h"
 #include "errors.h"
@@ -257,18 +256,6 @@ static void serve_one(FCGX_Request *rq)
     http_response_clear(&resp);
 }
 
-/* SIGHUP: the tokens and credentials files again; a bad file keeps the
- * tables this process had. */
-static void worker_reload_secrets(void)
-{
-    char err[512];
-
-    if (auth_load(err, sizeof(err)))
-        log_error("tokens_reload_failed", "reason=\"%s\"", err);
-    if (credentials_load(err, sizeof(err)))
-        log_error("credentials_reload_failed", "reason=\"%s\"", err);
-}
-
 int worker_run(int listen_fd, const char *pool, long max_requests,
                struct taskstore *store)
 {
@@ -287,7 +274,7 @@ int worker_run(int listen_fd, const char *pool, long max_requests,
         if (worker_reopen_logs) {
             worker_reopen_logs = 0;
             log_reopen();
-            worker_reload_secrets();
+            credentials_reload_secrets();
         }
         if (FCGX_Accept_r(&rq) < 0) {
             if (worker_stop || errno == EINTR || worker_reopen_logs)

@@ -47,14 +47,13 @@ END_TEST
 START_TEST(cidr_lists_reject_garbage)
 {
     static const char *const bad[] = {
-        "10.0.0.0/33", "10.0.0.0/", "10.0.0/8", "fd00::/129", "host.example",
-        "10.0.0.0/8x", "0177.0.0.1", NULL};
+        "10.0.0.0/33",  "10.0.0.0/",   "10.0.0/8",   "fd00::/129",
+        "host.example", "10.0.0.0/8x", "0177.0.0.1", NULL};
     struct policy_cidrs c;
     char err[128];
 
     for (int i = 0; bad[i]; i++) {
-        ck_assert_int_eq(policy_cidrs_parse(bad[i], &c, err, sizeof(err)),
-                         -1);
+        ck_assert_int_eq(policy_cidrs_parse(bad[i], &c, err, sizeof(err)), -1);
         ck_assert_ptr_nonnull(strstr(err, "is not an address or CIDR"));
     }
 }
@@ -86,31 +85,36 @@ START_TEST(target_policy_defaults_and_lists)
     unsetenv("BMC_DENIED_TARGETS");
     ck_assert_int_eq(config_load(err, sizeof(err)), 0);
     ck_assert_int_eq(policy_load(err, sizeof(err)), 0);
-    static const char *const denied[] = {
-        "0.0.0.0", "0.1.2.3", "224.0.0.1", "239.255.255.250",
-        "255.255.255.255", "169.254.169.254", "::", "ff02::1",
-        "fd00:ec2::254", NULL};
+    static const char *const denied[] = {"0.0.0.0",
+                                         "0.1.2.3",
+                                         "224.0.0.1",
+                                         "239.255.255.250",
+                                         "255.255.255.255",
+                                         "169.254.169.254",
+                                         "::",
+                                         "ff02::1",
+                                         "fd00:ec2::254",
+                                         NULL};
     for (int i = 0; denied[i]; i++)
-        ck_assert_int_eq(policy_check_target(denied[i], details,
-                                             sizeof(details)),
-                         BMC_ERR_TARGET_NOT_ALLOWED);
+        ck_assert_int_eq(
+            policy_check_target(denied[i], details, sizeof(details)),
+            BMC_ERR_TARGET_NOT_ALLOWED);
     ck_assert_int_eq(policy_check_target("10.0.0.5", details, sizeof(details)),
                      0);
-    ck_assert_int_eq(policy_check_target("169.254.1.1", details,
-                                         sizeof(details)),
-                     0);
+    ck_assert_int_eq(
+        policy_check_target("169.254.1.1", details, sizeof(details)), 0);
     setenv("BMC_ALLOWED_TARGETS", "10.0.0.0/8", 1);
     setenv("BMC_DENIED_TARGETS", "10.0.0.66", 1);
     ck_assert_int_eq(config_load(err, sizeof(err)), 0);
     ck_assert_int_eq(policy_load(err, sizeof(err)), 0);
     ck_assert_int_eq(policy_check_target("10.0.0.5", details, sizeof(details)),
                      0);
-    ck_assert_int_eq(policy_check_target("10.0.0.66", details,
-                                         sizeof(details)),
-                     BMC_ERR_TARGET_NOT_ALLOWED);
-    ck_assert_int_eq(policy_check_target("192.168.0.1", details,
-                                         sizeof(details)),
-                     BMC_ERR_TARGET_NOT_ALLOWED);
+    ck_assert_int_eq(
+        policy_check_target("10.0.0.66", details, sizeof(details)),
+        BMC_ERR_TARGET_NOT_ALLOWED);
+    ck_assert_int_eq(
+        policy_check_target("192.168.0.1", details, sizeof(details)),
+        BMC_ERR_TARGET_NOT_ALLOWED);
     ck_assert_ptr_nonnull(strstr(details, "BMC_ALLOWED_TARGETS"));
     setenv("BMC_ALLOWED_TARGETS", "10.0.0.0/40", 1);
     ck_assert_int_eq(config_load(err, sizeof(err)), 0);
@@ -155,22 +159,22 @@ START_TEST(tokens_roles_and_sources)
                                 &who, details, sizeof(details)),
                      0);
     ck_assert_str_eq(auth_token_name(who), "view");
-    ck_assert_int_eq(auth_require(who, ROLE_OPERATOR, details,
-                                  sizeof(details)),
-                     BMC_ERR_FORBIDDEN);
-    ck_assert_str_eq(details, "role operator is needed; token view has viewer");
-    ck_assert_int_eq(auth_check("bearer operator-token-0123456789",
-                                "10.1.1.1", &who, details, sizeof(details)),
+    ck_assert_int_eq(
+        auth_require(who, ROLE_OPERATOR, details, sizeof(details)),
+        BMC_ERR_FORBIDDEN);
+    ck_assert_str_eq(details,
+                     "role operator is needed; token view has viewer");
+    ck_assert_int_eq(auth_check("bearer operator-token-0123456789", "10.1.1.1",
+                                &who, details, sizeof(details)),
                      0);
-    ck_assert_int_eq(auth_require(who, ROLE_OPERATOR, details,
-                                  sizeof(details)),
-                     0);
+    ck_assert_int_eq(
+        auth_require(who, ROLE_OPERATOR, details, sizeof(details)), 0);
     ck_assert_int_eq(auth_check("Bearer operator-token-0123456789",
                                 "192.168.1.1", &who, details, sizeof(details)),
                      BMC_ERR_AUTH_REQUIRED);
-    ck_assert_int_eq(auth_check(NULL, "1.2.3.4", &who, details,
-                                sizeof(details)),
-                     BMC_ERR_AUTH_REQUIRED);
+    ck_assert_int_eq(
+        auth_check(NULL, "1.2.3.4", &who, details, sizeof(details)),
+        BMC_ERR_AUTH_REQUIRED);
     ck_assert_int_eq(auth_check("Bearer viewer-token-012345678", "1.2.3.4",
                                 &who, details, sizeof(details)),
                      BMC_ERR_AUTH_REQUIRED);
