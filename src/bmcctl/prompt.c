@@ -35,7 +35,7 @@ static volatile sig_atomic_t tty_echo_off;
 static void restore_tty(void)
 {
     if (tty_echo_off) {
-        tcsetattr(tty_fd, TCSAFLUSH, &tty_saved);
+        tcsetattr(tty_fd, TCSANOW, &tty_saved);
         tty_echo_off = 0;
     }
 }
@@ -90,8 +90,9 @@ int prompt_secret(const char *prompt, char *buf, size_t len, char *err,
     quiet = tty_saved;
     quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
     quiet.c_lflag |= ICANON;
+    /* echo off before the prompt shows: what is typed after it is kept */
+    tty_echo_off = tcsetattr(tty_fd, TCSANOW, &quiet) == 0;
     (void)!write(tty_fd, prompt, strlen(prompt));
-    tty_echo_off = tcsetattr(tty_fd, TCSAFLUSH, &quiet) == 0;
     rc = read_line(tty_fd, buf, len);
     restore_tty();
     (void)!write(tty_fd, "\n", 1);
