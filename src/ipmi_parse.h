@@ -73,14 +73,31 @@ int ipmi_parse_power_status(const char *out, const char **state, char *line,
 /* "Chassis Power Control: Up/On" → that line into LINE. 0 or -1. */
 int ipmi_parse_control_line(const char *out, char *line, size_t len);
 
-/* `ipmitool -c user list N` → {"users": [{id, name, role, enabled, callin,
- * link_auth, ipmi_msg, privilege}]}, empty slots (no name, no IPMI
+/* `ipmitool -c user list N` → {"users": [{id (a string), name, role, enabled,
+ * callin, link_auth, ipmi_msg, privilege}]}, empty slots (no name, no IPMI
  * messaging) left out. NULL when OUT holds no user line at all. */
 json_object *ipmi_parse_user_list(const char *out);
+
+/* The first slot (id >= 2: slot 1 is IPMI's anonymous user) without a name
+ * in `ipmitool -c user list N` output, or -1 when all are taken. */
+int ipmi_parse_free_user_slot(const char *out);
 
 /* `ipmitool mc info` → {"fw_version", "manufacturer", "product",
  * "ipmi_version"}; NULL when there is no "Firmware Revision". */
 json_object *ipmi_parse_mc_info(const char *out);
+
+/* `ipmitool -c sensor` → a list of normalised sensors (health.h) of the
+ * five types (of type WANT only, when not NULL); discrete sensors left out.
+ * NULL when OUT holds text but no sensor row. */
+json_object *ipmi_parse_sensors(const char *out, const char *want);
+
+/* `ipmitool -c sel elist` → a list of log entries (health.h), in the
+ * BMC's order; "Pre-Init" times are null. */
+json_object *ipmi_parse_sel(const char *out);
+
+/* `ipmitool fru print N` → {manufacturer, model, serial_number,
+ * part_number} as far as the FRU has them (product area before board). */
+json_object *ipmi_parse_fru(const char *out);
 
 /* IPMI privilege name as ipmitool prints it → role ("Administrator",
  * "Operator", "User", "Callback", "OEM", "NoAccess", "Unknown"). */

@@ -46,6 +46,114 @@ static const struct method_param user_params[] = {
      .doc = "IPMI: the LAN channel whose users are listed (default 1)"},
     END_PARAMS};
 
+static const char *const account_roles[] = {"administrator", "operator",
+                                            "readonly", NULL};
+
+#define ACCOUNT_USER_PARAM(what)                                              \
+    {                                                                         \
+        .name = "user", .type = PARAM_STRING, .required = true,               \
+        .max_len = 64, .doc = what                                            \
+    }
+#define ACCOUNT_PASSWORD_PARAM(req)                                           \
+    {                                                                         \
+        .name = "new_password", .type = PARAM_STRING, .required = req,        \
+        .max_len = 256, .secret = true,                                       \
+        .doc =                                                                \
+            "the account's password (IPMI: at most 20 bytes); never stored, " \
+            "logged or echoed"                                                \
+    }
+#define ACCOUNT_ROLE_PARAM(req)                                               \
+    {                                                                         \
+        .name = "role", .type = PARAM_STRING, .required = req,                \
+        .choices = account_roles,                                             \
+        .doc = "Redfish RoleId Administrator, Operator or ReadOnly; IPMI "    \
+               "privilege ADMINISTRATOR, OPERATOR or USER"                    \
+    }
+#define ACCOUNT_CHANNEL_PARAM                                                 \
+    {                                                                         \
+        .name = "channel", .type = PARAM_INTEGER, .bounded = true, .min = 0,  \
+        .max = 15,                                                            \
+        .doc = "IPMI: the LAN channel whose access is set (default 1)"        \
+    }
+
+static const struct method_param create_user_params[] = {
+    ACCOUNT_USER_PARAM("the new account's name (IPMI: at most 16 bytes)"),
+    ACCOUNT_PASSWORD_PARAM(true),
+    ACCOUNT_ROLE_PARAM(true),
+    {.name = "enabled",
+     .type = PARAM_BOOLEAN,
+     .doc = "whether the account may log in (default true)"},
+    ACCOUNT_CHANNEL_PARAM,
+    END_PARAMS};
+
+static const struct method_param modify_user_params[] = {
+    ACCOUNT_USER_PARAM("the account: its name, or its id as list_users "
+                       "gives it"),
+    ACCOUNT_PASSWORD_PARAM(false),
+    ACCOUNT_ROLE_PARAM(false),
+    {.name = "enabled",
+     .type = PARAM_BOOLEAN,
+     .doc = "whether the account may log in"},
+    ACCOUNT_CHANNEL_PARAM,
+    END_PARAMS};
+
+static const struct method_param delete_user_params[] = {
+    ACCOUNT_USER_PARAM("the account: its name, or its id as list_users "
+                       "gives it"),
+    ACCOUNT_CHANNEL_PARAM, END_PARAMS};
+
+static const char *const sensor_types[] = {"temperature", "fan",   "voltage",
+                                           "current",     "power", NULL};
+static const char *const on_off[] = {"on", "off", NULL};
+static const char *const reset_kinds[] = {"warm", "cold", NULL};
+
+static const struct method_param sensors_params[] = {
+    {.name = "type",
+     .type = PARAM_STRING,
+     .choices = sensor_types,
+     .doc = "only sensors of this type"},
+    END_PARAMS};
+
+static const struct method_param event_log_params[] = {
+    {.name = "limit",
+     .type = PARAM_INTEGER,
+     .bounded = true,
+     .min = 1,
+     .max = 10000,
+     .doc = "at most this many entries, newest first (default 100)"},
+    SYSTEM_ID_PARAM,
+    END_PARAMS};
+
+static const struct method_param identify_params[] = {
+    {.name = "state",
+     .type = PARAM_STRING,
+     .required = true,
+     .choices = on_off,
+     .doc = "the identify LED on or off"},
+    {.name = "seconds",
+     .type = PARAM_INTEGER,
+     .bounded = true,
+     .min = 1,
+     .max = 255,
+     .doc = "IPMI: how long the LED stays on (default 15)"},
+    SYSTEM_ID_PARAM,
+    END_PARAMS};
+
+static const struct method_param reset_bmc_params[] = {
+    {.name = "kind",
+     .type = PARAM_STRING,
+     .choices = reset_kinds,
+     .doc = "warm (default) or cold; Redfish: GracefulRestart or "
+            "ForceRestart, whichever the manager offers"},
+    {.name = "wait_seconds",
+     .type = PARAM_INTEGER,
+     .bounded = true,
+     .min = 0,
+     .max = 3600,
+     .doc = "wait until the BMC answers again, at most this long (default "
+            "120, capped at BMC_MAX_WAIT_FOR_STATE_SECONDS)"},
+    END_PARAMS};
+
 /* Each section is one area of work; new methods go into theirs. */
 static const struct method_def registry[] = {
     /* ---- connection and power ---- */
@@ -92,7 +200,71 @@ static const struct method_def registry[] = {
      .role = ROLE_VIEWER},
     /* ---- provisioning: boot device, virtual media ---- */
     /* ---- machine health: sensors, event log, inventory, identify ---- */
+    {.name = "get_sensors",
+     .op_offset = OP(get_sensors),
+     .params = sensors_params,
+     .flags = METHOD_CALLABLE,
+     .summary = "Sensor readings, units, health and thresholds",
+     .role = ROLE_VIEWER,
+     .endpoint = "/sensors"},
+    {.name = "get_event_log",
+     .op_offset = OP(get_event_log),
+     .params = event_log_params,
+     .flags = METHOD_CALLABLE,
+     .summary = "The system event log, newest first",
+     .role = ROLE_VIEWER,
+     .endpoint = "/event-log"},
+    {.name = "clear_event_log",
+     .op_offset = OP(clear_event_log),
+     .params = system_params,
+     .flags = METHOD_CALLABLE | METHOD_MUTATING,
+     .summary = "Clear the system event log (and no other log)",
+     .role = ROLE_OPERATOR,
+     .endpoint = "/clear-event-log"},
+    {.name = "get_inventory",
+     .op_offset = OP(get_inventory),
+     .params = system_params,
+     .flags = METHOD_CALLABLE,
+     .summary = "What the machine is: vendor, model, serial, firmware, CPUs, "
+                "memory",
+     .role = ROLE_VIEWER,
+     .endpoint = "/inventory"},
+    {.name = "set_identify",
+     .op_offset = OP(set_identify),
+     .params = identify_params,
+     .flags = METHOD_CALLABLE | METHOD_MUTATING,
+     .summary = "Turn the identify LED on or off",
+     .role = ROLE_OPERATOR,
+     .endpoint = "/identify"},
+    {.name = "reset_bmc",
+     .op_offset = OP(reset_bmc),
+     .params = reset_bmc_params,
+     .flags = METHOD_CALLABLE | METHOD_MUTATING,
+     .summary = "Restart the BMC and wait until it answers again",
+     .role = ROLE_ADMIN,
+     .endpoint = "/reset-bmc"},
     /* ---- BMC accounts ---- */
+    {.name = "create_user",
+     .op_offset = OP(create_user),
+     .params = create_user_params,
+     .flags = METHOD_CALLABLE | METHOD_MUTATING,
+     .summary = "Create a BMC account and read it back",
+     .role = ROLE_ADMIN,
+     .endpoint = "/create-user"},
+    {.name = "modify_user",
+     .op_offset = OP(modify_user),
+     .params = modify_user_params,
+     .flags = METHOD_CALLABLE | METHOD_MUTATING,
+     .summary = "Change a BMC account's password, role or enabled state",
+     .role = ROLE_ADMIN,
+     .endpoint = "/modify-user"},
+    {.name = "delete_user",
+     .op_offset = OP(delete_user),
+     .params = delete_user_params,
+     .flags = METHOD_CALLABLE | METHOD_MUTATING,
+     .summary = "Delete a BMC account (never the one in use)",
+     .role = ROLE_ADMIN,
+     .endpoint = "/delete-user"},
     /* ---- attributes of the connection, as on the Python object: not
      * callable (2003) ---- */
     {.name = "ip", .params = no_params},
@@ -185,8 +357,9 @@ static bool value_in_range(const struct method_param *p, json_object *v)
     return true;
 }
 
-static int check_params(const struct method_def *m, json_object *params,
-                        char *details, size_t dlen)
+static enum bmc_err check_params(const struct method_def *m,
+                                 json_object *params, char *details,
+                                 size_t dlen)
 {
     char want[256];
 
@@ -216,8 +389,9 @@ static int check_params(const struct method_def *m, json_object *params,
     return 0;
 }
 
-int methods_resolve(const char *name, json_object *params,
-                    const struct method_def **out, char *details, size_t dlen)
+enum bmc_err methods_resolve(const char *name, json_object *params,
+                             const struct method_def **out, char *details,
+                             size_t dlen)
 {
     const struct method_def *m;
 
@@ -235,7 +409,7 @@ int methods_resolve(const char *name, json_object *params,
         snprintf(details, dlen, "'%s' is an attribute, not a method", name);
         return BMC_ERR_METHOD_NOT_CALLABLE;
     }
-    int rc = check_params(m, params, details, dlen);
+    enum bmc_err rc = check_params(m, params, details, dlen);
     if (rc)
         return rc;
     *out = m;
@@ -250,9 +424,9 @@ bmc_op_fn methods_op(const struct method_def *method,
     return fn;
 }
 
-int methods_check_supported(const struct method_def *method,
-                            const struct bmc_backend *backend, char *details,
-                            size_t dlen)
+enum bmc_err methods_check_supported(const struct method_def *method,
+                                     const struct bmc_backend *backend,
+                                     char *details, size_t dlen)
 {
     if (methods_op(method, backend))
         return 0;

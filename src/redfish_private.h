@@ -34,6 +34,7 @@ struct rf_op {
     json_object *system;
     char system_path[RF_PATH_MAX];
     char seen[RF_NAME_MAX]; /* the last PowerState read */
+    char allow[128];        /* the Allow header of the last rf_get, or "" */
 };
 
 /* ---- redfish_op.c: one operation and its exchanges ---------------------- */
@@ -86,6 +87,23 @@ int rf_param_string(struct rf_op *op, const char *key, const char **value);
 /* A new JSON string of OBJ's string member KEY, or NULL. */
 json_object *rf_string_or_null(json_object *obj, const char *key);
 
+/* OBJ[KEY] as a number into *OUT (integers too); false when absent, null
+ * or not a number. */
+bool rf_number(json_object *obj, const char *key, double *out);
+
+/* OBJ[KEY] when it is an object (borrowed), else NULL. */
+json_object *rf_member(json_object *obj, const char *key);
+
+/* Call FN on every member document of the collection at PATH: members
+ * served inline (with more than an @odata.id) as they are, others fetched;
+ * pages followed up to RF_PAGES_MAX, stopping at a link already followed or
+ * a page of members all seen before; at most MAX members. FN returns false
+ * to stop. 0, or -1 with the outcome filled. */
+int rf_each_member(struct rf_op *op, const char *path, size_t max,
+                   bool (*fn)(struct rf_op *op, json_object *member,
+                              void *arg),
+                   void *arg);
+
 /* ---- redfish_discovery.c: service root, system, manager ----------------- */
 
 /* The service root into op->root (the call's cached one when validation
@@ -104,8 +122,43 @@ int rf_find_system(struct rf_op *op);
  * Managers member). Needs rf_find_system first. 0 or -1. */
 int rf_manager_path(struct rf_op *op, char *path, size_t pathlen);
 
+/* The chassis of the system (Links.Chassis[0]) or else the first member of
+ * the root's Chassis collection, into PATH. Needs rf_get_root (and
+ * rf_find_system when the system's link should win). 0 or -1. */
+int rf_chassis_path(struct rf_op *op, char *path, size_t pathlen);
+
 /* Forget this thread's discovery (end of an engine call). */
 void rf_cache_clear(void);
+
+/* ---- redfish_accounts.c: the accounts as read ------------------------- */
+
+/* One account as read, with the ETag that guards writes to it. */
+struct rf_account {
+    char path[RF_PATH_MAX];
+    char etag[HTTP_HEADER_VALUE_MAX];
+    json_object *doc;
+};
+
+struct rf_accounts {
+    char coll[RF_PATH_MAX];
+    bool post_allowed; /* collection model */
+    struct rf_account *v;
+    size_t n;
+};
+
+/* Load the Accounts collection, its model and every account (bounded);
+ * A is owned by the caller (rf_accounts_free, also after a failure). */
+int rf_accounts_load(struct rf_op *op, struct rf_accounts *a);
+void rf_accounts_free(struct rf_accounts *a);
+
+/* The account whose UserName (else Id) is USER, or NULL (borrowed). */
+struct rf_account *rf_accounts_find(struct rf_accounts *a, const char *user);
+
+/* The first empty slot of the slot model, or NULL (borrowed). */
+struct rf_account *rf_accounts_free_slot(struct rf_accounts *a);
+
+/* Whether ACCT is an empty slot (UserName ""). */
+bool rf_account_is_empty_slot(const struct rf_account *acct);
 
 /* ---- the operations, by resource file ----------------------------------- */
 
@@ -119,7 +172,25 @@ void redfish_run_action(const struct bmc_call *call,
                         struct bmc_outcome *out); /* power */
 void redfish_list_users(const struct bmc_call *call,
                         struct bmc_outcome *out); /* accounts */
+void redfish_create_user(const struct bmc_call *call,
+                         struct bmc_outcome *out); /* accounts */
+void redfish_modify_user(const struct bmc_call *call,
+                         struct bmc_outcome *out); /* accounts */
+void redfish_delete_user(const struct bmc_call *call,
+                         struct bmc_outcome *out); /* accounts */
 void redfish_get_fw_version(const struct bmc_call *call,
                             struct bmc_outcome *out); /* manager */
+void redfish_get_inventory(const struct bmc_call *call,
+                           struct bmc_outcome *out); /* manager */
+void redfish_reset_bmc(const struct bmc_call *call,
+                       struct bmc_outcome *out); /* manager */
+void redfish_get_sensors(const struct bmc_call *call,
+                         struct bmc_outcome *out); /* sensors */
+void redfish_set_identify(const struct bmc_call *call,
+                          struct bmc_outcome *out); /* chassis */
+void redfish_get_event_log(const struct bmc_call *call,
+                           struct bmc_outcome *out); /* logs */
+void redfish_clear_event_log(const struct bmc_call *call,
+                             struct bmc_outcome *out); /* logs */
 
 #endif
