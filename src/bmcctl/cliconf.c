@@ -104,8 +104,7 @@ static int check_private(FILE *f, const char *path, char *err, size_t errlen)
     return 0;
 }
 
-int cliconf_load(const char *path, struct cliconf *c, char *err,
-                 size_t errlen)
+int cliconf_load(const char *path, struct cliconf *c, char *err, size_t errlen)
 {
     char def[4096];
     const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");

@@ -123,7 +123,7 @@ static const struct command table[] = {
      .sub = "show",
      .method = "get_event_log",
      .endpoint = "/event-log",
-     .opts = COPT_LIMIT,
+     .opts = COPT_LIMIT | COPT_SYSTEM,
      .rows = "entries",
      .columns = "ID=id,CREATED=created,SEVERITY=severity,SENSOR=sensor,"
                 "MESSAGE=message",
@@ -132,6 +132,7 @@ static const struct command table[] = {
      .sub = "clear",
      .method = "clear_event_log",
      .endpoint = "/clear-event-log",
+     .opts = COPT_SYSTEM,
      .columns = "CLEARED=cleared",
      .summary = "clear the system event log"},
     {.name = "inventory",
@@ -148,7 +149,7 @@ static const struct command table[] = {
      .endpoint = "/identify",
      .fixed_param = "state",
      .fixed_value = "on",
-     .opts = COPT_SECONDS,
+     .opts = COPT_SECONDS | COPT_SYSTEM,
      .columns = "IDENTIFY=state|identify",
      .summary = "light the identify LED"},
     {.name = "identify",
@@ -157,6 +158,7 @@ static const struct command table[] = {
      .endpoint = "/identify",
      .fixed_param = "state",
      .fixed_value = "off",
+     .opts = COPT_SYSTEM,
      .columns = "IDENTIFY=state|identify",
      .summary = "turn the identify LED off"},
     {.name = "bmc",
@@ -181,7 +183,7 @@ static const struct command table[] = {
      .endpoint = "/create-user",
      .arg = "ACCOUNT",
      .arg_param = "user",
-     .opts = COPT_ROLE | COPT_ENABLED | COPT_NEW_PASSWORD,
+     .opts = COPT_ROLE | COPT_ENABLED | COPT_NEW_PASSWORD | COPT_CHANNEL,
      .columns = ACCOUNT_COLUMNS,
      .summary = "create an account (its password is prompted)"},
     {.name = "users",
@@ -190,7 +192,7 @@ static const struct command table[] = {
      .endpoint = "/modify-user",
      .arg = "ACCOUNT",
      .arg_param = "user",
-     .opts = COPT_ROLE | COPT_ENABLED | COPT_NEW_PASSWORD,
+     .opts = COPT_ROLE | COPT_ENABLED | COPT_NEW_PASSWORD | COPT_CHANNEL,
      .columns = ACCOUNT_COLUMNS,
      .summary = "change an account's role, state or (--new-password) "
                 "password"},
@@ -200,6 +202,7 @@ static const struct command table[] = {
      .endpoint = "/delete-user",
      .arg = "ACCOUNT",
      .arg_param = "user",
+     .opts = COPT_CHANNEL,
      .columns = "DELETED=deleted",
      .summary = "delete an account"},
     /* ---- the service ---- */
@@ -307,9 +310,10 @@ void commands_print_json(FILE *out)
         json_object_object_add(e, "fields", fields);
         json_object_array_add(list, e);
     }
-    fprintf(out, "%s\n",
-            json_object_to_json_string_ext(list, JSON_C_TO_STRING_PRETTY |
-                                                     JSON_C_TO_STRING_NOSLASHESCAPE));
+    fprintf(
+        out, "%s\n",
+        json_object_to_json_string_ext(
+            list, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(list);
 }
 

@@ -39,9 +39,9 @@ enum cmd_kind {
 struct command {
     const char *name, *sub; /* "power", "on"; sub NULL: none */
     enum cmd_kind kind;
-    const char *method;   /* the registry's name */
-    const char *endpoint; /* its convenience endpoint */
-    const char *action;   /* run_action: the action sent */
+    const char *method;                    /* the registry's name */
+    const char *endpoint;                  /* its convenience endpoint */
+    const char *action;                    /* run_action: the action sent */
     const char *fixed_param, *fixed_value; /* a parameter the command sets */
     const char *arg;       /* a positional before the hosts ("DEVICE") */
     const char *arg_param; /* the parameter it fills */

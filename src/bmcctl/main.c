@@ -15,15 +15,39 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SECRET_MAX 257 /* the service takes passwords of up to 256 bytes */
+#define SECRET_MAX  257 /* the service takes passwords of up to 256 bytes */
 #define DEFAULT_URL "http://127.0.0.1:8000"
 
 enum {
-    O_URL = 256, O_TOKEN, O_CREDENTIAL, O_PROTOCOL, O_PORT, O_CIPHER,
-    O_CONFIG, O_JSON, O_NO_BULK, O_RETRY, O_DELAY, O_WAIT_SECONDS, O_SYSTEM,
-    O_CHANNEL, O_PERSISTENT, O_UEFI, O_LEGACY, O_MEDIA, O_WRITABLE, O_TYPE,
-    O_LIMIT, O_SECONDS, O_ROLE, O_ENABLE, O_DISABLE, O_NEW_PASSWORD, O_COLD,
-    O_LIST_COMMANDS, O_PASSWORD,
+    O_URL = 256,
+    O_TOKEN,
+    O_CREDENTIAL,
+    O_PROTOCOL,
+    O_PORT,
+    O_CIPHER,
+    O_CONFIG,
+    O_JSON,
+    O_NO_BULK,
+    O_RETRY,
+    O_DELAY,
+    O_WAIT_SECONDS,
+    O_SYSTEM,
+    O_CHANNEL,
+    O_PERSISTENT,
+    O_UEFI,
+    O_LEGACY,
+    O_MEDIA,
+    O_WRITABLE,
+    O_TYPE,
+    O_LIMIT,
+    O_SECONDS,
+    O_ROLE,
+    O_ENABLE,
+    O_DISABLE,
+    O_NEW_PASSWORD,
+    O_COLD,
+    O_LIST_COMMANDS,
+    O_PASSWORD,
 };
 
 static const struct option long_options[] = {
@@ -145,8 +169,8 @@ static int one_of(const char *v, const char *const *choices)
 
 static const char *const protocols[] = {"redfish", "ipmitool", "ipmi", NULL};
 static const char *const media_kinds[] = {"cd", "usb", NULL};
-static const char *const sensor_types[] = {
-    "temperature", "fan", "voltage", "current", "power", NULL};
+static const char *const sensor_types[] = {"temperature", "fan",   "voltage",
+                                           "current",     "power", NULL};
 static const char *const roles[] = {"administrator", "operator", "readonly",
                                     NULL};
 
@@ -159,9 +183,7 @@ static int set_number(struct cli *c, int opt, const char *arg)
     int rc = 0;
 
     switch (opt) {
-    case O_PORT:
-        rc = parse_long(arg, 1, 65535, &v), o->port = (int)v;
-        break;
+    case O_PORT: rc = parse_long(arg, 1, 65535, &v), o->port = (int)v; break;
     case O_CIPHER:
         rc = parse_long(arg, 0, 17, &v), o->cipher_suite = (int)v;
         break;
@@ -210,8 +232,7 @@ static int set_choice(struct cli *c, int opt, const char *arg)
     case O_ROLE: choices = roles, o->role = arg, o->given |= COPT_ROLE; break;
     default: return 1;
     }
-    return one_of(arg, choices) ? fail_usage("'%s' is not a choice here",
-                                             arg)
+    return one_of(arg, choices) ? fail_usage("'%s' is not a choice here", arg)
                                 : 0;
 }
 
@@ -225,7 +246,8 @@ static int set_flag(struct cli *c, int opt)
     case 'q': o->quiet = true; break;
     case O_NO_BULK: o->no_bulk = true; break;
     case 'w': o->given |= COPT_WAIT | COPT_BMC_WAIT | COPT_TASK_WAIT; break;
-    case O_PERSISTENT: o->persistent = true, o->given |= COPT_PERSISTENT;
+    case O_PERSISTENT:
+        o->persistent = true, o->given |= COPT_PERSISTENT;
         break;
     case O_UEFI: o->mode = "uefi", o->given |= COPT_MODE; break;
     case O_LEGACY: o->mode = "legacy", o->given |= COPT_MODE; break;
@@ -320,8 +342,8 @@ static int parse_options(struct cli *c, int argc, char **argv,
 {
     int opt, rc;
 
-    while ((opt = getopt_long(argc, argv, "hVu:f:qw", long_options,
-                              NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "hVu:f:qw", long_options, NULL)) !=
+           -1) {
         if (opt == 'h') {
             usage(stdout);
             return -1;
@@ -369,8 +391,8 @@ static int find_command(int argc, char **argv, const struct command **out,
 
     if (i >= argc)
         return fail_usage("%s", "no command given");
-    cmd = commands_find(argv[i], i + 1 < argc ? argv[i + 1] : NULL,
-                        &needs_sub);
+    cmd =
+        commands_find(argv[i], i + 1 < argc ? argv[i + 1] : NULL, &needs_sub);
     if (!cmd && needs_sub) {
         fprintf(stderr, "bmcctl: '%s' wants one of:\n", argv[i]);
         commands_print_usage_of(stderr, argv[i]);
@@ -399,11 +421,11 @@ static int read_targets(struct cli *c, int argc, char **argv, int first)
 
     for (int i = first; i < argc; i++) {
         bool is_stdin = !strcmp(argv[i], "-");
-        if (is_stdin ? (stdin_used = true,
-                        targets_add_file(&c->targets, stdin, "stdin", err,
-                                         sizeof(err)))
-                     : targets_add_expr(&c->targets, argv[i], err,
-                                        sizeof(err)))
+        if (is_stdin
+                ? (stdin_used = true,
+                   targets_add_file(&c->targets, stdin, "stdin", err,
+                                    sizeof(err)))
+                : targets_add_expr(&c->targets, argv[i], err, sizeof(err)))
             return fail_usage("%s", err);
     }
     for (size_t f = 0; f < c->nfiles; f++) {
@@ -430,10 +452,10 @@ static int settle_service(struct cli *c)
     const char *env_url = getenv("BMC_URL");
     int r;
 
-    c->o.url = c->url_arg                 ? c->url_arg
-               : env_url && env_url[0]    ? env_url
-               : c->conf.url              ? c->conf.url
-                                          : DEFAULT_URL;
+    c->o.url = c->url_arg              ? c->url_arg
+               : env_url && env_url[0] ? env_url
+               : c->conf.url           ? c->conf.url
+                                       : DEFAULT_URL;
     if (c->token_arg) {
         c->o.token = c->token_arg;
         return 0;

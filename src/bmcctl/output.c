@@ -8,10 +8,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RED "\033[31m"
-#define GREEN "\033[32m"
+#define RED    "\033[31m"
+#define GREEN  "\033[32m"
 #define YELLOW "\033[33m"
-#define RESET "\033[0m"
+#define RESET  "\033[0m"
 
 double output_now(void)
 {

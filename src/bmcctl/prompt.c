@@ -102,8 +102,8 @@ int prompt_secret(const char *prompt, char *buf, size_t len, char *err,
     tty_fd = -1;
     if (rc) {
         explicit_bzero(buf, len);
-        snprintf(err, errlen, rc == -2 ? "the password is too long"
-                                       : "no password given");
+        snprintf(err, errlen,
+                 rc == -2 ? "the password is too long" : "no password given");
         return -1;
     }
     return 0;

@@ -7,15 +7,16 @@
 
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
-#define POLL_SECONDS 0.3
-#define SUBMIT_RETRIES 10    /* 503s on submission: refused, not run */
-#define DEFAULT_WAIT 60      /* --wait without --wait-seconds */
+#define POLL_SECONDS   0.3
+#define SUBMIT_RETRIES 10 /* 503s on submission: refused, not run */
+#define DEFAULT_WAIT   60 /* --wait without --wait-seconds */
 
 struct job {
     const struct target *target;
@@ -45,8 +46,7 @@ int run_exit_for_code(int code)
     case 1004:
     case 4009: /* the service's token */
     case 4010:
-    case 4011: /* unknown credential */
-        return EXIT_AUTH;
+    case 4011: /* unknown credential */ return EXIT_AUTH;
     case 1002:
     case 1003:
     case 1005:
@@ -103,9 +103,9 @@ int run_exit_for_answer(long status, json_object *a)
         const char *st = string_at(a, "status");
         if (strcmp(st, "failed"))
             return EXIT_DONE;
-        return int_at(a, "error_code") ? run_exit_for_code(int_at(
-                                             a, "error_code"))
-                                       : EXIT_BMC_SAID_NO;
+        return int_at(a, "error_code")
+                   ? run_exit_for_code(int_at(a, "error_code"))
+                   : EXIT_BMC_SAID_NO;
     }
     if (json_object_get_boolean(ok))
         return status < 300 ? EXIT_DONE : EXIT_SERVICE;
@@ -178,9 +178,15 @@ static json_object *base_fields(const struct run *r, const struct job *j)
     return b;
 }
 
-static double wait_budget(const struct run_opts *o)
+/* --wait-seconds (or the default) as JSON: an integer when it is one,
+ * for the parameters declared integer (wait_seconds). */
+static json_object *wait_budget(const struct run_opts *o)
 {
-    return o->wait_seconds >= 0 ? o->wait_seconds : DEFAULT_WAIT;
+    double s = o->wait_seconds >= 0 ? o->wait_seconds : DEFAULT_WAIT;
+
+    if (s == (double)(int64_t)s)
+        return json_object_new_int64((int64_t)s);
+    return json_object_new_double(s);
 }
 
 /* The method's parameters the options give. */
@@ -224,11 +230,9 @@ static json_object *method_params(const struct run *r)
     if (g & COPT_CHANNEL)
         json_object_object_add(p, "channel", json_object_new_int(o->channel));
     if (g & COPT_BMC_WAIT)
-        json_object_object_add(p, "wait_seconds",
-                               json_object_new_double(wait_budget(o)));
+        json_object_object_add(p, "wait_seconds", wait_budget(o));
     if ((g & COPT_WAIT) && !c->action)
-        json_object_object_add(p, "wait_for_state_seconds",
-                               json_object_new_double(wait_budget(o)));
+        json_object_object_add(p, "wait_for_state_seconds", wait_budget(o));
     return p;
 }
 
@@ -243,7 +247,7 @@ static void call_fields(const struct run *r, json_object *b, bool execute)
         add_str(b, "action", r->cmd->action);
         if (o->given & COPT_WAIT)
             json_object_object_add(b, "wait_for_state_seconds",
-                                   json_object_new_double(wait_budget(o)));
+                                   wait_budget(o));
         json_object_put(p);
     } else if (execute) {
         add_str(b, "method", r->cmd->method);
@@ -251,7 +255,7 @@ static void call_fields(const struct run *r, json_object *b, bool execute)
     } else {
         json_object_object_foreach(p, key, val)
             json_object_object_add(b, key, json_object_get(val));
-        body_free(p);
+        json_object_put(p); /* its values live on in B, wiped with it */
     }
     if (o->retry_times > 0)
         json_object_object_add(b, "retry_times",
@@ -496,8 +500,8 @@ static int run_bulk(struct run *r)
     call_fields(r, b, !r->cmd->action);
     service_post(&r->svc, path, b, &a);
     body_free(b);
-    if (a.status == 404 && (!a.json || service_reply_int(&a, "error_code") ==
-                                           4040)) {
+    if (a.status == 404 &&
+        (!a.json || service_reply_int(&a, "error_code") == 4040)) {
         service_reply_free(&a);
         return 0;
     }
@@ -542,8 +546,9 @@ static void error_text(const struct run *r, const struct job *j, char *buf,
         snprintf(buf, len, "HTTP %ld from the service, not its JSON",
                  j->answer.status);
     } else if (code == 4040) {
-        snprintf(buf, len, "the service at %s has no %s endpoint (older "
-                           "than this bmcctl?)",
+        snprintf(buf, len,
+                 "the service at %s has no %s endpoint (older "
+                 "than this bmcctl?)",
                  r->o->url, r->cmd->endpoint ? r->cmd->endpoint : "such");
     } else if (task && code == 3001 &&
                json_object_object_get_ex(a, "result", &res) &&
@@ -694,13 +699,12 @@ static int run_task(struct run *r)
     struct service_reply a;
     json_object *p;
     bool wait = r->o->given & COPT_TASK_WAIT;
-    double deadline = output_now() + (r->o->wait_seconds >= 0
-                                          ? r->o->wait_seconds
-                                          : 1e9);
+    double deadline =
+        output_now() + (r->o->wait_seconds >= 0 ? r->o->wait_seconds : 1e9);
 
     snprintf(path, sizeof(path), "/tasks/%s", r->o->arg);
-    progress_start(&r->progress,
-                   wait && !r->o->quiet && isatty(STDERR_FILENO), r->what, 1);
+    progress_start(&r->progress, wait && !r->o->quiet && isatty(STDERR_FILENO),
+                   r->what, 1);
     for (;;) {
         service_get(&r->svc, path, &a);
         const char *st = string_at(a.json, "status");
@@ -731,12 +735,13 @@ static int run_health(struct run *r)
 
     service_get(&r->svc, "/health", &a);
     st = string_at(a.json, "status");
-    print_answer(r, &a, r->o->url,
-                 "STATUS=status,VERSION=version,"
-                 "ACTIVE TASKS=thread_pool.active_tasks,"
-                 "IPMITOOL=data.ipmitool.available,TASKS=data.task_store.tasks");
+    print_answer(
+        r, &a, r->o->url,
+        "STATUS=status,VERSION=version,"
+        "ACTIVE TASKS=thread_pool.active_tasks,"
+        "IPMITOOL=data.ipmitool.available,TASKS=data.task_store.tasks");
     int rc = a.status == 200 && st && !strcmp(st, "healthy") ? EXIT_DONE
-                                                               : EXIT_SERVICE;
+                                                             : EXIT_SERVICE;
     service_reply_free(&a);
     return rc;
 }

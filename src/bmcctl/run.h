@@ -14,7 +14,7 @@
 #include <stdbool.h>
 
 enum bmcctl_exit {
-    EXIT_DONE = 0,       /* every target succeeded */
+    EXIT_DONE = 0, /* every target succeeded */
     EXIT_BMC_SAID_NO = 1,
     EXIT_USAGE = 2,
     EXIT_AUTH = 3,       /* the BMC's or the service's authentication */
@@ -25,19 +25,19 @@ enum bmcctl_exit {
 struct run_opts {
     const char *url, *token;
     const char *username, *password, *credential;
-    const char *protocol; /* NULL: redfish unless a credential is used */
+    const char *protocol;   /* NULL: redfish unless a credential is used */
     int port, cipher_suite; /* -1: not given */
     bool json, quiet, no_bulk;
-    int retry_times;  /* -1: not given */
-    double delay;     /* -1: not given */
-    bool wait;        /* --wait (or --wait-seconds) given */
+    int retry_times;     /* -1: not given */
+    double delay;        /* -1: not given */
+    bool wait;           /* --wait (or --wait-seconds) given */
     double wait_seconds; /* -1: not given */
     const char *system_id, *media, *type, *role, *kind, *mode;
     int limit, seconds, channel; /* -1: not given */
     bool persistent, writable;
     int enabled; /* -1 not given, 0 --disable, 1 --enable */
     const char *new_password;
-    unsigned given; /* enum cmd_opt: the options given */
+    unsigned given;  /* enum cmd_opt: the options given */
     const char *arg; /* the command's positional argument */
 };
 

@@ -34,8 +34,8 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
     return len;
 }
 
-static int on_progress(void *arg, curl_off_t dt, curl_off_t dn,
-                       curl_off_t ut, curl_off_t un)
+static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
+                       curl_off_t un)
 {
     struct service *s = arg;
     (void)dt, (void)dn, (void)ut, (void)un;
@@ -148,8 +148,7 @@ long service_post(struct service *s, const char *path, json_object *body,
     return status;
 }
 
-long service_get(struct service *s, const char *path,
-                 struct service_reply *r)
+long service_get(struct service *s, const char *path, struct service_reply *r)
 {
     curl_easy_setopt(s->curl, CURLOPT_HTTPGET, 1L);
     return perform(s, path, s->headers, r);

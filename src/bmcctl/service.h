@@ -45,8 +45,7 @@ long service_post(struct service *s, const char *path, json_object *body,
                   struct service_reply *r);
 
 /* GET PATH; as service_post. */
-long service_get(struct service *s, const char *path,
-                 struct service_reply *r);
+long service_get(struct service *s, const char *path, struct service_reply *r);
 
 /* The answer's root integer KEY (error_code), or 0. */
 int service_reply_int(const struct service_reply *r, const char *key);

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #define RANGE_VALUE_MAX 999999999UL /* nine digits */
-#define EXPR_MAX 4096               /* one expression, in bytes */
+#define EXPR_MAX        4096        /* one expression, in bytes */
 
 static bool is_range_text(const char *s, size_t n)
 {
@@ -148,8 +148,8 @@ static int expand_brackets(struct expansion *x, const char *done,
 
 /* One item of a bracket list ("7" or "01-40"): every value, formatted
  * with its padding, appended to DONE before the rest is expanded. */
-static int expand_item(struct expansion *x, const char *done,
-                       const char *item, size_t n, const char *rest)
+static int expand_item(struct expansion *x, const char *done, const char *item,
+                       size_t n, const char *rest)
 {
     const char *dash = memchr(item, '-', n);
     unsigned long a, b;
@@ -157,10 +157,10 @@ static int expand_item(struct expansion *x, const char *done,
     char next[EXPR_MAX];
 
     if (parse_number(item, dash ? (size_t)(dash - item) : n, &a, &wa) ||
-        (dash && parse_number(dash + 1, n - (size_t)(dash - item) - 1, &b,
-                              &wb))) {
-        snprintf(x->err, x->errlen, "'[%.*s]': not a range of numbers",
-                 (int)n, item);
+        (dash &&
+         parse_number(dash + 1, n - (size_t)(dash - item) - 1, &b, &wb))) {
+        snprintf(x->err, x->errlen, "'[%.*s]': not a range of numbers", (int)n,
+                 item);
         return -1;
     }
     if (!dash)
@@ -213,8 +213,7 @@ static int expand_brackets(struct expansion *x, const char *done,
         snprintf(x->err, x->errlen, "expression too long");
         return -1;
     }
-    snprintf(prefix, sizeof(prefix), "%s%.*s", done, (int)(open - rest),
-             rest);
+    snprintf(prefix, sizeof(prefix), "%s%.*s", done, (int)(open - rest), rest);
     for (const char *item = open + 1; item < close;) {
         const char *comma = memchr(item, ',', (size_t)(close - item));
         const char *end = comma ? comma : close;

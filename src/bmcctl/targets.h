@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#define TARGETS_MAX 10000   /* the bulk endpoints' limit */
-#define TARGET_NAME_MAX 253 /* a DNS name */
+#define TARGETS_MAX     10000 /* the bulk endpoints' limit */
+#define TARGET_NAME_MAX 253   /* a DNS name */
 
 struct target {
     char *name; /* as expanded, with ":PORT" when one was given */

@@ -172,7 +172,11 @@ def test_every_command_the_service_has(cli, rf, openapi_checker):
         if words[0] == "users" and words[1] != "list":
             argname = "ACCOUNT"
         extra = [ARGS[argname]] if argname else []
-        env = dict(rf_env(), BMC_NEW_PASSWORD="N3w-Secret-pw")
+        extra += {"users create": ["--role", "operator"],
+                  "users modify": ["--role", "readonly", "--new-password"],
+                  "log show": ["--limit", 5],
+                  "sensors": ["--type", "temperature"]}.get(c["command"], [])
+        env = dict(rf_env(), BMC_NEW_PASSWORD="N3wSecret9")
         p = cli(*words, *extra, rf.host, *rf_args(rf), "--json", env=env)
         assert p.returncode in (0, 1), (c, p.stdout, p.stderr)
         (obj,) = [json.loads(l) for l in p.stdout.splitlines()]
@@ -184,6 +188,8 @@ def test_every_command_the_service_has(cli, rf, openapi_checker):
     assert {"power on", "power status", "validate", "users list"} <= set(ran)
 
 
+
+@pytest.mark.valgrind
 def test_json_is_the_services_answer(cli, rf, svc, openapi_checker):
     """--json prints what the service answered, unchanged."""
     (obj,) = cli.json_lines(openapi_checker, "POST", "/power-state", "power",

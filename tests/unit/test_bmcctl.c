@@ -104,10 +104,10 @@ END_TEST
 START_TEST(malformed)
 {
     static const char *const bad[] = {
-        "n[3-1]",  "n[1-2",      "n[a-b]",   "n[]",        "",
-        "a,,b",    "host:0",     "host:x",   "host:70000", "a b",
-        "a/b",     "-",          "[::1]x",   "n[1-20000]", "x[1--2]",
-        "n[1-]",   "n[0-99999]", "$(reboot)"};
+        "n[3-1]", "n[1-2",      "n[a-b]",   "n[]",        "",
+        "a,,b",   "host:0",     "host:x",   "host:70000", "a b",
+        "a/b",    "-",          "[::1]x",   "n[1-20000]", "x[1--2]",
+        "n[1-]",  "n[0-99999]", "$(reboot)"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         ck_assert_msg(expand(bad[i]) == NULL, "'%s' was accepted", bad[i]);
 }
