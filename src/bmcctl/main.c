@@ -573,6 +573,8 @@ static int prepare(struct cli *c, int argc, char **argv,
     if ((rc = parse_options(c, argc, argv, &typed)) != 0 ||
         (rc = find_command(argc, argv, cmd, &c->o, &first)) != 0)
         return rc;
+    if (!*cmd)
+        return EXIT_USAGE;
     snprintf(name, sizeof(name), "%s%s%s", (*cmd)->name,
              (*cmd)->sub ? " " : "", (*cmd)->sub ? (*cmd)->sub : "");
     if ((rc = check_typed(*cmd, &typed, name)) != 0)

@@ -254,7 +254,9 @@ static void call_fields(const struct run *r, json_object *b, bool execute)
         json_object_object_add(b, "params", p);
     } else {
         json_object_object_foreach(p, key, val)
+        {
             json_object_object_add(b, key, json_object_get(val));
+        }
         json_object_put(p); /* its values live on in B, wiped with it */
     }
     if (o->retry_times > 0)
