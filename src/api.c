@@ -11,6 +11,7 @@
 #include "ipmi.h"
 #include "jsonutil.h"
 #include "log.h"
+#include "metrics.h"
 #include "methods.h"
 #include "request.h"
 #include "response.h"
@@ -25,6 +26,11 @@ static struct taskstore *api_store;
 void api_set_store(struct taskstore *store)
 {
     api_store = store;
+}
+
+struct taskstore *api_get_store(void)
+{
+    return api_store;
 }
 
 static json_object *health_config(void)
@@ -349,6 +355,7 @@ static void run_sync(struct api_request *areq, const struct method_def *m,
     }
     engine_run(&ereq, &res);
     taskrun_finish(api_store, id, &res);
+    metrics_count_task(m->name, res.code == 0 && res.success);
     log_info("task_done", "task=%s method=%s code=%d success=%d attempts=%d",
              id, m->name, res.code, res.success, res.attempts);
     answer_result(resp, m->name, id, &res);

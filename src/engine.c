@@ -6,6 +6,7 @@
 #include "config.h"
 #include "errors.h"
 #include "log.h"
+#include "metrics.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -230,6 +231,8 @@ static void wait_for_state(const struct engine_request *req,
 
 void engine_run(const struct engine_request *req, struct engine_result *out)
 {
+    double started = clock_now_mono();
+
     memset(out, 0, sizeof(*out));
     run_with_retries(req, out);
     if (out->code == 0 && out->success && req->wait_for_state_seconds > 0 &&
@@ -241,4 +244,6 @@ void engine_run(const struct engine_request *req, struct engine_result *out)
     const struct bmc_backend *backend = engine_backend(req->conn->protocol);
     if (backend->end_call)
         backend->end_call();
+    metrics_count_call(req->conn->protocol, req->method->name,
+                       clock_now_mono() - started, out->code, out->success);
 }

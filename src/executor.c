@@ -8,6 +8,7 @@
 #include "errors.h"
 #include "jsonutil.h"
 #include "log.h"
+#include "metrics.h"
 #include "methods.h"
 #include "taskrun.h"
 
@@ -256,6 +257,7 @@ static void run_job(struct job *j)
     log_set_request_id(j->request_id);
     engine_run(&req, &res);
     taskrun_finish(ex.store, j->task_id, &res);
+    metrics_count_task(j->method, res.code == 0 && res.success);
     log_info("task_done", "task=%s method=%s code=%d success=%d attempts=%d",
              j->task_id, j->method, res.code, res.success, res.attempts);
     engine_result_clear(&res);

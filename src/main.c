@@ -6,6 +6,7 @@
 #include "gate.h"
 #include "log.h"
 #include "master.h"
+#include "metrics.h"
 #include "methods.h"
 #include "sockets.h"
 #include "taskstore.h"
@@ -50,6 +51,11 @@ static int start(char *err, size_t errlen)
         return 1;
     /* the per-BMC gate: shared memory every child inherits */
     if (gate_init(GATE_DEFAULT_ENTRIES, bmc_cfg.max_per_bmc, err, errlen)) {
+        taskstore_close(store);
+        return 1;
+    }
+    /* the counters behind /metrics: shared memory too */
+    if (metrics_init(err, errlen)) {
         taskstore_close(store);
         return 1;
     }
