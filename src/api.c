@@ -391,6 +391,7 @@ static void bmc_endpoint(const struct http_request *req,
             run_async(&areq, m, req->request_id, resp);
         else
             run_sync(&areq, m, req->request_id, resp);
+        methods_params_wipe(m, areq.params);
     }
     request_free(&areq);
 }

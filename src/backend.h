@@ -96,6 +96,9 @@ struct bmc_backend {
     /* -- provisioning: boot device, virtual media -- */
     /* -- machine health: sensors, event log, inventory, identify -- */
     /* -- BMC accounts -- */
+    bmc_op_fn create_user;
+    bmc_op_fn modify_user;
+    bmc_op_fn delete_user;
     /* True when every operation authenticates with the BMC itself before
      * it reads or changes anything, failing with the codes a validation
      * would: the engine then skips the separate validation exchange,

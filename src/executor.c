@@ -182,6 +182,9 @@ static void job_free(struct job *j)
     if (!j)
         return;
     conn_wipe(&j->conn);
+    const struct method_def *m = methods_find(j->method);
+    if (m)
+        methods_params_wipe(m, j->params);
     json_object_put(j->params);
     free(j);
 }

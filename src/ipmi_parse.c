@@ -375,7 +375,9 @@ static json_object *user_from_csv(char *line, bool *empty)
     bool enabled =
         msg && strcmp(role, "Unknown") != 0 && strcmp(role, "NoAccess") != 0;
     json_object *u = json_object_new_object();
-    json_object_object_add(u, "id", json_object_new_int((int)id));
+    char idtext[8];
+    snprintf(idtext, sizeof(idtext), "%ld", id);
+    json_object_object_add(u, "id", json_object_new_string(idtext));
     json_object_object_add(u, "name", json_object_new_string(field[1]));
     json_object_object_add(u, "role", json_object_new_string(role));
     json_object_object_add(u, "enabled", json_object_new_boolean(enabled));
@@ -408,6 +410,22 @@ json_object *ipmi_parse_user_list(const char *out)
     res = json_object_new_object();
     json_object_object_add(res, "users", users);
     return res;
+}
+
+int ipmi_parse_free_user_slot(const char *out)
+{
+    char cur[LINE_MAX_LEN];
+    const char *p = out;
+
+    while (p && line_next(&p, cur, sizeof(cur))) {
+        char *end, *comma = strchr(cur, ',');
+        long id = strtol(cur, &end, 10);
+        if (!comma || end != comma || id < 2 || id > 255)
+            continue;
+        if (comma[1] == ',') /* no name */
+            return (int)id;
+    }
+    return -1;
 }
 
 json_object *ipmi_parse_mc_info(const char *out)

@@ -324,15 +324,17 @@ int request_parse(const char *body, size_t len, unsigned fields,
     return rc;
 }
 
-/* Overwrite the body's copy of the password before the body is freed. */
+/* Overwrite the body's copies of passwords before the body is freed. */
 static void body_wipe_password(json_object *body)
 {
+    static const char *const secrets[] = {"password", "new_password"};
     json_object *v;
 
-    if (body && json_object_object_get_ex(body, "password", &v) &&
-        json_object_is_type(v, json_type_string))
-        explicit_bzero((char *)json_object_get_string(v),
-                       (size_t)json_object_get_string_len(v));
+    for (size_t i = 0; body && i < sizeof(secrets) / sizeof(secrets[0]); i++)
+        if (json_object_object_get_ex(body, secrets[i], &v) &&
+            json_object_is_type(v, json_type_string))
+            explicit_bzero((char *)json_object_get_string(v),
+                           (size_t)json_object_get_string_len(v));
 }
 
 void request_free(struct api_request *req)

@@ -85,7 +85,7 @@ def test_list_users(ipmi_sim):
     users = {u["name"]: u for u in out["data"]["users"]}
     # empty slots left out
     assert set(users) == {"admin", "operator", "viewer", "disabled", "secure"}
-    assert users["admin"] == {"id": 2, "name": "admin", "role": "Administrator",
+    assert users["admin"] == {"id": "2", "name": "admin", "role": "Administrator",
                               "enabled": True, "callin": True, "link_auth": False,
                               "ipmi_msg": True, "privilege": "ADMINISTRATOR"}
     assert users["operator"]["role"] == "Operator"

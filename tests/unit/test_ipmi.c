@@ -314,7 +314,8 @@ START_TEST(parse_users)
     json_object *admin = user_at(data, 0);
     ck_assert_str_eq(
         json_object_to_json_string_ext(admin, JSON_C_TO_STRING_PLAIN),
-        "{\"id\":2,\"name\":\"admin\",\"role\":\"Administrator\",\"enabled\":"
+        "{\"id\":\"2\",\"name\":\"admin\",\"role\":\"Administrator\","
+        "\"enabled\":"
         "true,"
         "\"callin\":true,\"link_auth\":false,\"ipmi_msg\":true,"
         "\"privilege\":\"ADMINISTRATOR\"}");
@@ -326,6 +327,10 @@ START_TEST(parse_users)
     ck_assert_str_eq(field_s(user_at(data, 4), "role"), "NoAccess");
     ck_assert_str_eq(field_s(user_at(data, 4), "enabled"), "false");
     json_object_put(data);
+    ck_assert_int_eq(ipmi_parse_free_user_slot(out), 6);
+    ck_assert_int_eq(ipmi_parse_free_user_slot("1,,true,false,false,x\n"
+                                               "2,admin,true,false,true,A\n"),
+                     -1);
 }
 END_TEST
 
