@@ -8,6 +8,8 @@
 #include "master.h"
 #include "metrics.h"
 #include "methods.h"
+#include "probe_cache.h"
+#include "probe_modules.h"
 #include "sockets.h"
 #include "taskstore.h"
 
@@ -54,8 +56,10 @@ static int start(char *err, size_t errlen)
         taskstore_close(store);
         return 1;
     }
-    /* the counters behind /metrics: shared memory too */
-    if (metrics_init(err, errlen)) {
+    /* the counters behind /metrics and the probe's cache: shared memory
+     * too; the probe's modules checked before any child exists */
+    if (metrics_init(err, errlen) || probe_cache_init(err, errlen) ||
+        probe_modules_load(err, errlen)) {
         taskstore_close(store);
         return 1;
     }

@@ -85,9 +85,47 @@ static void put_escaped(struct prom_buf *b, const char *s, bool quotes)
     }
 }
 
+/* Length of the valid UTF-8 sequence at S, or 0. */
+static size_t utf8_len(const unsigned char *s)
+{
+    size_t n = s[0] < 0x80             ? 1
+               : (s[0] & 0xe0) == 0xc0 ? 2
+               : (s[0] & 0xf0) == 0xe0 ? 3
+               : (s[0] & 0xf8) == 0xf0 ? 4
+                                       : 0;
+    if (n == 2 && s[0] < 0xc2)
+        return 0; /* overlong */
+    for (size_t i = 1; i < n; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    return n;
+}
+
 void prom_escape_label(struct prom_buf *b, const char *s)
 {
-    put_escaped(b, s, true);
+    /* BMCs send any bytes: other controls become spaces and invalid
+     * UTF-8 becomes '?', so a parser never stops on a label */
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        size_t n = utf8_len(p);
+        if (n == 0) {
+            puts_(b, "?");
+            p++;
+        } else if (n == 1 && *p < 0x20 && *p != '\n') {
+            puts_(b, " ");
+            p++;
+        } else if (n == 1) {
+            char c[2] = {(char)*p++, 0};
+            put_escaped(b, c, true);
+        } else {
+            put(b, (const char *)p, n);
+            p += n;
+        }
+    }
+}
+
+void prom_append(struct prom_buf *b, const char *text)
+{
+    puts_(b, text);
 }
 
 void prom_family(struct prom_buf *b, const char *name, const char *type,

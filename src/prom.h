@@ -47,11 +47,15 @@ bool prom_sample(struct prom_buf *b, const char *name,
 bool prom_sample_u64(struct prom_buf *b, const char *name,
                      const char *const *labels, uint64_t value);
 
+/* Append TEXT (already in the format) to B as it is. */
+void prom_append(struct prom_buf *b, const char *text);
+
 /* V as the format writes it: the shortest of %.15g / %.17g that reads
  * back as V (finite V only). */
 void prom_format_double(char *out, size_t len, double v);
 
-/* Append S to B with the label-value escapes (\\, \", \n). */
+/* Append S to B with the label-value escapes (\\, \", \n); other control
+ * bytes become spaces, invalid UTF-8 bytes '?'. */
 void prom_escape_label(struct prom_buf *b, const char *s);
 
 /* Whether the Accept header ACCEPT (may be NULL) prefers JSON to the text

@@ -6,6 +6,7 @@
 #include "errors.h"
 #include "exporter.h"
 #include "methods.h"
+#include "probe.h"
 #include "response.h"
 
 #include <stdbool.h>
@@ -25,6 +26,7 @@ struct route {
 static const struct route routes[] = {
     {"/health", "GET", "GET, HEAD", api_health, NULL},
     {"/metrics", "GET", "GET, HEAD", exporter_metrics, NULL},
+    {"/probe", "GET", "GET, HEAD", probe_handle, NULL},
     {"/tasks/", "GET", "GET, HEAD", api_task_status, "/tasks/{id}"},
     {"/execute", "POST", "POST", api_execute, NULL},
     {"/execute/async", "POST", "POST", api_execute_async, NULL},
