@@ -43,8 +43,8 @@ static int hexval(char c)
                                   : -1;
 }
 
-/* URL-decode N bytes of S into OUT (LEN); -1 when it does not fit or a
- * NUL would result. */
+/* URL-decode N bytes of S into OUT (LEN); -1 when it is empty, does not
+ * fit or a NUL would result. */
 static int url_decode(const char *s, size_t n, char *out, size_t len)
 {
     size_t o = 0;
@@ -63,7 +63,7 @@ static int url_decode(const char *s, size_t n, char *out, size_t len)
         out[o++] = c;
     }
     out[o] = '\0';
-    return 0;
+    return o ? 0 : -1;
 }
 
 int probe_query_param(const char *query, const char *key, char *out,

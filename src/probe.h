@@ -41,7 +41,7 @@ void probe_handle(const struct http_request *req, struct http_response *resp);
 int probe_parse_target(const char *target, char ip[BMC_IP_MAX], int *port);
 
 /* The value of KEY in the query string QUERY, URL-decoded into OUT; 0, or
- * -1 when absent or longer than LEN. */
+ * -1 when absent, empty or longer than LEN. */
 int probe_query_param(const char *query, const char *key, char *out,
                       size_t len);
 
