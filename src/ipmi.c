@@ -26,8 +26,8 @@
     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define NOT_INSTALLED "ipmitool is not installed"
 
-const char *const ipmi_actions[IPMI_ACTIONS_COUNT + 1] = {
-    "status", "on", "off", "cycle", "reset", "soft", NULL};
+static const char *const ipmi_actions[] = {"status", "on",   "off", "cycle",
+                                           "reset",  "soft", NULL};
 
 /* ---- finding ipmitool -------------------------------------------------- */
 

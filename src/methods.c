@@ -262,8 +262,9 @@ static bool value_in_range(const struct method_param *p, json_object *v)
     return true;
 }
 
-static int check_params(const struct method_def *m, json_object *params,
-                        char *details, size_t dlen)
+static enum bmc_err check_params(const struct method_def *m,
+                                 json_object *params, char *details,
+                                 size_t dlen)
 {
     char want[256];
 
@@ -293,8 +294,9 @@ static int check_params(const struct method_def *m, json_object *params,
     return 0;
 }
 
-int methods_resolve(const char *name, json_object *params,
-                    const struct method_def **out, char *details, size_t dlen)
+enum bmc_err methods_resolve(const char *name, json_object *params,
+                             const struct method_def **out, char *details,
+                             size_t dlen)
 {
     const struct method_def *m;
 
@@ -312,7 +314,7 @@ int methods_resolve(const char *name, json_object *params,
         snprintf(details, dlen, "'%s' is an attribute, not a method", name);
         return BMC_ERR_METHOD_NOT_CALLABLE;
     }
-    int rc = check_params(m, params, details, dlen);
+    enum bmc_err rc = check_params(m, params, details, dlen);
     if (rc)
         return rc;
     *out = m;
@@ -327,9 +329,9 @@ bmc_op_fn methods_op(const struct method_def *method,
     return fn;
 }
 
-int methods_check_supported(const struct method_def *method,
-                            const struct bmc_backend *backend, char *details,
-                            size_t dlen)
+enum bmc_err methods_check_supported(const struct method_def *method,
+                                     const struct bmc_backend *backend,
+                                     char *details, size_t dlen)
 {
     if (methods_op(method, backend))
         return 0;

@@ -225,7 +225,7 @@ static int http_setup(CURL *c, const struct rf_request *req, const char *url,
     SET(CURLOPT_SSL_VERIFYHOST, verify ? 2L : 0L);
     if (verify) {
         /* One CA store per handle, cached: Debian's default CAPATH would
-         * disable libcurl's CA cache (DESIGN.md). */
+         * disable libcurl's CA cache (doc/architecture.md, "Backends"). */
         SET(CURLOPT_CAPATH, (char *)NULL);
         if (ca && *ca)
             SET(CURLOPT_CAINFO, ca);

@@ -171,6 +171,7 @@ def test_ipmi_limits_are_2002(svc, ipmi_sim):
     assert r.status_code == 400 and "exists already" in r.json()["details"]
 
 
+@pytest.mark.valgrind
 def test_registry_checks_before_any_task(svc, redfish_sim):
     sim = redfish_sim(profile="dmtf", users=[f"admin:{PASSWORD}:Administrator"])
     before = len(sim.requests())

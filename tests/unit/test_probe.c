@@ -4,7 +4,7 @@
  * expiry), and the series written from method payloads (units, health,
  * no sample for a missing reading, repeated sensors once). */
 #include "autoconfig.h"
-#include <check.h>
+#include "unit.h"
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -376,9 +376,8 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("probe");
-    TCase *parse = tcase_create("parse"), *cache = tcase_create("cache");
-    SRunner *sr;
-    int failed;
+    TCase *parse = unit_case(s, "parse", NULL, NULL, 0);
+    TCase *cache = unit_case(s, "cache", cache_setup, cache_teardown, 60);
 
     log_set_level(BMC_LOG_ERROR);
     tcase_add_test(parse, targets);
@@ -388,17 +387,9 @@ int main(void)
     tcase_add_test(parse, modules_file_refused);
     tcase_add_test(parse, sensor_series);
     tcase_add_test(parse, power_log_inventory_series);
-    suite_add_tcase(s, parse);
-    tcase_add_checked_fixture(cache, cache_setup, cache_teardown);
-    tcase_set_timeout(cache, 60);
     tcase_add_test(cache, single_flight);
     tcase_add_test(cache, uncached_result_still_shared);
     tcase_add_test(cache, dead_collector_replaced);
     tcase_add_test(cache, expiry);
-    suite_add_tcase(s, cache);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return unit_run(s);
 }

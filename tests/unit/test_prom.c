@@ -4,7 +4,7 @@
  * that dies holding the lock does not wedge them, a full table drops and
  * says so, histogram buckets are cumulative). */
 #include "autoconfig.h"
-#include <check.h>
+#include "unit.h"
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -236,28 +236,19 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("prom");
-    TCase *fmt = tcase_create("format"), *shm = tcase_create("metrics");
-    SRunner *sr;
-    int failed;
+    TCase *fmt = unit_case(s, "format", NULL, NULL, 0);
+    TCase *shm = unit_case(s, "metrics", setup, teardown, 60);
 
     log_set_level(BMC_LOG_ERROR); /* the lock recovery is a WARNING line */
     tcase_add_test(fmt, label_values_escaped);
     tcase_add_test(fmt, numbers_as_prometheus_reads_them);
     tcase_add_test(fmt, sample_cap);
     tcase_add_test(fmt, accept_negotiation);
-    suite_add_tcase(s, fmt);
-    tcase_add_checked_fixture(shm, setup, teardown);
-    tcase_set_timeout(shm, 60);
     tcase_add_test(shm, children_count_into_the_parent);
     tcase_add_test(shm, histogram_cumulative);
     tcase_add_test(shm, full_table_drops_and_counts);
     tcase_add_test(shm, long_label_values_are_cut_consistently);
     tcase_add_test(shm, lock_holder_dies);
     tcase_add_test(shm, open_without_init);
-    suite_add_tcase(s, shm);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return unit_run(s);
 }

@@ -6,6 +6,8 @@
 #include "clock.h"
 #include "subprocess.h"
 
+#include "unit.h"
+
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -331,8 +333,8 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("subprocess");
-    TCase *tc = tcase_create("run");
-    tcase_set_timeout(tc, 30);
+    TCase *tc = unit_case(s, "run", NULL, NULL, 30);
+
     tcase_add_test(tc, captures_stdout_and_stderr);
     tcase_add_test(tc, caps_output_and_keeps_draining);
     tcase_add_test(tc, missing_program_is_enoent);
@@ -345,10 +347,5 @@ int main(void)
     tcase_add_test(tc, many_threads_at_once);
     tcase_add_test(tc, no_descriptor_leak_in_parent);
     tcase_add_test(tc, stdin_data_reaches_the_child);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(s);
 }

@@ -56,7 +56,12 @@ ROLES = ("Administrator", "Operator", "ReadOnly")
 FAULTS = (
     "http500", "hang", "hang_accept", "reset", "malformed_json", "tls_fail",
     "task202", "ifmatch", "session_limit", "ignore_soft", "slow",
+    "huge_accounts",
 )
+# "huge_accounts": this many extra accounts, each with a UserName this long
+# (together well over the service's 1 MiB task result limit).
+HUGE_ACCOUNTS = 256
+HUGE_NAME_BYTES = 4608
 MAX_LINE = 8192
 MAX_HEADERS = 100
 MAX_BODY = 1 << 20
@@ -986,6 +991,9 @@ class Service:
             with bmc.lock:
                 members = ["/redfish/v1/AccountService/Accounts/%d" % a.slot
                            for a in bmc.accounts]
+            if "huge_accounts" in bmc.faults:  # results over 1 MiB
+                members += ["/redfish/v1/AccountService/Accounts/huge%d" % i
+                            for i in range(HUGE_ACCOUNTS)]
             resp = self.collection(
                 req, "/redfish/v1/AccountService/Accounts",
                 "#ManagerAccountCollection.ManagerAccountCollection",
@@ -994,6 +1002,14 @@ class Service:
             return resp
         if n != 3:
             return self.error(404, "ResourceMissingAtURI", (path,))
+        if "huge_accounts" in bmc.faults and rest[2].startswith("huge"):
+            return only("GET") or Response(200, self.odata(
+                "/redfish/v1/AccountService/Accounts/" + rest[2],
+                "#ManagerAccount.v1_4_0.ManagerAccount",
+                {"Id": rest[2], "Name": "User Account",
+                 "UserName": (rest[2] + "-").ljust(HUGE_NAME_BYTES, "x"),
+                 "RoleId": "ReadOnly", "Enabled": False,
+                 "Locked": False, "Password": None}))
         with bmc.lock:
             a = next((x for x in bmc.accounts if str(x.slot) == rest[2]),
                      None)
