@@ -117,6 +117,7 @@ def probe(svc, module, target, **kw):
     return svc.get("/probe", params={"module": module, "target": target}, **kw)
 
 
+@pytest.mark.valgrind
 def test_power_probe_equals_power_state(svc, rf):
     for state, want in (("On", 1), ("Off", 0)):
         rf.control({"power_state": state})

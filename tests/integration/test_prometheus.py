@@ -136,6 +136,7 @@ def test_requests_counted_by_endpoint_and_status(svc):
     assert delta(endpoint="/metrics", status="200") == 1
 
 
+@pytest.mark.valgrind
 def test_bmc_calls_tasks_histogram_and_errors(svc, rf):
     before = samples(scrape(svc))
     for _ in range(3):

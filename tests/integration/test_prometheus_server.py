@@ -101,6 +101,7 @@ def query(url, expr):
     return r.json()["data"]["result"]
 
 
+@pytest.mark.valgrind
 def test_prometheus_scrapes_metrics_and_probes(service_factory, redfish_sim,
                                                ipmi_sim, prometheus, tmp_path):
     rf = redfish_sim(profile="dmtf", users=[f"admin:{PASSWORD}:Administrator"],
