@@ -172,6 +172,7 @@ END_TEST
  */
 
 struct shared {
+    int started;
     int rc[PROBE_CACHE_ENTRIES];
     char text[32][64];
 };
@@ -245,18 +246,36 @@ START_TEST(single_flight)
 }
 END_TEST
 
+/* ttl 0: not kept, but every scrape that waited for it gets it. The test
+ * holds the claim itself until all waiters have started (and half a
+ * second more: one look takes microseconds). */
 START_TEST(uncached_result_still_shared)
 {
-    int collect = 0;
-
-    run_scrapers(8, 0); /* ttl 0: not kept, but the waiters get it */
-    for (int k = 0; k < 8; k++) {
-        collect += sh->rc[k] == PROBE_CACHE_COLLECT;
-        ck_assert_str_eq(sh->text[k], "bmc_up 1\n");
-    }
-    ck_assert_int_eq(collect, 1);
     char *text;
     double age;
+
+    ck_assert_int_eq(probe_cache_get("m|10.0.0.1|443", 30,
+                                     clock_now_mono() + 1, &text, &age),
+                     PROBE_CACHE_COLLECT);
+    for (int k = 0; k < 8; k++) {
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+            __atomic_fetch_add(&sh->started, 1, __ATOMIC_SEQ_CST);
+            scraper(k, 0);
+        }
+    }
+    while (__atomic_load_n(&sh->started, __ATOMIC_SEQ_CST) < 8)
+        clock_sleep(0.01, 0);
+    clock_sleep(0.5, 0);
+    probe_cache_put("m|10.0.0.1|443", "bmc_up 1\n", 9, 0);
+    for (int k = 0; k < 8; k++)
+        ck_assert_int_gt(wait(NULL), 0);
+    for (int k = 0; k < 8; k++) {
+        ck_assert_int_eq(sh->rc[k], PROBE_CACHE_SHARED);
+        ck_assert_str_eq(sh->text[k], "bmc_up 1\n");
+    }
+    /* and nothing kept */
     ck_assert_int_eq(probe_cache_get("m|10.0.0.1|443", 5, clock_now_mono() + 1,
                                      &text, &age),
                      PROBE_CACHE_COLLECT);
@@ -270,9 +289,9 @@ START_TEST(dead_collector_replaced)
     pid_t pid = fork();
 
     ck_assert_int_ge(pid, 0);
-    if (pid == 0) { /* claims for 0.3 s and dies without a put */
-        probe_cache_get("k", 0.3, clock_now_mono() + 1, &text, &age);
-        _exit(0);
+    if (pid == 0) { /* claims for 2 s and is killed before its put */
+        probe_cache_get("k", 2, clock_now_mono() + 1, &text, &age);
+        kill(getpid(), SIGKILL);
     }
     waitpid(pid, NULL, 0);
     /* a waiter with a short deadline: still claimed */
