@@ -13,7 +13,8 @@ import subprocess
 import time
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
+
+from test_prometheus import promtool_check, samples
 
 PASSWORD = "probe-Pa55word"
 IPMI_PASSWORD = "password"  # tests/sim/ipmi/lan.conf.in
@@ -27,77 +28,39 @@ def write_modules(path, text):
     return path
 
 
+def section(name, port, protocol="redfish", collect="power",
+            password=PASSWORD, targets="127.0.0.0/8", **extra):
+    """One module of BMC_PROBE_MODULES_FILE (interim credentials)."""
+    lines = [f"[{name}]", f"protocol = {protocol}", f"collect = {collect}"]
+    if port:
+        lines.append(f"port = {port}")
+    lines += [f"{k} = {v}" for k, v in extra.items()]
+    lines += ["username = admin", f"password = {password}",
+              f"targets = {targets}"]
+    return "\n".join(lines) + "\n\n"
+
+
 def modules_text(port, ipmi_port=623):
-    return f"""# probe modules for the tests
-[rf]
-protocol = redfish
-collect = power
-port = {port}
-username = admin
-password = {PASSWORD}
-targets = 127.0.0.0/8
-
-[rf_b]   ; same as rf, another cache key
-protocol = redfish
-collect = power
-port = {port}
-username = admin
-password = {PASSWORD}
-targets = 127.0.0.0/8
-
-[rf_short]
-protocol = redfish
-collect = power
-port = {port}
-cache_seconds = 0.5
-username = admin
-password = {PASSWORD}
-targets = 127.0.0.0/8
-
-[rf_all]
-protocol = redfish
-collect = power, sensors, event_log_count, inventory_info
-port = {port}
-timeout_seconds = 3
-username = admin
-password = {PASSWORD}
-targets = 127.0.0.0/8
-
-[rf_narrow]
-protocol = redfish
-collect = power
-username = admin
-password = {PASSWORD}
-targets = 127.0.9.0/24, ::1/128
-
-[ipmi]
-protocol = ipmitool
-collect = power
-cipher_suite = 3
-port = {ipmi_port}
-username = admin
-password = {IPMI_PASSWORD}
-targets = 127.0.0.1/32
-"""
+    return ("# probe modules for the tests\n"
+            + section("rf", port)
+            + section("rf_b", port).replace("]", "]   ; rf, another key", 1)
+            + section("rf_short", port, cache_seconds=0.5)
+            + section("rf_all", port, timeout_seconds=3,
+                      collect="power, sensors, event_log_count, inventory_info")
+            + section("rf_narrow", 0, targets="127.0.9.0/24, ::1/128")
+            + section("ipmi", ipmi_port, protocol="ipmitool", cipher_suite=3,
+                      password=IPMI_PASSWORD, targets="127.0.0.1/32"))
 
 
 def promtool_ok(text):
-    r = subprocess.run(["promtool", "check", "metrics"], input=text,
-                       capture_output=True, text=True, timeout=30)
-    assert r.returncode == 0 and not (r.stdout + r.stderr).strip(), \
-        r.stdout + r.stderr + "\n" + text
+    assert promtool_check(text) == "", text
 
 
-def parse(text):
-    out = {}
-    for fam in text_string_to_metric_families(text):
-        for s in fam.samples:
-            out[(s.name, frozenset(s.labels.items()))] = s.value
-    return out
+parse = samples  # {(name, labels): value}
 
 
 def val(smp, name, **labels):
-    return smp[(name, frozenset(labels.items()))]
+    return smp[(name, frozenset(labels.items()))]  # KeyError: no such series
 
 
 @pytest.fixture

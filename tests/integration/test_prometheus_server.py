@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from fixtures_service import REPO, free_port, wait_until
-from test_probe import IPMI_PASSWORD, PASSWORD, write_modules
+from test_probe import IPMI_PASSWORD, PASSWORD, section, write_modules
 
 README = REPO / "README.md"
 
@@ -32,23 +32,11 @@ def promtool(*args):
 
 def modules(rf_port, ipmi_port):
     # the module names the README's scrape_configs use
-    return f"""[redfish_sensors]
-protocol = redfish
-collect = power, sensors, event_log_count, inventory_info
-port = {rf_port}
-username = admin
-password = {PASSWORD}
-targets = 127.0.0.0/8
-
-[ipmi_power]
-protocol = ipmitool
-collect = power
-cipher_suite = 3
-port = {ipmi_port}
-username = admin
-password = {IPMI_PASSWORD}
-targets = 127.0.0.1/32
-"""
+    return (section("redfish_sensors", rf_port,
+                    collect="power, sensors, event_log_count, inventory_info")
+            + section("ipmi_power", ipmi_port, protocol="ipmitool",
+                      cipher_suite=3, password=IPMI_PASSWORD,
+                      targets="127.0.0.1/32"))
 
 
 def test_readme_blocks_are_valid(tmp_path):
