@@ -147,6 +147,46 @@ def test_sensor_values_equal_post_sensors(svc, rf):
             assert val(smp, "bmc_sensor_health", name=s["name"]) == HEALTH[s["health"]]
 
 
+def test_ipmi_sensor_values_equal_post_sensors(service_factory, ipmi_sim,
+                                               tmp_path):
+    if "get_sensors" not in registry_methods():
+        pytest.skip("get_sensors is not in this build's registry yet (issue 20)")
+    bmc = ipmi_sim(power=1)
+    mods = write_modules(tmp_path / "m.ini", section(
+        "ipmi_all", bmc.port, protocol="ipmitool", cipher_suite=3,
+        password=IPMI_PASSWORD, targets="127.0.0.1/32",
+        collect="power, sensors"))
+    svc = service_factory({"BMC_PROBE_MODULES_FILE": mods})
+    smp = parse(probe(svc, "ipmi_all", f"{bmc.host}:{bmc.port}").text)
+    body = svc.post("/sensors", {"ip": bmc.host, "port": bmc.port,
+                                 "username": "admin", "password": IPMI_PASSWORD,
+                                 "protocol": "ipmitool", "cipher_suite": 3}).json()
+    for s in body["data"]["sensors"]:
+        if s["reading"] is not None and s["unit"] in UNITS:
+            assert val(smp, "bmc_sensor_value_" + UNITS[s["unit"]],
+                       name=s["name"], type=s["type"]) == s["reading"]
+
+
+def test_event_log_and_inventory_equal_their_endpoints(svc, rf):
+    have = registry_methods()
+    if not {"get_event_log", "get_inventory"} & have:
+        pytest.skip("get_event_log / get_inventory not in this build yet (issue 20)")
+    smp = parse(probe(svc, "rf_all", rf.host).text)
+    base = {"ip": rf.host, "port": rf.port, "username": "admin",
+            "password": PASSWORD, "protocol": "redfish"}
+    if "get_event_log" in have:
+        total = svc.post("/event-log", base).json()["data"]["total"]
+        assert val(smp, "bmc_event_log_entries") == total
+    if "get_inventory" in have:
+        inv = svc.post("/inventory", base).json()["data"]
+        want = {"manufacturer": inv["manufacturer"], "model": inv["model"],
+                "serial": inv["serial_number"],
+                "bmc_firmware": inv["bmc_firmware"],
+                "bios_version": inv["bios_version"]}
+        assert val(smp, "bmc_info",
+                   **{k: v for k, v in want.items() if v is not None}) == 1
+
+
 def test_concurrent_scrapes_cost_one_collection(svc, rf):
     # the cost of one collection, on another module (another cache key)
     rf.reset_stats()
