@@ -12,7 +12,8 @@ import pytest
 import requests
 
 from fixtures_service import REPO, free_port, wait_until
-from test_probe import IPMI_PASSWORD, PASSWORD, section, write_modules
+from test_probe import (IPMI_PASSWORD, PASSWORD, registry_methods, section,
+                        write_modules)
 
 README = REPO / "README.md"
 
@@ -122,6 +123,10 @@ def test_prometheus_scrapes_metrics_and_probes(service_factory, redfish_sim,
     power = {r["metric"]["instance"]: r["value"][1]
              for r in query(url, "bmc_power_on")}
     assert power == {ipmi_target: "1", rf_target: "1"}
+    if "get_sensors" in registry_methods():  # issue 20's sensors, once in
+        readings = '{__name__=~"bmc_sensor_value_.+"}'
+        wait_until(lambda: query(url, readings), timeout=30, interval=0.5,
+                   what="sensor series in prometheus")
     # the service's own families, scraped from /metrics, count the probes
     expr = 'bmc_manager_requests_total{endpoint="/probe",status="200"} >= 2'
     wait_until(lambda: query(url, expr), timeout=30, interval=0.5,
