@@ -8,10 +8,8 @@
 #include "errors.h"
 #include "executor.h"
 #include "gate.h"
-#include "ipmi.h"
 #include "jsonutil.h"
 #include "log.h"
-#include "metrics.h"
 #include "methods.h"
 #include "proctable.h"
 #include "request.h"
@@ -94,7 +92,8 @@ static bool ipmitool_found(char *path, size_t len)
     static double checked_at = -1e9;
 
     if (clock_now_mono() - checked_at > 10.0) {
-        found = ipmi_tool_available(cached, sizeof(cached));
+        found =
+            engine_backend_available(BMC_PROTO_IPMI, cached, sizeof(cached));
         checked_at = clock_now_mono();
     }
     snprintf(path, len, "%s", cached);
@@ -390,26 +389,15 @@ static void run_sync(struct api_request *areq, const struct method_def *m,
 {
     char id[TASK_ID_LEN + 1];
     struct engine_result res;
-    struct engine_request ereq = {m,
-                                  &areq->conn,
-                                  areq->params,
-                                  areq->retry_times,
-                                  areq->delay,
-                                  areq->wait_for_state_seconds,
-                                  request_id};
-    int rc = api_store ? taskrun_create(api_store, m->name, &areq->conn,
-                                        request_id, TASK_RUNNING, id)
-                       : TS_ERROR;
+    enum ts_rc rc = api_store ? taskrun_create(api_store, m->name, &areq->conn,
+                                               request_id, TASK_RUNNING, id)
+                              : TS_ERROR;
     if (rc != TS_OK) {
         response_error(resp, BMC_ERR_SERVICE_UNAVAILABLE, m->name, NULL, "%s",
                        taskstore_rc_message(rc));
         return;
     }
-    engine_run(&ereq, &res);
-    taskrun_finish(api_store, id, &res);
-    metrics_count_task(m->name, res.code == 0 && res.success);
-    log_info("task_done", "task=%s method=%s code=%d success=%d attempts=%d",
-             id, m->name, res.code, res.success, res.attempts);
+    taskrun_run(api_store, id, m, areq, request_id, &res);
     answer_result(resp, m->name, id, &res);
     engine_result_clear(&res);
 }

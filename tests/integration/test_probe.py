@@ -45,7 +45,7 @@ def modules_text(port, ipmi_port=623):
             + section("rf", port)
             + section("rf_b", port).replace("]", "]   ; rf, another key", 1)
             + section("rf_short", port, cache_seconds=0.5)
-            + section("rf_all", port, timeout_seconds=3,
+            + section("rf_all", port, timeout_seconds=20,
                       collect="power, sensors, event_log_count, inventory_info")
             + section("rf_narrow", 0, targets="127.0.9.0/24, ::1/128")
             + section("ipmi", ipmi_port, protocol="ipmitool", cipher_suite=3,
@@ -59,8 +59,8 @@ def promtool_ok(text):
 parse = samples  # {(name, labels): value}
 
 
-def val(smp, name, **labels):
-    return smp[(name, frozenset(labels.items()))]  # KeyError: no such series
+def val(smp, metric, **labels):
+    return smp[(metric, frozenset(labels.items()))]  # KeyError: no such series
 
 
 @pytest.fixture

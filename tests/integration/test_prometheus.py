@@ -49,8 +49,8 @@ def samples(text):
     return out
 
 
-def value(smp, name, **labels):
-    return smp.get((name, frozenset(labels.items())), 0)
+def value(smp, metric, **labels):
+    return smp.get((metric, frozenset(labels.items())), 0)
 
 
 def families(text):
