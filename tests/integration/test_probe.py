@@ -130,10 +130,21 @@ UNITS = {"Cel": "celsius", "V": "volts", "A": "amperes", "W": "watts",
 HEALTH = {"ok": 0, "warning": 1, "critical": 2}
 
 
-def test_sensor_values_equal_post_sensors(svc, rf):
+@pytest.mark.parametrize("profile,generation", [
+    ("dmtf", "sensors"), ("dell", "subsystems"), ("hpe", "legacy")])
+def test_sensor_values_equal_post_sensors(service_factory, redfish_sim,
+                                          tmp_path, profile, generation):
+    """Each Redfish sensor generation: Sensors, Thermal/PowerSubsystem and
+    the legacy Thermal/Power resources."""
     if "get_sensors" not in registry_methods():
         pytest.skip("get_sensors is not in this build's registry yet (issue 20)")
-    smp = parse(probe(svc, "rf_all", rf.host).text)
+    rf = redfish_sim(profile=profile, sensors=generation,
+                     users=[f"admin:{PASSWORD}:Administrator"])
+    mods = write_modules(tmp_path / "m.ini", modules_text(rf.port))
+    svc = service_factory({"BMC_PROBE_MODULES_FILE": mods})
+    text = probe(svc, "rf_all", rf.host).text
+    promtool_ok(text)
+    smp = parse(text)
     body = svc.post("/sensors", {"ip": rf.host, "port": rf.port,
                                  "username": "admin", "password": PASSWORD,
                                  "protocol": "redfish"}).json()
