@@ -6,6 +6,7 @@
 #define BMC_API_H
 
 #include "http.h"
+#include "methods.h"
 
 struct taskstore;
 
@@ -19,13 +20,11 @@ void api_task_status(const struct http_request *req,
 void api_execute(const struct http_request *req, struct http_response *resp);
 void api_execute_async(const struct http_request *req,
                        struct http_response *resp);
-void api_validate(const struct http_request *req, struct http_response *resp);
-void api_list_users(const struct http_request *req,
-                    struct http_response *resp);
-void api_list_actions(const struct http_request *req,
-                      struct http_response *resp);
-void api_power_state(const struct http_request *req,
-                     struct http_response *resp);
+/* A method's convenience endpoint (methods.h: method_def.endpoint): the
+ * base fields and the method's declared parameters, run synchronously. */
+void api_method_endpoint(const struct http_request *req,
+                         struct http_response *resp,
+                         const struct method_def *method);
 void api_action(const struct http_request *req, struct http_response *resp);
 void api_action_async(const struct http_request *req,
                       struct http_response *resp);

@@ -38,7 +38,7 @@ json_object *engine_result_normalized(const struct engine_result *res)
 }
 
 /* The envelope message of a failure: the code's literal, refined where
- * DESIGN.md says so. */
+ * the guide does (doc/architecture.md, "Errors and the envelope"). */
 static const char *failure_message(int code, enum bmc_protocol proto,
                                    bool during_validation)
 {
@@ -92,7 +92,13 @@ static void run_attempt(const struct engine_request *req, double deadline,
         }
         outcome_clear(&o);
     }
-    methods_op(req->method, backend)(&call, &o);
+    bmc_op_fn op = methods_op(req->method, backend);
+    if (op) /* callers checked (methods_check_supported); kept safe here */
+        op(&call, &o);
+    else
+        outcome_fail(&o, BMC_ERR_INVALID_PARAMETERS,
+                     "'%s' is not supported over %s", req->method->name,
+                     backend->name);
     take_outcome(out, &o, req->conn->protocol,
                  req->method->flags & METHOD_SKIP_VALIDATE);
 }

@@ -5,8 +5,8 @@
  *   cipher_suite 4005, port 4001, then action, method, params, delay,
  *   retry_times, wait_for_state_seconds (each 2002 naming the field).
  * Unknown fields are ignored, as the FastAPI service did.
- * Owns: the params object and the password inside api_request until
- * request_free (which wipes the password). */
+ * Owns: the params and body objects and the password inside api_request
+ * until request_free (which wipes the password, in the body too). */
 #ifndef BMC_REQUEST_H
 #define BMC_REQUEST_H
 
@@ -36,6 +36,9 @@ struct api_request {
     char action[REQUEST_ACTION_MAX + 1];
     char method[REQUEST_METHOD_MAX + 1];
     json_object *params; /* always an object after a successful parse */
+    json_object *body;   /* the whole parsed body (request_parse only; NULL
+                            after request_validate), for a convenience
+                            endpoint's method parameters */
     double delay;
     int retry_times;
     double wait_for_state_seconds;
@@ -43,12 +46,9 @@ struct api_request {
 
 /* Parse BODY (LEN bytes) as the body of an endpoint taking FIELDS. Returns
  * 0, or the error code with a reason in DETAILS (never the password). */
-int request_parse(const char *body, size_t len, unsigned fields,
-                  struct api_request *out, char *details, size_t dlen);
-
-/* Validate an already-parsed body object (shared with request_parse). */
-int request_validate(json_object *obj, unsigned fields,
-                     struct api_request *out, char *details, size_t dlen);
+enum bmc_err request_parse(const char *body, size_t len, unsigned fields,
+                           struct api_request *out, char *details,
+                           size_t dlen);
 
 /* Wipe the password and free what the request owns. */
 void request_free(struct api_request *req);

@@ -4,6 +4,7 @@
 
 #include "api.h"
 #include "errors.h"
+#include "methods.h"
 #include "response.h"
 
 #include <stdbool.h>
@@ -16,16 +17,15 @@ struct route {
     route_handler handler;
 };
 
+/* The service's own endpoints and the two /action forms; every other BMC
+ * endpoint is a method's convenience endpoint (methods.h), found in the
+ * registry. */
 static const struct route routes[] = {
     {"/health", "GET", "GET, HEAD", api_health},
     {"/metrics", "GET", "GET, HEAD", api_metrics},
     {"/tasks/", "GET", "GET, HEAD", api_task_status},
     {"/execute", "POST", "POST", api_execute},
     {"/execute/async", "POST", "POST", api_execute_async},
-    {"/validate", "POST", "POST", api_validate},
-    {"/list-users", "POST", "POST", api_list_users},
-    {"/list-actions", "POST", "POST", api_list_actions},
-    {"/power-state", "POST", "POST", api_power_state},
     {"/action", "POST", "POST", api_action},
     {"/action/async", "POST", "POST", api_action_async},
 };
@@ -45,7 +45,7 @@ bool router_knows(const char *path)
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
         if (route_matches(&routes[i], path))
             return true;
-    return false;
+    return methods_by_endpoint(path) != NULL;
 }
 
 void router_dispatch(const struct http_request *req,
@@ -65,6 +65,18 @@ void router_dispatch(const struct http_request *req,
                        "%s is not allowed on %s; use %s", req->method, r->path,
                        r->allow);
         resp->allow = r->allow;
+        return;
+    }
+    const struct method_def *m = methods_by_endpoint(req->path);
+    if (m && !strcmp(req->method, "POST")) {
+        api_method_endpoint(req, resp, m);
+        return;
+    }
+    if (m) {
+        response_error(resp, BMC_ERR_METHOD_NOT_ALLOWED, NULL, NULL,
+                       "%s is not allowed on %s; use POST", req->method,
+                       req->path);
+        resp->allow = "POST";
         return;
     }
     response_error(resp, BMC_ERR_NOT_FOUND, NULL, NULL,

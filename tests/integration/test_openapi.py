@@ -67,6 +67,9 @@ def test_document_is_valid_openapi_3_1(doc, oas31_validator):
 def test_every_endpoint_documented(doc):
     routes = re.findall(r'\{"(/[a-z/-]*)", "(GET|POST)"',
                         (REPO / "src" / "router.c").read_text())
+    registry = json.loads(subprocess.check_output([str(DAEMON), "--list-methods"]))
+    routes += [(m["endpoint"], "POST") for m in registry
+               if m["endpoint"] and (m["endpoint"], "POST") not in routes]
     assert len(routes) >= 11
     for path, method in routes:
         template = path + "{task_id}" if path.endswith("/") else path
@@ -75,6 +78,41 @@ def test_every_endpoint_documented(doc):
     assert len(doc["paths"]) == len(routes)
     op_ids = [op["operationId"] for item in doc["paths"].values() for op in item.values()]
     assert len(op_ids) == len(set(op_ids))
+
+
+DECLARED_KEYS = ("type", "description", "enum", "minimum", "maximum", "maxLength")
+
+
+def declared(param):
+    """What the registry declares of a parameter, as OpenAPI keys."""
+    return tuple(param.get(k) for k in DECLARED_KEYS)
+
+
+def request_properties(doc, schema):
+    """The properties a request schema adds to BaseRequest (allOf parts)."""
+    if schema.get("$ref") == "#/components/schemas/BaseRequest":
+        return {}
+    assert schema["allOf"][0] == {"$ref": "#/components/schemas/BaseRequest"}
+    props = {}
+    for part in schema["allOf"][1:]:
+        props.update(part["properties"])
+    return props
+
+
+def test_convenience_endpoints_match_registry(doc):
+    """Every method with a convenience endpoint has it documented as a POST
+    whose body is the base fields plus the method's declared parameters."""
+    registry = json.loads(subprocess.check_output([str(DAEMON), "--list-methods"]))
+    with_endpoint = [m for m in registry if m["endpoint"]]
+    assert {m["name"] for m in with_endpoint} >= {
+        "validate_connection", "get_power_state", "list_actions", "run_action", "list_users"}
+    for m in with_endpoint:
+        op = doc["paths"][m["endpoint"]]["post"]
+        if m["name"] == "run_action":
+            continue  # /action's body says `action` (ActionRequest)
+        schema = op["requestBody"]["content"]["application/json"]["schema"]
+        assert {n: declared(p) for n, p in request_properties(doc, schema).items()} == \
+            {p["name"]: declared(p) for p in m["params"]}, m["endpoint"]
 
 
 def test_execute_methods_match_registry(doc):
@@ -94,8 +132,8 @@ def test_execute_methods_match_registry(doc):
         params = schemas[f"Params_{m['name']}"]
         assert params["additionalProperties"] is False
         assert params["description"] == m["summary"]
-        assert {n: (p["type"], p["description"]) for n, p in params["properties"].items()} == \
-            {p["name"]: (p["type"], p["description"]) for p in m["params"]}, m["name"]
+        assert {n: declared(p) for n, p in params["properties"].items()} == \
+            {p["name"]: declared(p) for p in m["params"]}, m["name"]
         assert set(params.get("required", [])) == {p["name"] for p in m["params"] if p["required"]}
     documented = {n[len("Params_"):] for n in schemas if n.startswith("Params_")}
     assert documented == {m["name"] for m in registry}
@@ -193,6 +231,7 @@ def test_checker_rejects_what_the_document_does_not_say(openapi_checker):
 
 # ---- served by nginx -------------------------------------------------------------
 
+@pytest.mark.valgrind
 def test_every_operation_answers_as_documented(service):
     """One request per documented operation (and a wrong method on each
     path); fixtures_openapi validates every answer."""
@@ -265,6 +304,7 @@ def test_install_docs_assets_is_idempotent_and_fast(docs_assets, tmp_path):
     assert p.returncode == 2 and "usage" in p.stderr
 
 
+@pytest.mark.valgrind
 def test_raw_socket_answers_conform(service, openapi_checker):
     """Requests `requests` cannot make (no Content-Length) are checked here."""
     import socket

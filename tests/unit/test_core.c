@@ -6,9 +6,12 @@
 #include "errors.h"
 #include "http.h"
 #include "jsonutil.h"
+#include "methods.h"
 #include "request.h"
 #include "response.h"
 #include "router.h"
+
+#include "unit.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -213,6 +216,36 @@ START_TEST(error_table_statuses)
 }
 END_TEST
 
+/* Resolve METHOD with PARAMS (JSON text): the code. */
+static int resolve_code(const char *method, const char *params)
+{
+    char details[256];
+    const struct method_def *m;
+    json_object *p = json_tokener_parse(params);
+    int rc = methods_resolve(method, p, &m, details, sizeof(details));
+    json_object_put(p);
+    return rc;
+}
+
+START_TEST(registry_checks_declared_bounds)
+{
+    ck_assert_int_eq(resolve_code("list_users", "{\"channel\": 15}"), 0);
+    ck_assert_int_eq(resolve_code("list_users", "{\"channel\": 16}"), 2002);
+    ck_assert_int_eq(resolve_code("list_users", "{\"channel\": -1}"), 2002);
+    ck_assert_int_eq(resolve_code("get_power_state", "{\"system_id\": \"\"}"),
+                     2002);
+    ck_assert_int_eq(resolve_code("run_action", "{\"action_name\": \"\"}"),
+                     2002);
+    ck_assert_int_eq(resolve_code("run_action", "{\"action_name\": \"on\"}"),
+                     0);
+    ck_assert_ptr_eq(methods_by_endpoint("/power-state"),
+                     methods_find("get_power_state"));
+    ck_assert_ptr_null(methods_by_endpoint("/execute"));
+    ck_assert(methods_find("run_action")->flags & METHOD_MUTATING);
+    ck_assert_int_eq(methods_find("run_action")->role, ROLE_OPERATOR);
+}
+END_TEST
+
 START_TEST(router_404_and_405)
 {
     struct http_request req = {
@@ -225,6 +258,10 @@ START_TEST(router_404_and_405)
     router_dispatch(&req, &resp);
     ck_assert_int_eq(resp.status, 405);
     ck_assert_str_eq(resp.allow, "POST");
+    snprintf(req.path, sizeof(req.path), "/power-state");
+    router_dispatch(&req, &resp);
+    ck_assert_int_eq(resp.status, 405);
+    ck_assert_str_eq(resp.allow, "POST");
     ck_assert(router_knows("/tasks/abc") && !router_knows("/tasks/") &&
               !router_knows("/tasks/a/b"));
     http_response_clear(&resp);
@@ -234,20 +271,23 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("core");
-    TCase *tc = tcase_create("core");
+    TCase *tc;
+
+    tc = unit_case(s, "json", NULL, NULL, 0);
     tcase_add_test(tc, numbers_print_shortest);
     tcase_add_test(tc, strict_parse_rejects_garbage);
+    tc = unit_case(s, "config", NULL, NULL, 0);
     tcase_add_test(tc, config_defaults);
     tcase_add_test(tc, config_bad_values_name_the_variable);
+    tc = unit_case(s, "request", NULL, NULL, 0);
     tcase_add_test(tc, request_defaults_and_ports);
     tcase_add_test(tc, request_codes_in_documented_order);
+    tc = unit_case(s, "envelope", NULL, NULL, 0);
     tcase_add_test(tc, envelope_error_shape);
     tcase_add_test(tc, error_table_statuses);
+    tc = unit_case(s, "methods", NULL, NULL, 0);
+    tcase_add_test(tc, registry_checks_declared_bounds);
+    tc = unit_case(s, "router", NULL, NULL, 0);
     tcase_add_test(tc, router_404_and_405);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(s);
 }
