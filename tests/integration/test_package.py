@@ -34,6 +34,7 @@ def edit(path, pattern, repl):
     path.write_text(new)
 
 
+@pytest.mark.valgrind  # (runs no daemon: the per-file rule, cheaply met)
 def test_the_tree_agrees():
     p = check(REPO)
     assert p.returncode == 0, p.stderr
