@@ -13,6 +13,13 @@
 
 enum bmc_protocol { BMC_PROTO_REDFISH, BMC_PROTO_IPMI };
 
+/* The one mapping of protocols to the names requests, tasks and logs use:
+ * "redfish", "ipmitool" (static string). */
+const char *bmc_protocol_name(enum bmc_protocol protocol);
+
+/* The protocol called NAME; 0, or -1 when NAME is none of them. */
+int bmc_protocol_parse(const char *name, enum bmc_protocol *out);
+
 #define BMC_IP_MAX       64  /* textual IPv4/IPv6 literal, NUL included */
 #define BMC_USERNAME_MAX 65  /* 64 characters + NUL */
 #define BMC_PASSWORD_MAX 257 /* 256 bytes + NUL */
@@ -120,6 +127,10 @@ struct bmc_backend {
      * over, on the thread that made it; may be NULL. Lets a backend keep
      * per-call state (a connection, discovery) and drop it here. */
     void (*end_call)(void);
+    /* Whether the backend can work at all on this host (IPMI: ipmitool
+     * is installed), with where its tool was found (or looked for) in
+     * WHERE; NULL means always available. For /health. */
+    bool (*available)(char *where, size_t len);
 };
 
 extern const struct bmc_backend redfish_backend; /* redfish.c */

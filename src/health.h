@@ -1,7 +1,8 @@
 /* health.h - the normalised shapes of machine health that both backends
- * answer (DESIGN.md "Beyond power"): a sensor {name, type, reading (number
- * or null, never a made-up 0), unit (UCUM: Cel, RPM, V, A, W, %), health
- * (ok, warning, critical, unknown), thresholds {upper_critical, ...}} and
+ * answer (doc/architecture.md, "Backends"): a sensor {name, type,
+ * reading (number or null, never a made-up 0), unit (UCUM: Cel, RPM, V, A,
+ * W, %), health (ok, warning, critical, unknown), thresholds
+ * {upper_critical, ...}} and
  * an event log entry {id, created, severity, message, sensor?}, with the
  * bounds every list keeps.
  * Owns: nothing; every function returns a new object the caller owns. */

@@ -488,7 +488,7 @@ static void ipmi_get_fw_version(const struct bmc_call *call,
 }
 
 const struct bmc_backend ipmi_backend = {
-    .name = "ipmitool",
+    .name = "ipmitool", /* bmc_protocol_name(BMC_PROTO_IPMI) */
     .validate_connection = ipmi_validate_connection,
     .get_power_state = ipmi_get_power_state,
     .list_actions = ipmi_list_actions,
@@ -505,4 +505,5 @@ const struct bmc_backend ipmi_backend = {
     .delete_user = ipmi_delete_user,
     .get_fw_version = ipmi_get_fw_version,
     .ops_authenticate = true,
+    .available = ipmi_tool_available,
 };

@@ -13,7 +13,7 @@ static void redfish_end_call(void)
 }
 
 const struct bmc_backend redfish_backend = {
-    .name = "redfish",
+    .name = "redfish", /* bmc_protocol_name(BMC_PROTO_REDFISH) */
     .validate_connection = redfish_validate_connection,
     .get_power_state = redfish_get_power_state,
     .list_actions = redfish_list_actions,

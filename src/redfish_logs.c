@@ -7,8 +7,8 @@
  * BMC it comes from). clear_event_log POSTs #LogService.ClearLog to that
  * one log only (bmclib clears every log of every chassis; we never do) and
  * follows a task monitor when the BMC answers 202. Entries are read page
- * by page (Members@odata.nextLink) up to the limit, and answered newest
- * first. */
+ * by page (Members@odata.nextLink): the newest LIMIT of them
+ * (rf_read_newest), answered newest first. */
 #include "autoconfig.h"
 #include "redfish_private.h"
 
@@ -126,18 +126,67 @@ static bool rf_on_entry(struct rf_op *op, json_object *e, void *arg)
     return (int)json_object_array_length(re->list) < re->limit;
 }
 
-/* Members@odata.count of the first Entries page, or -1. */
-static long rf_entries_total(struct rf_op *op, const char *path)
+/* The first Entries page: its Members@odata.count (or -1) and whether its
+ * entries run oldest first (their Created times rise; -1 unknown). */
+static int rf_entries_first_page(struct rf_op *op, const char *path,
+                                 long *total, int *ascending)
 {
-    json_object *page = NULL, *v;
-    long total = -1;
+    json_object *page = NULL, *v, *members;
+    size_t n;
 
-    if (rf_get(op, path, &page, NULL, 0) == 0 &&
-        json_object_object_get_ex(page, "Members@odata.count", &v) &&
+    *total = -1;
+    *ascending = -1;
+    if (rf_get(op, path, &page, NULL, 0))
+        return -1;
+    if (json_object_object_get_ex(page, "Members@odata.count", &v) &&
         json_object_is_type(v, json_type_int))
-        total = (long)json_object_get_int64(v);
+        *total = (long)json_object_get_int64(v);
+    if (json_object_object_get_ex(page, "Members", &members) &&
+        json_object_is_type(members, json_type_array) &&
+        (n = json_object_array_length(members)) > 1) {
+        const char *a = rfp_string(json_object_array_get_idx(members, 0),
+                                   "Created"),
+                   *b = rfp_string(json_object_array_get_idx(members, n - 1),
+                                   "Created");
+        if (a && b && strcmp(a, b))
+            *ascending = strcmp(a, b) < 0;
+    }
     json_object_put(page);
-    return total;
+    return 0;
+}
+
+/* Read the newest LIMIT entries of the log at PATH into RE. Most services
+ * list oldest first: then the read starts at $skip = total - limit (OData
+ * paging every service we know honours); one that ignores $skip, or gives
+ * no count or order, is read whole (bounded by HEALTH_LOG_MAX) and sorted. */
+static int rf_read_newest(struct rf_op *op, const char *path,
+                          struct rf_entries *re, long *total)
+{
+    char from[RF_PATH_MAX];
+    int ascending;
+
+    if (rf_entries_first_page(op, path, total, &ascending))
+        return -1;
+    if (*total >= 0 && *total <= re->limit)
+        return rf_each_member(op, path, (size_t)re->limit, rf_on_entry, re);
+    if (ascending == 0)
+        return rf_each_member(op, path, (size_t)re->limit, rf_on_entry, re);
+    if (ascending == 1 && *total > 0 &&
+        snprintf(from, sizeof(from), "%s%s$skip=%ld", path,
+                 strchr(path, '?') ? "&" : "?",
+                 *total - re->limit) < (int)sizeof(from)) {
+        if (rf_each_member(op, from, (size_t)re->limit, rf_on_entry, re))
+            return -1;
+        if ((long)json_object_array_length(re->list) == re->limit)
+            return 0; /* else $skip was not honoured: read it whole */
+        while (json_object_array_length(re->list))
+            json_object_array_del_idx(re->list, 0, 1);
+    }
+    int limit = re->limit;
+    re->limit = HEALTH_LOG_MAX;
+    int rc = rf_each_member(op, path, HEALTH_LOG_MAX, rf_on_entry, re);
+    re->limit = limit;
+    return rc;
 }
 
 void redfish_get_event_log(const struct bmc_call *call,
@@ -147,7 +196,7 @@ void redfish_get_event_log(const struct bmc_call *call,
     struct rf_sel sel;
     struct rf_entries re = {json_object_new_array(), 0};
     char path[RF_PATH_MAX];
-    long total;
+    long total = -1;
 
     re.limit = health_param_int(call, "limit", HEALTH_LOG_DEFAULT);
     rf_op_begin(&op, "get_event_log", call, out);
@@ -158,9 +207,7 @@ void redfish_get_event_log(const struct bmc_call *call,
                      sel.path);
         goto out;
     }
-    total = rf_entries_total(&op, path);
-    if (!out->code && re.limit > 0 &&
-        rf_each_member(&op, path, (size_t)re.limit, rf_on_entry, &re))
+    if (re.limit > 0 && rf_read_newest(&op, path, &re, &total))
         goto out;
     if (!out->code) {
         json_object *data = health_log_data(re.list, re.limit, total);

@@ -110,6 +110,8 @@ def test_event_log_found_at_each_vendors_path(svc, redfish_sim, profile):
     assert data["total"] == 25 and len(data["entries"]) == 5
     created = [e["created"] for e in data["entries"]]
     assert created == sorted(created, reverse=True)
+    # the newest five, though the BMC lists oldest first
+    assert [e["id"] for e in data["entries"]] == ["25", "24", "23", "22", "21"]
     assert {e["severity"] for e in data["entries"]} <= {"ok", "warning"}
     everything = data_of(svc.post("/event-log", rf(sim, limit=100)))
     assert len(everything["entries"]) == 25  # three pages followed

@@ -59,7 +59,7 @@ END_TEST
 
 START_TEST(timing_formula_matches_recorded)
 {
-    /* reference doc: defaults R=4 N=1 → 20 s, R=1 N=1 → 2 s, R=2 N=1 → 6 s */
+    /* as recorded against ipmi_sim: defaults R=4 N=1 → 20 s, R=1 N=1 → 2 s, R=2 N=1 → 6 s */
     struct ipmi_timing a = {4, 1}, b = {1, 1}, c = {2, 1};
     ck_assert_double_eq(ipmi_timing_dead_seconds(&a), 20);
     ck_assert_double_eq(ipmi_timing_dead_seconds(&b), 2);
