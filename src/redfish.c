@@ -20,5 +20,12 @@ const struct bmc_backend redfish_backend = {
     .run_action = redfish_run_action,
     .list_users = redfish_list_users,
     .get_fw_version = redfish_get_fw_version,
+    /* provisioning */
+    .get_boot_device = redfish_get_boot_device,
+    .set_boot_device = redfish_set_boot_device,
+    .get_virtual_media = redfish_get_virtual_media,
+    .insert_virtual_media = redfish_insert_virtual_media,
+    .eject_virtual_media = redfish_eject_virtual_media,
+    .boot_from_media = redfish_boot_from_media,
     .end_call = redfish_end_call,
 };

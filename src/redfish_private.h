@@ -12,6 +12,7 @@
 #include "backend.h"
 #include "redfish.h"
 #include "redfish_parse.h"
+#include "redfish_prov_parse.h"
 #include "redfish_transport.h"
 
 #include <json-c/json.h>
@@ -121,5 +122,18 @@ void redfish_list_users(const struct bmc_call *call,
                         struct bmc_outcome *out); /* accounts */
 void redfish_get_fw_version(const struct bmc_call *call,
                             struct bmc_outcome *out); /* manager */
+/* provisioning */
+void redfish_get_boot_device(const struct bmc_call *call,
+                             struct bmc_outcome *out); /* boot */
+void redfish_set_boot_device(const struct bmc_call *call,
+                             struct bmc_outcome *out); /* boot */
+void redfish_get_virtual_media(const struct bmc_call *call,
+                               struct bmc_outcome *out); /* media */
+void redfish_insert_virtual_media(const struct bmc_call *call,
+                                  struct bmc_outcome *out); /* media */
+void redfish_eject_virtual_media(const struct bmc_call *call,
+                                 struct bmc_outcome *out); /* media */
+void redfish_boot_from_media(const struct bmc_call *call,
+                             struct bmc_outcome *out); /* provision */
 
 #endif

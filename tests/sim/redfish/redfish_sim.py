@@ -44,6 +44,9 @@ import zlib
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sim_provisioning as prov  # noqa: E402  (boot override, virtual media)
+
 # ---------------------------------------------------------------------------
 # Constants
 
@@ -56,7 +59,7 @@ ROLES = ("Administrator", "Operator", "ReadOnly")
 FAULTS = (
     "http500", "hang", "hang_accept", "reset", "malformed_json", "tls_fail",
     "task202", "ifmatch", "session_limit", "ignore_soft", "slow",
-)
+) + prov.FAULTS
 MAX_LINE = 8192
 MAX_HEADERS = 100
 MAX_BODY = 1 << 20
@@ -337,6 +340,7 @@ class Bmc:
         self.n_open = 0
         self.uuid = "%08x-5ce7-4a3b-9e1c-%012x" % (
             zlib.crc32(addr.encode()), (index << 16) | (port & 0xFFFF))
+        prov.attach(self)
 
     # -- helpers used under self.lock --------------------------------------
 
@@ -618,13 +622,15 @@ class Service:
         }
         if not self.sim.args.no_reset_action:
             body["Actions"] = {"#ComputerSystem.Reset": reset}
+        prov.system_fields(self, bmc, sysobj, body)
         return self.odata(base, "#ComputerSystem.v1_13_0.ComputerSystem",
                           body)
 
     def system_etag(self, bmc, sysobj, now):
         """Weak ETag from everything in the resource that can change."""
-        raw = "%s|%s|%s|%s" % (bmc.uuid, sysobj.id, sysobj.current(now),
-                               self.sim.args.publish)
+        raw = "%s|%s|%s|%s|%s" % (bmc.uuid, sysobj.id, sysobj.current(now),
+                                  self.sim.args.publish,
+                                  prov.etag_part(bmc, sysobj))
         return 'W/"%08X"' % (zlib.crc32(raw.encode()) & 0xFFFFFFFF)
 
     def get_system(self, bmc, sysobj, now):
@@ -644,7 +650,7 @@ class Service:
             "/redfish/v1/Systems/%s/ResetActionInfo" % sid,
             "#ActionInfo.v1_1_2.ActionInfo", body))
 
-    def manager(self):
+    def manager(self, bmc):
         p = self.p
         mid = p["manager_id"]
         body = {
@@ -655,6 +661,7 @@ class Service:
                 {"@odata.id": "/redfish/v1/Systems/%s" % s}
                 for s in self.sim.system_ids]},
         }
+        prov.manager_fields(bmc, body)
         return Response(200, self.odata("/redfish/v1/Managers/%s" % mid,
                                         "#Manager.v1_10_0.Manager", body))
 
@@ -817,7 +824,10 @@ class Service:
                 if m == "GET":
                     with bmc.lock:
                         return self.get_system(bmc, sysobj, now)
-                return only("GET")
+                if m == "PATCH":
+                    return prov.patch_system(self, bmc, sysobj, req, acct,
+                                             now)
+                return only("GET", "PATCH")
             if n == 3 and rest[2] == "ResetActionInfo":
                 publish = self.sim.args.publish or p["publish"]
                 if publish not in ("actioninfo", "both"):
@@ -826,7 +836,9 @@ class Service:
             if n == 4 and rest[2:] == ["Actions", "ComputerSystem.Reset"] \
                     and not self.sim.args.no_reset_action:
                 return only("POST") or self.reset(bmc, sysobj, req, acct, now)
-            return self.error(404, "ResourceMissingAtURI", (path,))
+            r = prov.route_system(self, bmc, req, m, rest, sysobj, acct, now,
+                                  only)
+            return r or self.error(404, "ResourceMissingAtURI", (path,))
         if rest[:1] == ["Managers"]:
             if n == 1:
                 return only("GET") or self.collection(
@@ -835,8 +847,11 @@ class Service:
                     "Manager Collection",
                     ["/redfish/v1/Managers/%s" % p["manager_id"]])
             if n == 2 and rest[1] == p["manager_id"]:
-                return only("GET") or self.manager()
-            return self.error(404, "ResourceMissingAtURI", (path,))
+                return only("GET") or self.manager(bmc)
+            r = None
+            if n > 2 and rest[1] == p["manager_id"]:
+                r = prov.route_manager(self, bmc, req, m, rest, acct, only)
+            return r or self.error(404, "ResourceMissingAtURI", (path,))
         if rest[:1] == ["AccountService"]:
             if n == 1:
                 return only("GET") or Response(200, self.odata(
@@ -1107,6 +1122,7 @@ class Service:
         # Suspend/Pause/Resume: accepted without a state change.
         if seq is not None:
             sysobj.schedule(now, seq)
+            prov.on_reset(bmc, sysobj, rtype, seq[-1][1] == "On")
         return None
 
     def conflict(self, rtype, state):
@@ -1132,6 +1148,9 @@ class Service:
                 severity="Warning",
                 resolution="Change the system power state and retry.")
         return self.error(status, "ResetNotAllowed", (rtype, state))
+
+
+prov.Response = Response
 
 
 def iso_now():
@@ -1507,6 +1526,7 @@ class Simulator:
                                   "failures": a.failures}
                                  for a in b.accounts if a.name],
                     "sessions": len(b.sessions),
+                    "provisioning": prov.state(b),
                 }
         return out
 

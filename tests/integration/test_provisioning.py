@@ -1,0 +1,220 @@
+"""Provisioning end to end: boot device, virtual media and boot_from_media
+through real nginx + bmc-managerd, against the HTTPS Redfish simulator's
+vendor profiles and faults (tests/sim/redfish/sim_provisioning.py, one per
+vendor behaviour) and real ipmitool against OpenIPMI's ipmi_sim. Every
+answer is validated against conf/openapi.json by fixtures_openapi."""
+import pytest
+
+from fixtures_service import poll_task
+
+PASSWORD = "s3cret-Pa55word"
+IMAGE = "https://images.example.com/install.iso"
+
+
+def creds(sim, **kw):
+    body = {"ip": sim.host, "port": sim.port, "username": "admin",
+            "password": PASSWORD, "protocol": "redfish"}
+    body.update(kw)
+    return body
+
+
+@pytest.fixture
+def svc(service_factory):
+    return service_factory({"BMC_POWER_STATE_POLL_INTERVAL": 0.2,
+                            "BMC_LOG_LEVEL": "DEBUG"})
+
+
+@pytest.fixture
+def make_bmc(redfish_sim):
+    def make(profile="dmtf", **kw):
+        kw.setdefault("transition_seconds", 0.2)
+        return redfish_sim(profile=profile,
+                           users=[f"admin:{PASSWORD}:Administrator"], **kw)
+    return make
+
+
+def prov_state(sim):
+    (state,) = sim.state().values()
+    return state["provisioning"]
+
+
+def boot_of(sim):
+    (boot,) = prov_state(sim)["boot"].values()
+    return boot
+
+
+def requests_of(sim, method, fragment=""):
+    return [r for r in sim.requests()
+            if r["method"] == method and fragment in r["path"]]
+
+
+def answer(r, method, success=True):
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["method"] == method, body
+    assert body["success"] is success, body
+    return body
+
+
+# ---- boot device, Redfish ---------------------------------------------------
+
+def test_get_boot_device_reads_override_and_allowed(svc, make_bmc):
+    bmc = make_bmc()
+    data = answer(svc.post("/boot-device", creds(bmc)), "get_boot_device")["data"]
+    assert data["boot_device"] == "none" and data["persistent"] is None
+    assert data["mode"] == "uefi"
+    assert {"pxe", "disk", "cd", "usb", "bios", "http"} <= set(data["allowed"])
+
+
+@pytest.mark.parametrize("device,target", [("pxe", "Pxe"), ("disk", "Hdd"),
+                                           ("cd", "Cd"), ("usb", "Usb"),
+                                           ("bios", "BiosSetup"),
+                                           ("http", "UefiHttp")])
+def test_set_boot_device_maps_names_and_verifies(svc, make_bmc, device, target):
+    bmc = make_bmc()
+    data = answer(svc.post("/set-boot-device", creds(bmc, device=device)),
+                  "set_boot_device")["data"]
+    assert data["verified"] is True and data["boot_device"] == device
+    assert data["persistent"] is False
+    assert boot_of(bmc)["target"] == target
+    assert boot_of(bmc)["enabled"] == "Once"
+    assert len(requests_of(bmc, "PATCH")) == 1
+
+
+def test_persistent_legacy_and_clearing(svc, make_bmc):
+    bmc = make_bmc()
+    data = answer(svc.post("/set-boot-device", creds(
+        bmc, device="pxe", persistent=True, mode="legacy")),
+        "set_boot_device")["data"]
+    assert data == {**data, "boot_device": "pxe", "persistent": True,
+                    "mode": "legacy", "verified": True}
+    assert boot_of(bmc)["enabled"] == "Continuous"
+    assert boot_of(bmc)["mode"] == "Legacy"
+    data = answer(svc.post("/set-boot-device", creds(bmc, device="none")),
+                  "set_boot_device")["data"]
+    assert data["boot_device"] == "none" and data["verified"] is True
+    assert boot_of(bmc)["enabled"] == "Disabled"
+
+
+def test_if_match_sent_from_the_first_patch(svc, make_bmc):
+    """A BMC that requires If-Match (428 without) gets the system's ETag on
+    the first PATCH: one write, verified."""
+    bmc = make_bmc(fault="ifmatch")
+    data = answer(svc.post("/set-boot-device", creds(bmc, device="pxe")),
+                  "set_boot_device")["data"]
+    assert data["verified"] is True
+    assert [r["status"] for r in requests_of(bmc, "PATCH")] == [200]
+
+
+def test_ignored_override_is_not_verified(svc, make_bmc):
+    """Supermicro (bmclib #459): 200 OK, only the target sticks: HTTP 200
+    with success false and verified false, never a silent success."""
+    bmc = make_bmc("supermicro", fault="boot_ignored")
+    body = answer(svc.post("/set-boot-device", creds(bmc, device="pxe")),
+                  "set_boot_device", success=False)
+    assert body["data"]["verified"] is False
+    assert body["data"]["boot_device"] == "none"
+    assert "reading it back" in body["message"]
+
+
+def test_supermicro_row_always_sends_mode(svc, make_bmc):
+    """The vendor table's Supermicro row: Mode goes with every PATCH, so a
+    BMC that needs it (Redfishtool PR #106) accepts the first one."""
+    bmc = make_bmc("supermicro", fault="boot_needs_mode")
+    data = answer(svc.post("/set-boot-device", creds(bmc, device="pxe")),
+                  "set_boot_device")["data"]
+    assert data["verified"] is True and data["notes"] == []
+    assert [r["status"] for r in requests_of(bmc, "PATCH")] == [200]
+
+
+def test_missing_mode_fallback_sends_it(svc, make_bmc):
+    """A BMC of no known vendor that needs Mode (AMI/ASRockRack style):
+    the 400 PropertyMissing is a refusal, and the PATCH is sent again with
+    the current mode."""
+    bmc = make_bmc("dmtf", fault="boot_needs_mode")
+    data = answer(svc.post("/set-boot-device", creds(bmc, device="cd")),
+                  "set_boot_device")["data"]
+    assert data["verified"] is True
+    assert [r["status"] for r in requests_of(bmc, "PATCH")] == [400, 200]
+    assert any("requires BootSourceOverrideMode" in n for n in data["notes"])
+
+
+def test_hpe_row_sends_no_mode_unless_asked(svc, make_bmc):
+    """HPE row (DL160 Gen10, community.general #3509): target and
+    persistence only, accepted by a BMC that rejects extra fields."""
+    bmc = make_bmc("hpe", fault="boot_strict_fields")
+    data = answer(svc.post("/set-boot-device", creds(bmc, device="pxe")),
+                  "set_boot_device")["data"]
+    assert data["verified"] is True
+    assert len(requests_of(bmc, "PATCH")) == 1
+
+
+def test_extra_field_rejected_falls_back_and_says_so(svc, make_bmc):
+    """Mode asked on a BMC that rejects it: the minimal PATCH is applied,
+    the mode is not what was asked, so verified is false."""
+    bmc = make_bmc("hpe", fault="boot_strict_fields")
+    body = answer(svc.post("/set-boot-device", creds(
+        bmc, device="pxe", mode="legacy")), "set_boot_device", success=False)
+    assert body["data"]["verified"] is False
+    assert body["data"]["boot_device"] == "pxe"
+    assert any("refused BootSourceOverrideMode" in n
+               for n in body["data"]["notes"])
+    assert [r["status"] for r in requests_of(bmc, "PATCH")] == [400, 200]
+
+
+def test_busy_during_post_is_retried_within_deadline(svc, make_bmc):
+    """HPE UnableToModifyDuringSystemPOST (metal-operator #997): a refusal,
+    retried after a pause until accepted."""
+    bmc = make_bmc("hpe", fault="boot_busy_post")
+    data = answer(svc.post("/set-boot-device", creds(bmc, device="pxe")),
+                  "set_boot_device")["data"]
+    assert data["verified"] is True
+    assert [r["status"] for r in requests_of(bmc, "PATCH")] == [400, 400, 200]
+
+
+def test_continuous_not_offered_falls_back_to_once(svc, make_bmc):
+    """Continuous missing from AllowableValues: Once is set (documented
+    fallback), and the answer says persistence was not achieved."""
+    bmc = make_bmc(fault="boot_no_continuous")
+    body = answer(svc.post("/set-boot-device", creds(
+        bmc, device="disk", persistent=True)), "set_boot_device",
+        success=False)
+    assert body["data"]["verified"] is False
+    assert body["data"]["persistent"] is False
+    assert any("Continuous" in n for n in body["data"]["notes"])
+    assert boot_of(bmc)["enabled"] == "Once"
+    assert [r["status"] for r in requests_of(bmc, "PATCH")] == [200]
+
+
+def test_settings_resource_is_written_and_read_back(svc, make_bmc):
+    """A system pointing to /Settings (@Redfish.Settings; AMI FutureState,
+    Tacklebox #144) takes the PATCH there; the pending values apply at the
+    next reset."""
+    bmc = make_bmc(fault="boot_settings")
+    data = answer(svc.post("/set-boot-device", creds(bmc, device="pxe")),
+                  "set_boot_device")["data"]
+    assert data["verified"] is True and data["applies_at"] == "next reset"
+    patches = requests_of(bmc, "PATCH")
+    assert [r["path"].endswith("/Settings") for r in patches] == [True]
+    assert boot_of(bmc)["pending"]["BootSourceOverrideTarget"] == "Pxe"
+
+
+def test_unknown_device_is_refused_before_any_task(svc, make_bmc):
+    bmc = make_bmc()
+    r = svc.post("/set-boot-device", creds(bmc, device="floppy"))
+    assert r.status_code == 400 and r.json()["error_code"] == 2002
+    assert "one of" in r.json()["details"]
+    assert requests_of(bmc, "PATCH") == []
+
+
+def test_execute_and_async_reach_the_same_methods(svc, make_bmc):
+    bmc = make_bmc()
+    body = creds(bmc, method="set_boot_device",
+                 params={"device": "pxe", "persistent": True})
+    r = svc.post("/execute", body)
+    assert answer(r, "set_boot_device")["data"]["verified"] is True
+    r = svc.post("/execute/async", creds(bmc, method="get_boot_device"))
+    assert r.status_code == 202, r.text
+    task = poll_task(svc, r.json()["task_id"])
+    assert task["status"] == "success", task
+    assert task["result"]["data"]["boot_device"] == "pxe"
