@@ -218,3 +218,91 @@ def test_execute_and_async_reach_the_same_methods(svc, make_bmc):
     task = poll_task(svc, r.json()["task_id"])
     assert task["status"] == "success", task
     assert task["result"]["data"]["boot_device"] == "pxe"
+
+
+# ---- boot device, IPMI (real ipmitool against OpenIPMI's ipmi_sim) ----------
+
+def ipmi_creds(bmc, **kw):
+    body = {"ip": bmc.host, "port": bmc.port, "username": "admin",
+            "password": "password", "protocol": "ipmitool", "cipher_suite": 3}
+    body.update(kw)
+    return body
+
+
+def boot_log(bmc):
+    return [v for k, v in bmc.power_log() if k == "boot"]
+
+
+def test_ipmi_get_boot_device_parses_bootparam_5(svc, ipmi_sim):
+    bmc = ipmi_sim()
+    data = answer(svc.post("/boot-device", ipmi_creds(bmc)),
+                  "get_boot_device")["data"]
+    assert data == {"boot_device": "none", "persistent": None,
+                    "mode": "legacy", "boot_flag_valid": False}
+
+
+@pytest.mark.parametrize("device,sim_name", [("pxe", "pxe"), ("disk", "default"),
+                                             ("cd", "cdrom"), ("bios", "bios")])
+def test_ipmi_set_boot_device_one_time_legacy_verified(svc, ipmi_sim, device,
+                                                       sim_name):
+    bmc = ipmi_sim()
+    data = answer(svc.post("/set-boot-device", ipmi_creds(bmc, device=device)),
+                  "set_boot_device")["data"]
+    assert data["verified"] is True and data["method"] == "bootdev"
+    assert data["boot_device"] == device and data["persistent"] is False
+    assert boot_log(bmc) == [sim_name]
+
+
+def test_ipmi_persistent_uefi_uses_raw_form_and_reports_what_stuck(svc, ipmi_sim):
+    """persistent + uefi goes as raw 0x00 0x08 0x05 0xe0 <dev>, after the
+    expiry clear (0x03). ipmi_sim keeps the device but drops the flags, so
+    the read-back honestly says not verified."""
+    bmc = ipmi_sim()
+    body = answer(svc.post("/set-boot-device", ipmi_creds(
+        bmc, device="pxe", persistent=True, mode="uefi")), "set_boot_device",
+        success=False)
+    assert body["data"]["method"] == "raw"
+    assert body["data"]["boot_device"] == "pxe"
+    assert body["data"]["verified"] is False
+    assert body["data"]["persistent"] is False  # ipmi_sim drops the flags
+    assert boot_log(bmc) == ["pxe"]
+    assert "reading it back" in body["message"]
+
+
+def test_ipmi_ignored_boot_device_is_not_verified(svc, ipmi_sim):
+    bmc = ipmi_sim()
+    bmc.set_fault(ignore_boot=1)
+    body = answer(svc.post("/set-boot-device", ipmi_creds(bmc, device="cd")),
+                  "set_boot_device", success=False)
+    assert body["data"]["verified"] is False
+    assert body["data"]["boot_device"] == "none"
+
+
+@pytest.mark.parametrize("mode,says", [("legacy", "Parameter 5 failed"),
+                                       ("uefi", "rsp=0xff")])
+def test_ipmi_refused_set_is_the_bmcs_answer(svc, ipmi_sim, mode, says):
+    """ipmitool's bootdev exits 0 when the BMC refuses (completion code
+    0xFF), saying so only on stderr; the raw form exits 1 with the
+    completion code. Both are the BMC's answer (200, success false), not a
+    connection failure to retry."""
+    bmc = ipmi_sim()
+    bmc.set_fault(fail_set=1)
+    body = answer(svc.post("/set-boot-device", ipmi_creds(
+        bmc, device="pxe", mode=mode)), "set_boot_device", success=False)
+    assert says in body["message"], body
+
+
+def test_ipmi_has_no_virtual_media(svc, ipmi_sim):
+    bmc = ipmi_sim()
+    for path, extra in (("/virtual-media", {}),
+                        ("/insert-media", {"image": IMAGE}),
+                        ("/eject-media", {}),
+                        ("/boot-from-media", {"image": IMAGE})):
+        r = svc.post(path, ipmi_creds(bmc, **extra))
+        assert r.status_code == 400, r.text
+        assert r.json()["error_code"] == 2002
+        assert "not supported over ipmitool" in r.json()["details"]
+    r = svc.post("/set-boot-device", ipmi_creds(bmc, device="usb"))
+    assert r.status_code == 400 and r.json()["error_code"] == 2002, r.text
+    assert "not supported over ipmitool" in r.json()["details"]
+    assert boot_log(bmc) == []
