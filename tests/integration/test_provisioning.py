@@ -306,3 +306,194 @@ def test_ipmi_has_no_virtual_media(svc, ipmi_sim):
     assert r.status_code == 400 and r.json()["error_code"] == 2002, r.text
     assert "not supported over ipmitool" in r.json()["details"]
     assert boot_log(bmc) == []
+
+
+# ---- virtual media, Redfish ---------------------------------------------------
+
+def media_of(sim, slot_id):
+    (slot,) = [s for s in prov_state(sim)["media"] if s["id"] == slot_id]
+    return slot
+
+
+@pytest.mark.parametrize("profile,location,cd,usb", [
+    ("dmtf", "manager", "CD1", "USB1"),
+    ("dell", "system", "CD", "RemovableDisk"),
+    ("hpe", "manager", "2", "1")])
+def test_get_virtual_media_finds_slots_where_the_vendor_keeps_them(
+        svc, make_bmc, profile, location, cd, usb):
+    bmc = make_bmc(profile)
+    data = answer(svc.post("/virtual-media", creds(bmc)),
+                  "get_virtual_media")["data"]
+    by_id = {s["id"]: s for s in data["slots"]}
+    assert set(by_id) == {cd, usb}
+    assert all(s["location"] == location and s["inserted"] is False
+               and s["image"] is None for s in data["slots"])
+    assert "CD" in by_id[cd]["media_types"]
+
+
+def test_insert_with_action_sends_what_action_info_allows(svc, make_bmc):
+    """DMTF slot: InsertMedia with Image, Inserted, WriteProtected and
+    TransferProtocolType, all listed by its ActionInfo."""
+    bmc = make_bmc()
+    data = answer(svc.post("/insert-media", creds(bmc, image=IMAGE)),
+                  "insert_virtual_media")["data"]
+    assert data == {**data, "id": "CD1", "inserted": True, "image": IMAGE,
+                    "write_protected": True}
+    posts = requests_of(bmc, "POST", "InsertMedia")
+    assert [r["status"] for r in posts] == [204]
+    assert requests_of(bmc, "PATCH") == []
+
+
+def test_insert_sends_only_image_when_action_info_says_so(svc, make_bmc):
+    """Supermicro's ActionInfo lists Image only; the simulator rejects any
+    other parameter as a Supermicro does (sushy's release note)."""
+    bmc = make_bmc("supermicro")
+    data = answer(svc.post("/insert-media", creds(
+        bmc, image=IMAGE, write_protected=False)),
+        "insert_virtual_media")["data"]
+    assert data["inserted"] is True and data["image"] == IMAGE
+    assert data["write_protected"] is True  # the BMC's own, read back
+    assert [r["status"] for r in requests_of(bmc, "POST", "InsertMedia")] == [204]
+
+
+def test_insert_without_action_patches_image_and_inserted(svc, make_bmc):
+    bmc = make_bmc(fault="media_no_insert_action")
+    data = answer(svc.post("/insert-media", creds(
+        bmc, image=IMAGE, media="usb", write_protected=False)),
+        "insert_virtual_media")["data"]
+    assert data["id"] == "USB1" and data["inserted"] is True
+    assert data["write_protected"] is False
+    assert [r["path"].endswith("/USB1") for r in requests_of(bmc, "PATCH")] == [True]
+    answer(svc.post("/eject-media", creds(bmc, media="usb")),
+           "eject_virtual_media")
+    assert media_of(bmc, "USB1")["inserted"] is False
+    assert len(requests_of(bmc, "PATCH")) == 2
+
+
+def test_busy_slot_is_ejected_before_insert(svc, make_bmc):
+    bmc = make_bmc("dell")
+    answer(svc.post("/insert-media", creds(bmc, image=IMAGE)),
+           "insert_virtual_media")
+    other = "http://10.0.0.9/other.iso"
+    data = answer(svc.post("/insert-media", creds(bmc, image=other)),
+                  "insert_virtual_media")["data"]
+    assert data["image"] == other
+    paths = [r["path"].rsplit("/", 1)[-1]
+             for r in requests_of(bmc, "POST", "VirtualMedia.")]
+    assert paths == ["VirtualMedia.InsertMedia", "VirtualMedia.EjectMedia",
+                     "VirtualMedia.InsertMedia"]
+
+
+def test_eject_of_an_empty_slot_is_success_without_a_request(svc, make_bmc):
+    """iLO errors on ejecting nothing (bmclib #406/#410): an empty slot is
+    read first and nothing is sent."""
+    bmc = make_bmc("hpe", fault="eject_empty_error")
+    data = answer(svc.post("/eject-media", creds(bmc)),
+                  "eject_virtual_media")["data"]
+    assert data["inserted"] is False and data["id"] == "2"
+    assert requests_of(bmc, "POST", "EjectMedia") == []
+
+
+def test_eject_of_an_inserted_slot_reads_it_back_empty(svc, make_bmc):
+    bmc = make_bmc("hpe", fault="eject_empty_error")
+    answer(svc.post("/insert-media", creds(bmc, image=IMAGE)),
+           "insert_virtual_media")
+    data = answer(svc.post("/eject-media", creds(bmc)),
+                  "eject_virtual_media")["data"]
+    assert data["inserted"] is False and data["image"] is None
+    assert media_of(bmc, "2")["inserted"] is False
+
+
+@pytest.mark.parametrize("image", ["ftp://host/x.iso", "file:///etc/passwd",
+                                   "http://", "https://host/a b.iso",
+                                   "javascript:alert(1)"])
+def test_image_must_be_http_or_https(svc, make_bmc, image):
+    bmc = make_bmc()
+    r = svc.post("/insert-media", creds(bmc, image=image))
+    assert r.status_code == 400 and r.json()["error_code"] == 2002, r.text
+    assert [r for r in bmc.requests() if "VirtualMedia" in r["path"]] == []
+
+
+def test_image_credentials_never_answered_or_logged(svc, make_bmc):
+    bmc = make_bmc()
+    secret = "Im4ge-Pa55"
+    image = f"https://deploy:{secret}@images.example.com/install.iso"
+    data = answer(svc.post("/insert-media", creds(bmc, image=image)),
+                  "insert_virtual_media")["data"]
+    assert data["image"] == "https://***@images.example.com/install.iso"
+    assert media_of(bmc, "CD1")["image"] == image  # the BMC got it whole
+    assert secret not in svc.log()
+
+
+def test_no_slot_for_the_media_type(svc, make_bmc):
+    bmc = make_bmc("hpe")
+    r = svc.post("/virtual-media", creds(bmc))
+    assert answer(r, "get_virtual_media")["data"]["slots"]
+    body = answer(svc.post("/eject-media", creds(bmc, media="usb")),
+                  "eject_virtual_media")
+    assert body["data"]["id"] == "1"  # iLO's slot 1 takes USBStick
+
+
+
+# ---- boot_from_media -----------------------------------------------------------
+
+STEPS_OFF = ["eject", "insert", "set_boot_device", "get_power_state",
+             "power_on"]
+
+
+def test_boot_from_media_leaves_the_machine_on_booting_the_image(svc, make_bmc):
+    """The acceptance case: one call against the demo-style BMC (off):
+    eject, insert, one-time boot to CD, power on, wait for On."""
+    bmc = make_bmc(initial_power="Off")
+    body = answer(svc.post("/boot-from-media", creds(
+        bmc, image=IMAGE, wait_for_state_seconds=10)), "boot_from_media")
+    data = body["data"]
+    assert [s["step"] for s in data["steps"]] == STEPS_OFF
+    assert all(s["success"] for s in data["steps"])
+    assert data["power_state"] == "On" and data["power_state_stable"] is True
+    (state,) = bmc.state().values()
+    assert list(state["power"].values()) == ["On"]
+    assert boot_of(bmc)["booted_from"] == {"target": "Cd", "mode": "UEFI",
+                                           "image": IMAGE}
+    assert boot_of(bmc)["enabled"] == "Disabled"  # Once was consumed
+    assert media_of(bmc, "CD1")["image"] == IMAGE
+
+
+def test_boot_from_media_force_restarts_a_running_machine(svc, make_bmc):
+    bmc = make_bmc("dell", initial_power="On")
+    data = answer(svc.post("/boot-from-media", creds(bmc, image=IMAGE)),
+                  "boot_from_media")["data"]
+    assert data["steps"][-1]["step"] == "force_restart"
+    assert data["steps"][-1]["data"]["reset_type"] == "ForceRestart"
+    assert boot_of(bmc)["booted_from"]["image"] == IMAGE
+
+
+def test_boot_from_media_stops_at_the_failed_step(svc, make_bmc):
+    """A boot override the BMC ignores: the sequence stops there and no
+    power action is sent."""
+    bmc = make_bmc("supermicro", fault="boot_ignored", initial_power="Off")
+    body = answer(svc.post("/boot-from-media", creds(bmc, image=IMAGE)),
+                  "boot_from_media", success=False)
+    data = body["data"]
+    assert [s["step"] for s in data["steps"]] == ["eject", "insert",
+                                                  "set_boot_device"]
+    assert data["failed_step"] == "set_boot_device"
+    assert data["steps"][-1]["success"] is False
+    assert "set_boot_device" in body["message"]
+    assert requests_of(bmc, "POST", "ComputerSystem.Reset") == []
+    (state,) = bmc.state().values()
+    assert list(state["power"].values()) == ["Off"]
+
+
+def test_boot_from_media_async_usb(svc, make_bmc):
+    bmc = make_bmc(initial_power="Off")
+    r = svc.post("/execute/async", creds(
+        bmc, method="boot_from_media",
+        params={"image": IMAGE, "media": "usb"}))
+    assert r.status_code == 202, r.text
+    task = poll_task(svc, r.json()["task_id"])
+    assert task["status"] == "success", task
+    steps = task["result"]["data"]["steps"]
+    assert [s["step"] for s in steps] == STEPS_OFF
+    assert boot_of(bmc)["booted_from"] == {"target": "Usb", "mode": "UEFI",
+                                           "image": IMAGE}
