@@ -27,8 +27,9 @@ int executor_run(int listen_fd, struct taskstore *store);
 /* Worker: hand METHOD with REQ's connection, params and options to the
  * executor. 0 and the task id in ID_OUT, or an error code
  * (BMC_ERR_SERVICE_UNAVAILABLE: queue full, executor down) with DETAILS. */
-int executor_submit(const struct api_request *req, const char *method,
-                    const char *request_id, char id_out[TASK_ID_LEN + 1],
-                    char *details, size_t dlen);
+enum bmc_err executor_submit(const struct api_request *req, const char *method,
+                             const char *request_id,
+                             char id_out[TASK_ID_LEN + 1], char *details,
+                             size_t dlen);
 
 #endif

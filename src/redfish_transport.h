@@ -45,6 +45,7 @@ struct rf_response {
     size_t len;
     char etag[HTTP_HEADER_VALUE_MAX];     /* ETag header or "" */
     char location[HTTP_HEADER_VALUE_MAX]; /* Location header or "" */
+    char allow[128];                      /* Allow header or "" */
 };
 
 /* Per-process set-up after fork: curl_global_init, and a warning in the log

@@ -233,7 +233,7 @@ static bool status_active(uint32_t s)
     return s == TASK_QUEUED || s == TASK_RUNNING;
 }
 
-const char *taskstore_rc_message(int rc)
+const char *taskstore_rc_message(enum ts_rc rc)
 {
     switch (rc) {
     case TS_OK: return "OK";
@@ -242,14 +242,16 @@ const char *taskstore_rc_message(int rc)
     case TS_BUSY:
         return "Task store busy (lock not acquired in time); retry shortly";
     case TS_FULL:
-        return "Task store full: BMC_STORE_MAX_BYTES reached (or the disk is "
-               "full); "
-               "raise BMC_STORE_MAX_BYTES, set BMC_MAX_TASKS or lower "
-               "BMC_TASK_RETENTION_DAYS";
+        return "Task store full: "
+               "BMC_STORE_MAX_BYTES reached (or the disk is full); "
+               "raise BMC_STORE_MAX_BYTES, set BMC_MAX_TASKS "
+               "or lower BMC_TASK_RETENTION_DAYS";
     case TS_TOO_LARGE:
         return "Task result exceeds the task store's 1 MiB limit";
-    default: return "Task store error";
+    case TS_ERROR: break;
     }
+    /* no default: -Wswitch names a new code that has no message here */
+    return "Task store error";
 }
 
 /* ---- journal -------------------------------------------------------- */
@@ -901,8 +903,8 @@ static int ts_create_locked(struct taskstore *ts, const struct task_new *t,
     return TS_OK;
 }
 
-int taskstore_create_at(struct taskstore *ts, const struct task_new *t,
-                        double started_at, char id_out[TASK_ID_LEN + 1])
+enum ts_rc taskstore_create_at(struct taskstore *ts, const struct task_new *t,
+                               double started_at, char id_out[TASK_ID_LEN + 1])
 {
     static const size_t maxes[META_N] = {
         TASKSTORE_MAX_TEXT_BYTES, TASKSTORE_MAX_TEXT_BYTES,
@@ -930,8 +932,8 @@ out:
     return rc;
 }
 
-int taskstore_create(struct taskstore *ts, const struct task_new *t,
-                     char id_out[TASK_ID_LEN + 1])
+enum ts_rc taskstore_create(struct taskstore *ts, const struct task_new *t,
+                            char id_out[TASK_ID_LEN + 1])
 {
     return taskstore_create_at(ts, t, 0, id_out);
 }
@@ -943,7 +945,8 @@ static uint64_t record_lookup(struct taskstore *ts, const uint8_t id[16])
     return pos < 0 ? 0 : entry_off(index_slots(ts)[pos]);
 }
 
-int taskstore_mark_running(struct taskstore *ts, const char *id, pid_t owner)
+enum ts_rc taskstore_mark_running(struct taskstore *ts, const char *id,
+                                  pid_t owner)
 {
     uint8_t bin[16];
     int rc;
@@ -969,10 +972,10 @@ int taskstore_mark_running(struct taskstore *ts, const char *id, pid_t owner)
     return ts_unlock(ts, rc);
 }
 
-int taskstore_finish(struct taskstore *ts, const char *id,
-                     enum task_status final, const char *result_json,
-                     int error_code, const char *error_message,
-                     const char *details)
+enum ts_rc taskstore_finish(struct taskstore *ts, const char *id,
+                            enum task_status final, const char *result_json,
+                            enum bmc_err error_code, const char *error_message,
+                            const char *details)
 {
     static const size_t maxes[RES_N] = {TASKSTORE_MAX_RESULT_BYTES,
                                         TASKSTORE_MAX_TEXT_BYTES,
@@ -1118,7 +1121,8 @@ static int id_classify(const struct taskstore *ts, const char *id,
     return TS_OK;
 }
 
-int taskstore_get(struct taskstore *ts, const char *id, json_object **task_out)
+enum ts_rc taskstore_get(struct taskstore *ts, const char *id,
+                         json_object **task_out)
 {
     char local[LOCAL_COPY], *heap = NULL, *buf = local;
     size_t cap = sizeof(local);
@@ -1155,12 +1159,12 @@ out:
     return rc;
 }
 
-int taskstore_test_lock(struct taskstore *ts)
+enum ts_rc taskstore_test_lock(struct taskstore *ts)
 {
     return ts_lock(ts);
 }
 
-int taskstore_count_running(struct taskstore *ts, long *n)
+enum ts_rc taskstore_count_running(struct taskstore *ts, long *n)
 {
     int rc = ts_lock(ts);
 
@@ -1171,7 +1175,7 @@ int taskstore_count_running(struct taskstore *ts, long *n)
     return TS_OK;
 }
 
-int taskstore_stats(struct taskstore *ts, struct taskstore_stats *st)
+enum ts_rc taskstore_stats(struct taskstore *ts, struct taskstore_stats *st)
 {
     int rc = ts_lock(ts);
 
@@ -1241,8 +1245,8 @@ static int fail_owned(struct taskstore *ts, pid_t pid, const char *message,
     return rc;
 }
 
-int taskstore_fail_owned_by(struct taskstore *ts, pid_t pid,
-                            const char *message)
+enum ts_rc taskstore_fail_owned_by(struct taskstore *ts, pid_t pid,
+                                   const char *message)
 {
     long n;
 
@@ -1251,7 +1255,7 @@ int taskstore_fail_owned_by(struct taskstore *ts, pid_t pid,
     return fail_owned(ts, pid, message, &n);
 }
 
-int taskstore_sweep(struct taskstore *ts, double now_unix)
+enum ts_rc taskstore_sweep(struct taskstore *ts, double now_unix)
 {
     double cutoff = now_unix - (double)ts->retention_days * 86400.0;
     int rc = TS_OK, more = 1;
@@ -1315,8 +1319,8 @@ static int header_validate(const char *base, uint64_t size, char *why,
         h->arena_off != ARENA_OFF) {
         snprintf(why, whylen,
                  "store format version %u (mutex %u bytes, record %u bytes) "
-                 "differs from "
-                 "this build's version %d (mutex %zu bytes, record %zu bytes)",
+                 "differs from this build's "
+                 "version %d (mutex %zu bytes, record %zu bytes)",
                  h->version, h->mutex_size, h->record_size,
                  TASKSTORE_FORMAT_VERSION, sizeof(pthread_mutex_t),
                  sizeof(struct ts_rec));
@@ -1329,8 +1333,8 @@ static int header_validate(const char *base, uint64_t size, char *why,
     if (h->file_bytes < ARENA_OFF || h->file_bytes > size ||
         h->heap_top < ARENA_OFF || h->heap_top > h->file_bytes) {
         snprintf(why, whylen,
-                 "header sizes are inconsistent (file %llu bytes, header says "
-                 "%llu, heap %llu)",
+                 "header sizes are inconsistent "
+                 "(file %llu bytes, header says %llu, heap %llu)",
                  (unsigned long long)size, (unsigned long long)h->file_bytes,
                  (unsigned long long)h->heap_top);
         return -1;
@@ -1455,8 +1459,8 @@ static void opts_apply(struct taskstore *ts, const struct taskstore_opts *o)
 
 static int store_problems(char *base);
 
-int taskstore_open(const char *path, const struct taskstore_opts *opts,
-                   struct taskstore **out, char *err, size_t errlen)
+enum ts_rc taskstore_open(const char *path, const struct taskstore_opts *opts,
+                          struct taskstore **out, char *err, size_t errlen)
 {
     struct taskstore *ts = calloc(1, sizeof(*ts));
     struct stat st;
@@ -1476,9 +1480,9 @@ int taskstore_open(const char *path, const struct taskstore_opts *opts,
         goto out;
     if (flock(ts->fd, LOCK_EX | LOCK_NB) != 0) {
         snprintf(err, errlen,
-                 "task store %s is in use by another bmc-managerd (flock: "
-                 "%s); stop that "
-                 "instance or give this one its own BMC_STATE_DIR",
+                 "task store %s is in use by another bmc-managerd "
+                 "(flock: %s); "
+                 "stop that instance or give this one its own BMC_STATE_DIR",
                  path, strerror(errno));
         goto out;
     }
@@ -1550,10 +1554,9 @@ int taskstore_open(const char *path, const struct taskstore_opts *opts,
     return TS_OK;
 refuse:
     snprintf(err, errlen,
-             "refusing task store %s: %s. It was not modified. Move it aside "
-             "(its tasks "
-             "are then no longer served) or point BMC_STATE_DIR at another "
-             "directory; "
+             "refusing task store %s: %s. It was not modified. "
+             "Move it aside (its tasks are then no longer served) "
+             "or point BMC_STATE_DIR at another directory; "
              "`bmc-managerd --check-store %s` reports details",
              path, why, path);
 out:
@@ -1931,9 +1934,9 @@ int taskstore_check_file(const char *path, FILE *report)
         }
         if (report)
             fprintf(report,
-                    "note: %s: %llu journal bytes pending (rolled back for "
-                    "the check, "
-                    "as the next open or lock will)\n",
+                    "note: %s: %llu journal bytes pending "
+                    "(rolled back for the check, as the next open or lock "
+                    "will)\n",
                     path, (unsigned long long)pending);
         if (header_validate(base, (uint64_t)st.st_size, why, sizeof(why))) {
             chk_fail(&c, "%s: after rollback: %s", path, why);

@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "errors.h"
 #include "taskid.h"
 
 #define TASKSTORE_FORMAT_VERSION   1
@@ -77,57 +78,59 @@ struct taskstore_stats {
  * naming the file and the remedy; never wiped), journal rolled back, mutex
  * re-initialised, tasks left queued/running failed with
  * TASKSTORE_RESTART_MESSAGE. *OUT is the caller's (taskstore_close). */
-int taskstore_open(const char *path, const struct taskstore_opts *opts,
-                   struct taskstore **out, char *err, size_t errlen);
+enum ts_rc taskstore_open(const char *path, const struct taskstore_opts *opts,
+                          struct taskstore **out, char *err, size_t errlen);
 
 /* Unmap, close (drops the flock when no child shares the fd) and free. */
 void taskstore_close(struct taskstore *ts);
 
 /* Record a new task (status QUEUED or RUNNING, started now); its id into
  * ID_OUT. TS_FULL / TS_BUSY / TS_TOO_LARGE / TS_ERROR. */
-int taskstore_create(struct taskstore *ts, const struct task_new *t,
-                     char id_out[TASK_ID_LEN + 1]);
+enum ts_rc taskstore_create(struct taskstore *ts, const struct task_new *t,
+                            char id_out[TASK_ID_LEN + 1]);
 
 /* As taskstore_create with started_at = STARTED_AT (tests and tools). */
-int taskstore_create_at(struct taskstore *ts, const struct task_new *t,
-                        double started_at, char id_out[TASK_ID_LEN + 1]);
+enum ts_rc taskstore_create_at(struct taskstore *ts, const struct task_new *t,
+                               double started_at,
+                               char id_out[TASK_ID_LEN + 1]);
 
 /* QUEUED -> RUNNING under OWNER. TS_NOT_FOUND if unknown or finished. */
-int taskstore_mark_running(struct taskstore *ts, const char *id, pid_t owner);
+enum ts_rc taskstore_mark_running(struct taskstore *ts, const char *id,
+                                  pid_t owner);
 
 /* Finish task ID as FINAL (SUCCESS/FAILED) with RESULT_JSON (compact
  * {success,message,data}, or NULL), ERROR_CODE (0 = none), ERROR_MESSAGE,
  * DETAILS (NULL = absent). TS_TOO_LARGE leaves the task unfinished: the
  * caller then finishes it with an explicit error. TS_NOT_FOUND if unknown
  * or already finished. */
-int taskstore_finish(struct taskstore *ts, const char *id,
-                     enum task_status final, const char *result_json,
-                     int error_code, const char *error_message,
-                     const char *details);
+enum ts_rc taskstore_finish(struct taskstore *ts, const char *id,
+                            enum task_status final, const char *result_json,
+                            enum bmc_err error_code, const char *error_message,
+                            const char *details);
 
 /* The task as a new json object (caller puts it): status, method, ip,
  * protocol, request_id, started_at, completed_at, duration, result,
  * error_code, error_message, details (only the keys that apply).
  * TS_NOT_FOUND (also malformed/non-v7/future ids), TS_EXPIRED (id time
  * older than retention), TS_BUSY, TS_ERROR. */
-int taskstore_get(struct taskstore *ts, const char *id,
-                  json_object **task_out);
+enum ts_rc taskstore_get(struct taskstore *ts, const char *id,
+                         json_object **task_out);
 
 /* Number of tasks RUNNING now (O(1)). */
-int taskstore_count_running(struct taskstore *ts, long *n);
+enum ts_rc taskstore_count_running(struct taskstore *ts, long *n);
 
 /* Fail every queued/running task owned by PID (a worker or the executor
  * died): error 3001 with MESSAGE as details. */
-int taskstore_fail_owned_by(struct taskstore *ts, pid_t pid,
-                            const char *message);
+enum ts_rc taskstore_fail_owned_by(struct taskstore *ts, pid_t pid,
+                                   const char *message);
 
 /* Remove tasks older than retention at NOW_UNIX and, with max_tasks, the
  * oldest finished ones beyond the cap; space goes to the free lists.
  * Releases the lock between batches. Master timer only. */
-int taskstore_sweep(struct taskstore *ts, double now_unix);
+enum ts_rc taskstore_sweep(struct taskstore *ts, double now_unix);
 
 /* Sizes and counts (file bytes, ceiling, tasks, running, queued). */
-int taskstore_stats(struct taskstore *ts, struct taskstore_stats *st);
+enum ts_rc taskstore_stats(struct taskstore *ts, struct taskstore_stats *st);
 
 /* Verify the store file PATH offline (read-only, private mapping, no lock;
  * a pending journal is rolled back in the private copy first, as open
@@ -136,7 +139,7 @@ int taskstore_stats(struct taskstore *ts, struct taskstore_stats *st);
 int taskstore_check_file(const char *path, FILE *report);
 
 /* Static human text for RC (TS_FULL names BMC_STORE_MAX_BYTES). */
-const char *taskstore_rc_message(int rc);
+const char *taskstore_rc_message(enum ts_rc rc);
 
 /* Test hooks (unit and kill tests only). The hook runs at every journal
  * step of an operation (before and after each undo entry, before commit);
@@ -144,6 +147,6 @@ const char *taskstore_rc_message(int rc);
 extern void (*taskstore_test_hook)(void);
 
 /* Take the store's lock and keep it (tests of a holder that dies). */
-int taskstore_test_lock(struct taskstore *ts);
+enum ts_rc taskstore_test_lock(struct taskstore *ts);
 
 #endif

@@ -459,6 +459,7 @@ def test_boot_from_media_leaves_the_machine_on_booting_the_image(svc, make_bmc):
     assert media_of(bmc, "CD1")["image"] == IMAGE
 
 
+@pytest.mark.valgrind
 def test_boot_from_media_force_restarts_a_running_machine(svc, make_bmc):
     bmc = make_bmc("dell", initial_power="On")
     data = answer(svc.post("/boot-from-media", creds(bmc, image=IMAGE)),

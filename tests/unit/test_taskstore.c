@@ -2,6 +2,8 @@
  * persistence, refusal of foreign files, and recovery from a process that
  * dies holding the lock (at every journal step of an operation). */
 #include "autoconfig.h"
+#include "unit.h"
+
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
@@ -756,28 +758,26 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("taskstore");
-    TCase *tc = tcase_create("store");
-    tcase_add_checked_fixture(tc, dir_setup, NULL);
-    tcase_set_timeout(tc, 60);
+    TCase *tc;
+
+    tc = unit_case(s, "tasks", dir_setup, NULL, 60);
     tcase_add_test(tc, create_finish_get);
     tcase_add_test(tc, failed_task_fields);
     tcase_add_test(tc, not_found_vs_expired);
+    tcase_add_test(tc, running_counts_and_owners);
+    tc = unit_case(s, "space", dir_setup, NULL, 60);
     tcase_add_test(tc, cap_evicts_oldest_finished);
     tcase_add_test(tc, cap_lowered_across_restart);
+    tcase_add_test(tc, too_large_and_big_results);
+    tcase_add_test(tc, ceiling_full);
+    tcase_add_test(tc, many_tasks_grow_index);
+    tc = unit_case(s, "file", dir_setup, NULL, 60);
     tcase_add_test(tc, persists_and_fails_interrupted);
     tcase_add_test(tc, second_open_refused);
     tcase_add_test(tc, damaged_or_foreign_refused);
-    tcase_add_test(tc, too_large_and_big_results);
-    tcase_add_test(tc, ceiling_full);
-    tcase_add_test(tc, running_counts_and_owners);
-    tcase_add_test(tc, many_tasks_grow_index);
+    tc = unit_case(s, "crash", dir_setup, NULL, 60);
     tcase_add_test(tc, holder_dies_with_lock);
     tcase_add_test(tc, kill_at_every_step);
     tcase_add_test(tc, kill_at_every_step_evicting);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(s);
 }
