@@ -287,6 +287,9 @@ static int rf_slot_insert(struct rf_op *op, struct rf_slot *slot,
         rf_fail_status(op, "insert", slot->path, &resp);
         rf_response_free(&resp);
     }
+    /* a BMC's error may quote the URL: never pass its password on */
+    rfprov_scrub_userinfo(image, op->out->details);
+    rfprov_scrub_userinfo(image, op->out->message);
     if (r || rf_slot_reread(op, slot, NULL, 0))
         return -1;
     const char *now = rfp_string(slot->doc, "Image");

@@ -10,6 +10,14 @@
 #include <string.h>
 #include <strings.h>
 
+/* ARR[I] when it is a string, else NULL (borrowed). */
+static const char *rfprov_array_string(json_object *arr, size_t i)
+{
+    json_object *v = json_object_array_get_idx(arr, i);
+    return json_object_is_type(v, json_type_string) ? json_object_get_string(v)
+                                                    : NULL;
+}
+
 static json_object *rfprov_string_or_null(json_object *obj, const char *key)
 {
     const char *s = rfp_string(obj, key);
@@ -62,8 +70,7 @@ bool rfprov_boot_allows(json_object *boot, const char *key, const char *value)
         !json_object_is_type(list, json_type_array))
         return true;
     for (size_t i = 0; i < json_object_array_length(list); i++) {
-        const char *s =
-            json_object_get_string(json_object_array_get_idx(list, i));
+        const char *s = rfprov_array_string(list, i);
         if (s && !strcmp(s, value))
             return true;
     }
@@ -100,8 +107,7 @@ json_object *rfprov_boot_state(json_object *boot)
             boot, "BootSourceOverrideTarget@Redfish.AllowableValues", &list) &&
         json_object_is_type(list, json_type_array))
         for (size_t i = 0; i < json_object_array_length(list) && i < 64; i++) {
-            const char *s =
-                json_object_get_string(json_object_array_get_idx(list, i));
+            const char *s = rfprov_array_string(list, i);
             if (s)
                 json_object_array_add(
                     allowed, json_object_new_string(rfprov_device_name(s)));
@@ -237,10 +243,28 @@ bool rfprov_slot_takes(json_object *doc, const char *type)
         !json_object_is_type(types, json_type_array))
         return false;
     for (size_t t = 0; t < json_object_array_length(types); t++) {
-        const char *name =
-            json_object_get_string(json_object_array_get_idx(types, t));
+        const char *name = rfprov_array_string(types, t);
         if (name && !strcasecmp(name, type))
             return true;
     }
     return false;
+}
+
+void rfprov_scrub_userinfo(const char *url, char *text)
+{
+    const char *auth = strstr(url, "://"), *end, *at;
+    size_t n;
+    char *hit;
+
+    if (!auth)
+        return;
+    auth += 3;
+    end = auth + strcspn(auth, "/?#");
+    at = memchr(auth, '@', (size_t)(end - auth));
+    if (!at || (n = (size_t)(at - auth)) < 3)
+        return;
+    while ((hit = memmem(text, strlen(text), auth, n))) {
+        memcpy(hit, "***", 3);
+        memmove(hit + 3, hit + n, strlen(hit + n) + 1);
+    }
 }

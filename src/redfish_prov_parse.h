@@ -43,6 +43,10 @@ bool rfprov_media_url_ok(const char *url);
 /* Copy URL into OUT with its user:password part (if any) as "***". */
 void rfprov_media_redact(const char *url, char *out, size_t len);
 
+/* Replace every occurrence of URL's user:password part (if it has one) in
+ * the NUL-terminated TEXT by "***", in place. */
+void rfprov_scrub_userinfo(const char *url, char *text);
+
 /* Whether a VirtualMedia document shows media inserted (Inserted, else a
  * non-empty Image). */
 bool rfprov_slot_inserted(json_object *doc);
