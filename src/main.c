@@ -48,7 +48,7 @@ static int start(char *err, size_t errlen)
 
     if (open_store(&store, err, errlen))
         goto out;
-        /* the per-BMC gate: shared memory every child inherits */
+    /* the per-BMC gate: shared memory every child inherits */
 #ifdef BMC_BENCH_GATE_OFF
     log_warn("gate_off", "reason=\"built with --enable-bench-gate-off, for "
                          "tests/bench/gate only: BMCs are not protected\"");

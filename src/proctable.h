@@ -29,9 +29,9 @@ enum proctable_kind {
 #define PROCTABLE_RESPAWN_GRACE_S 5.0
 
 struct proctable_report {
-    bool known;          /* proctable_init was called in this service */
-    bool master_running; /* alive and not stopped (it can respawn) */
-    bool draining;       /* the master is stopping the service */
+    bool known;            /* proctable_init was called in this service */
+    bool master_running;   /* alive and not stopped (it can respawn) */
+    bool draining;         /* the master is stopping the service */
     bool executor_alive;
     double executor_missing_s; /* seconds the executor has been missing */
     int bmc_workers_alive;
