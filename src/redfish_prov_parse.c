@@ -18,6 +18,21 @@ static const char *rfprov_array_string(json_object *arr, size_t i)
                                                     : NULL;
 }
 
+/* Whether the array ARR holds the string VALUE (NOCASE: ignoring case). */
+static bool rfprov_array_has(json_object *arr, const char *value, bool nocase)
+{
+    size_t n = json_object_is_type(arr, json_type_array)
+                   ? json_object_array_length(arr)
+                   : 0;
+
+    for (size_t i = 0; i < n; i++) {
+        const char *s = rfprov_array_string(arr, i);
+        if (s && (nocase ? !strcasecmp(s, value) : !strcmp(s, value)))
+            return true;
+    }
+    return false;
+}
+
 static json_object *rfprov_string_or_null(json_object *obj, const char *key)
 {
     const char *s = rfp_string(obj, key);
@@ -69,12 +84,7 @@ bool rfprov_boot_allows(json_object *boot, const char *key, const char *value)
     if (!json_object_object_get_ex(boot, name, &list) ||
         !json_object_is_type(list, json_type_array))
         return true;
-    for (size_t i = 0; i < json_object_array_length(list); i++) {
-        const char *s = rfprov_array_string(list, i);
-        if (s && !strcmp(s, value))
-            return true;
-    }
-    return false;
+    return rfprov_array_has(list, value, false);
 }
 
 /* The state of BOOT as we answer it (a new object). */
@@ -239,15 +249,8 @@ bool rfprov_slot_takes(json_object *doc, const char *type)
 {
     json_object *types;
 
-    if (!json_object_object_get_ex(doc, "MediaTypes", &types) ||
-        !json_object_is_type(types, json_type_array))
-        return false;
-    for (size_t t = 0; t < json_object_array_length(types); t++) {
-        const char *name = rfprov_array_string(types, t);
-        if (name && !strcasecmp(name, type))
-            return true;
-    }
-    return false;
+    return json_object_object_get_ex(doc, "MediaTypes", &types) &&
+           rfprov_array_has(types, type, true);
 }
 
 void rfprov_scrub_userinfo(const char *url, char *text)
