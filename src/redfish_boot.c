@@ -210,7 +210,6 @@ static int rf_boot_write(struct rf_op *op, struct rf_boot_req *r)
             return 0;
         if (again == 0)
             return -1;
-        r->etag[0] = '\0'; /* rf_write re-reads it after a 412 */
     }
     outcome_fail(op->out, BMC_ERR_EXECUTION_FAILED,
                  "the BMC refused %d boot override writes", RF_BOOT_TRIES);

@@ -459,6 +459,20 @@ def test_boot_from_media_leaves_the_machine_on_booting_the_image(svc, make_bmc):
     assert media_of(bmc, "CD1")["image"] == IMAGE
 
 
+def test_boot_from_media_against_the_demo_bmc(svc, redfish_sim):
+    """The acceptance case as ./scripts/run starts it: dmtf profile, 2 s
+    transitions, on, admin/password; one call leaves it On, booting from
+    the inserted image."""
+    bmc = redfish_sim(profile="dmtf", transition_seconds=2)
+    body = creds(bmc, password="password", image=IMAGE,
+                 wait_for_state_seconds=30)
+    data = answer(svc.post("/boot-from-media", body), "boot_from_media")["data"]
+    assert data["steps"][-1]["step"] == "force_restart"
+    assert data["power_state"] == "On" and data["power_state_stable"] is True
+    assert boot_of(bmc)["booted_from"] == {"target": "Cd", "mode": "UEFI",
+                                           "image": IMAGE}
+
+
 @pytest.mark.valgrind
 def test_boot_from_media_force_restarts_a_running_machine(svc, make_bmc):
     bmc = make_bmc("dell", initial_power="On")
