@@ -292,8 +292,7 @@ static int rf_slot_insert(struct rf_op *op, struct rf_slot *slot,
     rfprov_scrub_userinfo(image, op->out->message);
     if (r || rf_slot_reread(op, slot, NULL, 0))
         return -1;
-    const char *now = rfp_string(slot->doc, "Image");
-    if (rfprov_slot_inserted(slot->doc) && now && !strcmp(now, image))
+    if (rfprov_slot_inserted(slot->doc) && rfprov_slot_shows(slot->doc, image))
         return 0;
     outcome_done(op->out, false,
                  "The BMC accepted the image but the slot does not show it "

@@ -271,3 +271,25 @@ void rfprov_scrub_userinfo(const char *url, char *text)
         memmove(hit + 3, hit + n, strlen(hit + n) + 1);
     }
 }
+
+bool rfprov_slot_shows(json_object *doc, const char *image)
+{
+    const char *now = rfp_string(doc, "Image");
+    const char *name = rfp_string(doc, "ImageName");
+    const char *auth = strstr(image, "://"), *end, *at, *leaf;
+    size_t pre;
+
+    if (now && *now) {
+        if (!strcmp(now, image))
+            return true;
+        if (!auth)
+            return false;
+        auth += 3;
+        end = auth + strcspn(auth, "/?#");
+        at = memchr(auth, '@', (size_t)(end - auth));
+        pre = (size_t)(auth - image);
+        return at && !strncmp(now, image, pre) && !strcmp(now + pre, at + 1);
+    }
+    leaf = strrchr(image, '/');
+    return name && leaf && leaf[1] && !strcmp(name, leaf + 1);
+}

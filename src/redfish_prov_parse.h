@@ -51,6 +51,11 @@ void rfprov_scrub_userinfo(const char *url, char *text);
  * non-empty Image). */
 bool rfprov_slot_inserted(json_object *doc);
 
+/* Whether a VirtualMedia document shows IMAGE: its Image is IMAGE, or
+ * IMAGE without its user:password part (BMCs that keep credentials apart),
+ * or, without an Image, its ImageName is IMAGE's last path segment. */
+bool rfprov_slot_shows(json_object *doc, const char *image);
+
 /* Whether a VirtualMedia document's MediaTypes lists TYPE. */
 bool rfprov_slot_takes(json_object *doc, const char *type);
 

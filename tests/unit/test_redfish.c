@@ -521,9 +521,18 @@ START_TEST(media_slots)
         "\"image\":\"http://***@h/x.iso\",\"write_protected\":true,"
         "\"location\":\"manager\"}");
     json_object_put(j);
+    ck_assert(rfprov_slot_shows(d, "http://u:pw@h/x.iso"));
+    ck_assert(!rfprov_slot_shows(d, "http://h/x.iso"));
     json_object_put(d);
     d = doc_of("{\"Inserted\":false,\"Image\":\"http://h/x.iso\"}");
     ck_assert(!rfprov_slot_inserted(d));
+    ck_assert(rfprov_slot_shows(d, "http://user:pw@h/x.iso"));
+    ck_assert(!rfprov_slot_shows(d, "http://user:pw@h/y.iso"));
+    ck_assert(!rfprov_slot_shows(d, "http://h/x.is"));
+    json_object_put(d);
+    d = doc_of("{\"Inserted\":true,\"ImageName\":\"x.iso\"}");
+    ck_assert(rfprov_slot_shows(d, "https://h/dir/x.iso"));
+    ck_assert(!rfprov_slot_shows(d, "https://h/dir/"));
     json_object_put(d);
     d = doc_of("{\"Parameters\":[{\"Name\":\"Image\"},{\"Name\":7},"
                "{\"Name\":\"WriteProtected\"}]}");
