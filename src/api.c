@@ -8,7 +8,6 @@
 #include "errors.h"
 #include "executor.h"
 #include "gate.h"
-#include "ipmi.h"
 #include "jsonutil.h"
 #include "log.h"
 #include "methods.h"
@@ -88,7 +87,8 @@ static bool ipmitool_found(char *path, size_t len)
     static double checked_at = -1e9;
 
     if (clock_now_mono() - checked_at > 10.0) {
-        found = ipmi_tool_available(cached, sizeof(cached));
+        found =
+            engine_backend_available(BMC_PROTO_IPMI, cached, sizeof(cached));
         checked_at = clock_now_mono();
     }
     snprintf(path, len, "%s", cached);
@@ -151,11 +151,11 @@ static void add_reason(json_object *reasons, const char *component,
 }
 
 /* Why the service is degraded: an array of {component, reason}, empty when
- * healthy; *PROCS: the processes seen (empty outside a running service). An executor
- * that a running master is about to respawn is not a reason; one that is
- * missing while the master is stopped (or for longer than the respawn
- * grace) is. No BMC worker alive is a reason at once. While draining,
- * missing workers are expected and not reasons. */
+ * healthy; *PROCS: the processes seen (empty outside a running service).
+ * A child a running master is about to bring back (a recycled worker, a
+ * crash it will reap) is not a reason; the executor, or every BMC worker,
+ * missing while the master is stopped, or for longer than the respawn
+ * grace, is. While draining, missing workers are expected: no reason. */
 static json_object *health_degraded_reasons(bool store_ok, json_object **procs)
 {
     struct proctable_report pr;
@@ -167,14 +167,14 @@ static json_object *health_degraded_reasons(bool store_ok, json_object **procs)
         add_reason(reasons, "task_store", "The task store cannot be read");
     proctable_check(&pr);
     if (pr.known && !pr.draining && !pr.executor_alive &&
-        (!pr.master_running ||
-         pr.executor_missing_s > PROCTABLE_RESPAWN_GRACE_S))
+        !pr.executor_returning)
         add_reason(reasons, "executor",
                    pr.master_running
                        ? "The executor is not running and was not restarted"
                        : "The executor is not running and the master, "
                          "stopped, cannot restart it: async tasks do not run");
-    if (pr.known && !pr.draining && pr.bmc_workers_alive == 0)
+    if (pr.known && !pr.draining && pr.bmc_workers_alive == 0 &&
+        pr.bmc_workers_returning == 0)
         add_reason(reasons, "bmc_workers",
                    "no BMC worker is alive: sync BMC calls cannot be served");
     if (pr.known) {
@@ -384,25 +384,15 @@ static void run_sync(struct api_request *areq, const struct method_def *m,
 {
     char id[TASK_ID_LEN + 1];
     struct engine_result res;
-    struct engine_request ereq = {m,
-                                  &areq->conn,
-                                  areq->params,
-                                  areq->retry_times,
-                                  areq->delay,
-                                  areq->wait_for_state_seconds,
-                                  request_id};
-    int rc = api_store ? taskrun_create(api_store, m->name, &areq->conn,
-                                        request_id, TASK_RUNNING, id)
-                       : TS_ERROR;
+    enum ts_rc rc = api_store ? taskrun_create(api_store, m->name, &areq->conn,
+                                               request_id, TASK_RUNNING, id)
+                              : TS_ERROR;
     if (rc != TS_OK) {
         response_error(resp, BMC_ERR_SERVICE_UNAVAILABLE, m->name, NULL, "%s",
                        taskstore_rc_message(rc));
         return;
     }
-    engine_run(&ereq, &res);
-    taskrun_finish(api_store, id, &res);
-    log_info("task_done", "task=%s method=%s code=%d success=%d attempts=%d",
-             id, m->name, res.code, res.success, res.attempts);
+    taskrun_run(api_store, id, m, areq, request_id, &res);
     answer_result(resp, m->name, id, &res);
     engine_result_clear(&res);
 }

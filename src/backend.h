@@ -13,6 +13,13 @@
 
 enum bmc_protocol { BMC_PROTO_REDFISH, BMC_PROTO_IPMI };
 
+/* The one mapping of protocols to the names requests, tasks and logs use:
+ * "redfish", "ipmitool" (static string). */
+const char *bmc_protocol_name(enum bmc_protocol protocol);
+
+/* The protocol called NAME; 0, or -1 when NAME is none of them. */
+int bmc_protocol_parse(const char *name, enum bmc_protocol *out);
+
 #define BMC_IP_MAX       64  /* textual IPv4/IPv6 literal, NUL included */
 #define BMC_USERNAME_MAX 65  /* 64 characters + NUL */
 #define BMC_PASSWORD_MAX 257 /* 256 bytes + NUL */
@@ -107,6 +114,12 @@ struct bmc_backend {
     bmc_op_fn eject_virtual_media;  /* the slot read back */
     bmc_op_fn boot_from_media;      /* {steps: [...], ...} */
     /* -- machine health: sensors, event log, inventory, identify -- */
+    bmc_op_fn get_sensors;
+    bmc_op_fn get_event_log;
+    bmc_op_fn clear_event_log;
+    bmc_op_fn get_inventory;
+    bmc_op_fn set_identify;
+    bmc_op_fn reset_bmc;
     /* -- BMC accounts -- */
     bmc_op_fn create_user;
     bmc_op_fn modify_user;
@@ -121,6 +134,10 @@ struct bmc_backend {
      * over, on the thread that made it; may be NULL. Lets a backend keep
      * per-call state (a connection, discovery) and drop it here. */
     void (*end_call)(void);
+    /* Whether the backend can work at all on this host (IPMI: ipmitool
+     * is installed), with where its tool was found (or looked for) in
+     * WHERE; NULL means always available. For /health. */
+    bool (*available)(char *where, size_t len);
 };
 
 extern const struct bmc_backend redfish_backend; /* redfish.c */

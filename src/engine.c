@@ -18,6 +18,16 @@ const struct bmc_backend *engine_backend(enum bmc_protocol protocol)
     return protocol == BMC_PROTO_REDFISH ? &redfish_backend : &ipmi_backend;
 }
 
+bool engine_backend_available(enum bmc_protocol protocol, char *where,
+                              size_t len)
+{
+    const struct bmc_backend *backend = engine_backend(protocol);
+
+    if (len)
+        where[0] = '\0';
+    return !backend->available || backend->available(where, len);
+}
+
 void engine_result_clear(struct engine_result *out)
 {
     json_object_put(out->data);

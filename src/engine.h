@@ -43,4 +43,9 @@ json_object *engine_result_normalized(const struct engine_result *res);
 /* The backend serving PROTOCOL. */
 const struct bmc_backend *engine_backend(enum bmc_protocol protocol);
 
+/* Whether PROTOCOL's backend can work on this host (its `available`
+ * operation), with where its tool is in WHERE ("" when it has none). */
+bool engine_backend_available(enum bmc_protocol protocol, char *where,
+                              size_t len);
+
 #endif

@@ -29,12 +29,10 @@
 #define THREAD_STACK          (256 * 1024)
 #define IO_TIMEOUT_S          2
 
+/* A submitted job: the request as the worker validated it (connection
+ * with the password, method name, params, options), then its task. */
 struct job {
-    struct bmc_conn conn;
-    char method[REQUEST_METHOD_MAX + 1];
-    json_object *params;
-    int retry_times;
-    double delay, wait;
+    struct api_request req;
     char request_id[65];
     char task_id[TASK_ID_LEN + 1];
     struct job *next;
@@ -158,21 +156,23 @@ static struct job *job_from_json(json_object *o)
 
     if (!j)
         return NULL;
-    copy_str(o, "method", j->method, sizeof(j->method));
-    copy_str(o, "ip", j->conn.ip, sizeof(j->conn.ip));
-    copy_str(o, "username", j->conn.username, sizeof(j->conn.username));
-    copy_str(o, "password", j->conn.password, sizeof(j->conn.password));
+    copy_str(o, "method", j->req.method, sizeof(j->req.method));
+    copy_str(o, "ip", j->req.conn.ip, sizeof(j->req.conn.ip));
+    copy_str(o, "username", j->req.conn.username,
+             sizeof(j->req.conn.username));
+    copy_str(o, "password", j->req.conn.password,
+             sizeof(j->req.conn.password));
     copy_str(o, "request_id", j->request_id, sizeof(j->request_id));
-    j->conn.protocol = (enum bmc_protocol)get_num(o, "protocol");
-    j->conn.cipher_suite = (int)get_num(o, "cipher_suite");
-    j->conn.port = (int)get_num(o, "port");
-    j->retry_times = (int)get_num(o, "retry_times");
-    j->delay = get_num(o, "delay");
-    j->wait = get_num(o, "wait");
-    j->params = json_object_object_get_ex(o, "params", &params) &&
-                        json_object_is_type(params, json_type_object)
-                    ? json_object_get(params)
-                    : json_object_new_object();
+    j->req.conn.protocol = (enum bmc_protocol)get_num(o, "protocol");
+    j->req.conn.cipher_suite = (int)get_num(o, "cipher_suite");
+    j->req.conn.port = (int)get_num(o, "port");
+    j->req.retry_times = (int)get_num(o, "retry_times");
+    j->req.delay = get_num(o, "delay");
+    j->req.wait_for_state_seconds = get_num(o, "wait");
+    j->req.params = json_object_object_get_ex(o, "params", &params) &&
+                            json_object_is_type(params, json_type_object)
+                        ? json_object_get(params)
+                        : json_object_new_object();
     return j;
 }
 
@@ -180,11 +180,10 @@ static void job_free(struct job *j)
 {
     if (!j)
         return;
-    conn_wipe(&j->conn);
-    const struct method_def *m = methods_find(j->method);
+    const struct method_def *m = methods_find(j->req.method);
     if (m)
-        methods_params_wipe(m, j->params);
-    json_object_put(j->params);
+        methods_params_wipe(m, j->req.params); /* e.g. a new_password */
+    request_free(&j->req);                     /* wipes the password */
     free(j);
 }
 
@@ -250,16 +249,10 @@ out:
 static void run_job(struct job *j)
 {
     struct engine_result res;
-    const struct method_def *m = methods_find(j->method);
-    struct engine_request req = {
-        m,        &j->conn, j->params,    j->retry_times,
-        j->delay, j->wait,  j->request_id};
 
     log_set_request_id(j->request_id);
-    engine_run(&req, &res);
-    taskrun_finish(ex.store, j->task_id, &res);
-    log_info("task_done", "task=%s method=%s code=%d success=%d attempts=%d",
-             j->task_id, j->method, res.code, res.success, res.attempts);
+    taskrun_run(ex.store, j->task_id, methods_find(j->req.method), &j->req,
+                j->request_id, &res);
     engine_result_clear(&res);
     log_set_request_id(NULL);
 }
@@ -318,17 +311,24 @@ static int start_thread(struct job *j)
     return rc;
 }
 
-static void reply(int fd, const char *task_id, int code, const char *details)
+/* Answer a submission: {"task_id": ID}, or {"code": CODE, "details":
+ * DETAILS} when the job was not taken (json-c escapes DETAILS). */
+static void reply(int fd, const char *task_id, enum bmc_err code,
+                  const char *details)
 {
-    char buf[512];
-    int n;
-    if (task_id)
-        n = snprintf(buf, sizeof(buf), "{\"task_id\":\"%s\"}", task_id);
-    else
-        n = snprintf(buf, sizeof(buf), "{\"code\":%d,\"details\":\"%s\"}",
-                     code, details ? details : "");
-    if (send(fd, buf, (size_t)n, MSG_NOSIGNAL) < 0)
+    json_object *o = json_object_new_object();
+
+    if (task_id) {
+        json_object_object_add(o, "task_id", json_object_new_string(task_id));
+    } else {
+        json_object_object_add(o, "code", json_object_new_int((int)code));
+        json_object_object_add(o, "details",
+                               json_object_new_string(details ? details : ""));
+    }
+    const char *text = json_compact(o);
+    if (send(fd, text, strlen(text), MSG_NOSIGNAL) < 0)
         log_warn("executor_reply_failed", "errno=%d", errno);
+    json_object_put(o);
 }
 
 /* Admit J: record its task (running or queued) and start or queue it. */
@@ -348,13 +348,13 @@ static void admit(int fd, struct job *j)
               "the async queue is full (BMC_ASYNC_QUEUE_MAX); retry later");
         goto drop;
     }
-    rc = taskrun_create(ex.store, j->method, &j->conn, j->request_id,
+    rc = taskrun_create(ex.store, j->req.method, &j->req.conn, j->request_id,
                         run_now ? TASK_RUNNING : TASK_QUEUED, j->task_id);
     if (rc != TS_OK) {
         reply(fd, NULL, BMC_ERR_SERVICE_UNAVAILABLE, taskstore_rc_message(rc));
         goto drop;
     }
-    reply(fd, j->task_id, 0, NULL);
+    reply(fd, j->task_id, BMC_OK, NULL);
     if (run_now) {
         if (start_thread(j) == 0)
             return;
@@ -405,7 +405,7 @@ static void serve_connection(int fd)
     j = job_from_json(msg);
     wipe_json_string(msg, "password");
     json_object_put(msg);
-    if (!j || !methods_find(j->method)) {
+    if (!j || !methods_find(j->req.method)) {
         reply(fd, NULL, BMC_ERR_SERVICE_UNAVAILABLE, "malformed job");
         job_free(j);
         return;

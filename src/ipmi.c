@@ -118,7 +118,8 @@ static void run_build(struct run *r, const struct bmc_call *call,
                            "-C",       r->suite, "-R",      r->retries,  "-N",
                            r->timeout, "-v"};
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
-        r->argv[n++] = fixed[i];
+        if (!(r->no_verbose && !strcmp(fixed[i], "-v")))
+            r->argv[n++] = fixed[i];
     if (csv)
         r->argv[n++] = "-c";
     for (size_t i = 0; cmd[i] && n < ARGV_MAX - 1; i++)
@@ -620,12 +621,18 @@ static void ipmi_set_boot_device(const struct bmc_call *call,
 }
 
 const struct bmc_backend ipmi_backend = {
-    .name = "ipmitool",
+    .name = "ipmitool", /* bmc_protocol_name(BMC_PROTO_IPMI) */
     .validate_connection = ipmi_validate_connection,
     .get_power_state = ipmi_get_power_state,
     .list_actions = ipmi_list_actions,
     .run_action = ipmi_run_action,
     .list_users = ipmi_list_users,
+    .get_sensors = ipmi_get_sensors,
+    .get_event_log = ipmi_get_event_log,
+    .clear_event_log = ipmi_clear_event_log,
+    .get_inventory = ipmi_get_inventory,
+    .set_identify = ipmi_set_identify,
+    .reset_bmc = ipmi_reset_bmc,
     .create_user = ipmi_create_user,
     .modify_user = ipmi_modify_user,
     .delete_user = ipmi_delete_user,
@@ -634,4 +641,5 @@ const struct bmc_backend ipmi_backend = {
     .get_boot_device = ipmi_get_boot_device,
     .set_boot_device = ipmi_set_boot_device,
     .ops_authenticate = true,
+    .available = ipmi_tool_available,
 };

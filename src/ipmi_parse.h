@@ -86,6 +86,19 @@ int ipmi_parse_free_user_slot(const char *out);
  * "ipmi_version"}; NULL when there is no "Firmware Revision". */
 json_object *ipmi_parse_mc_info(const char *out);
 
+/* `ipmitool -c sensor` → a list of normalised sensors (health.h) of the
+ * five types (of type WANT only, when not NULL); discrete sensors left out.
+ * NULL when OUT holds text but no sensor row. */
+json_object *ipmi_parse_sensors(const char *out, const char *want);
+
+/* `ipmitool -c sel elist` → a list of log entries (health.h), in the
+ * BMC's order; "Pre-Init" times are null. */
+json_object *ipmi_parse_sel(const char *out);
+
+/* `ipmitool fru print N` → {manufacturer, model, serial_number,
+ * part_number} as far as the FRU has them (product area before board). */
+json_object *ipmi_parse_fru(const char *out);
+
 /* `ipmitool chassis bootparam get 5` → {"boot_device", "persistent",
  * "mode", "boot_flag_valid"} from its "Boot parameter data: 8004000000"
  * line (IPMI 2.0 table 28-14, parameter 5): byte 1 bit 7 valid, bit 6

@@ -241,8 +241,13 @@ int master_run(struct listen_sockets *ls, struct taskstore *store,
     sigset_t set;
     struct timespec tick = {1, 0};
 
-    if (build_child_table(&m) || proctable_init(m.nchildren))
+    if (build_child_table(&m))
         return 1;
+    if (proctable_init(m.nchildren)) {
+        log_error("proctable_failed", "errno=%d", errno);
+        free(m.children);
+        return 1;
+    }
     sigemptyset(&set);
     sigaddset(&set, SIGCHLD);
     sigaddset(&set, SIGTERM);

@@ -162,6 +162,58 @@ static const struct method_param delete_user_params[] = {
                        "gives it"),
     ACCOUNT_CHANNEL_PARAM, END_PARAMS};
 
+static const char *const sensor_types[] = {"temperature", "fan",   "voltage",
+                                           "current",     "power", NULL};
+static const char *const on_off[] = {"on", "off", NULL};
+static const char *const reset_kinds[] = {"warm", "cold", NULL};
+
+static const struct method_param sensors_params[] = {
+    {.name = "type",
+     .type = PARAM_STRING,
+     .choices = sensor_types,
+     .doc = "only sensors of this type"},
+    END_PARAMS};
+
+static const struct method_param event_log_params[] = {
+    {.name = "limit",
+     .type = PARAM_INTEGER,
+     .bounded = true,
+     .min = 1,
+     .max = 10000,
+     .doc = "at most this many entries, newest first (default 100)"},
+    SYSTEM_ID_PARAM,
+    END_PARAMS};
+
+static const struct method_param identify_params[] = {
+    {.name = "state",
+     .type = PARAM_STRING,
+     .required = true,
+     .choices = on_off,
+     .doc = "the identify LED on or off"},
+    {.name = "seconds",
+     .type = PARAM_INTEGER,
+     .bounded = true,
+     .min = 1,
+     .max = 255,
+     .doc = "IPMI: how long the LED stays on (default 15)"},
+    SYSTEM_ID_PARAM,
+    END_PARAMS};
+
+static const struct method_param reset_bmc_params[] = {
+    {.name = "kind",
+     .type = PARAM_STRING,
+     .choices = reset_kinds,
+     .doc = "warm (default) or cold; Redfish: GracefulRestart or "
+            "ForceRestart, whichever the manager offers"},
+    {.name = "wait_seconds",
+     .type = PARAM_INTEGER,
+     .bounded = true,
+     .min = 0,
+     .max = 3600,
+     .doc = "wait until the BMC answers again, at most this long (default "
+            "120, capped at BMC_MAX_WAIT_FOR_STATE_SECONDS)"},
+    END_PARAMS};
+
 /* Each section is one area of work; new methods go into theirs. */
 static const struct method_def registry[] = {
     /* ---- connection and power ---- */
@@ -250,6 +302,49 @@ static const struct method_def registry[] = {
      .role = ROLE_OPERATOR,
      .endpoint = "/boot-from-media"},
     /* ---- machine health: sensors, event log, inventory, identify ---- */
+    {.name = "get_sensors",
+     .op_offset = OP(get_sensors),
+     .params = sensors_params,
+     .flags = METHOD_CALLABLE,
+     .summary = "Sensor readings, units, health and thresholds",
+     .role = ROLE_VIEWER,
+     .endpoint = "/sensors"},
+    {.name = "get_event_log",
+     .op_offset = OP(get_event_log),
+     .params = event_log_params,
+     .flags = METHOD_CALLABLE,
+     .summary = "The system event log, newest first",
+     .role = ROLE_VIEWER,
+     .endpoint = "/event-log"},
+    {.name = "clear_event_log",
+     .op_offset = OP(clear_event_log),
+     .params = system_params,
+     .flags = METHOD_CALLABLE | METHOD_MUTATING,
+     .summary = "Clear the system event log (and no other log)",
+     .role = ROLE_OPERATOR,
+     .endpoint = "/clear-event-log"},
+    {.name = "get_inventory",
+     .op_offset = OP(get_inventory),
+     .params = system_params,
+     .flags = METHOD_CALLABLE,
+     .summary = "What the machine is: vendor, model, serial, firmware, CPUs, "
+                "memory",
+     .role = ROLE_VIEWER,
+     .endpoint = "/inventory"},
+    {.name = "set_identify",
+     .op_offset = OP(set_identify),
+     .params = identify_params,
+     .flags = METHOD_CALLABLE | METHOD_MUTATING,
+     .summary = "Turn the identify LED on or off",
+     .role = ROLE_OPERATOR,
+     .endpoint = "/identify"},
+    {.name = "reset_bmc",
+     .op_offset = OP(reset_bmc),
+     .params = reset_bmc_params,
+     .flags = METHOD_CALLABLE | METHOD_MUTATING,
+     .summary = "Restart the BMC and wait until it answers again",
+     .role = ROLE_ADMIN,
+     .endpoint = "/reset-bmc"},
     /* ---- BMC accounts ---- */
     {.name = "create_user",
      .op_offset = OP(create_user),

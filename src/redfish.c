@@ -13,12 +13,18 @@ static void redfish_end_call(void)
 }
 
 const struct bmc_backend redfish_backend = {
-    .name = "redfish",
+    .name = "redfish", /* bmc_protocol_name(BMC_PROTO_REDFISH) */
     .validate_connection = redfish_validate_connection,
     .get_power_state = redfish_get_power_state,
     .list_actions = redfish_list_actions,
     .run_action = redfish_run_action,
     .list_users = redfish_list_users,
+    .get_sensors = redfish_get_sensors,
+    .get_event_log = redfish_get_event_log,
+    .clear_event_log = redfish_clear_event_log,
+    .get_inventory = redfish_get_inventory,
+    .set_identify = redfish_set_identify,
+    .reset_bmc = redfish_reset_bmc,
     .create_user = redfish_create_user,
     .modify_user = redfish_modify_user,
     .delete_user = redfish_delete_user,

@@ -52,9 +52,9 @@ int rf_transport_init(void)
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return -1;
     if (!bmc_cfg.redfish_verify_tls)
-        log_warn("redfish_tls",
-                 "verify=false reason=\"BMC certificates are not "
-                 "verified (BMC_REDFISH_VERIFY_TLS=false)\"");
+        log_warn("redfish_tls", "verify=false "
+                                "reason=\"BMC certificates are not verified "
+                                "(BMC_REDFISH_VERIFY_TLS=false)\"");
     return 0;
 }
 

@@ -158,11 +158,7 @@ static enum bmc_err check_protocol(json_object *obj, struct api_request *out,
     if (!has_value(obj, "protocol"))
         return fail(BMC_ERR_INVALID_PROTOCOL, details, dlen,
                     "%sprotocol is required", "");
-    if (p && !strcmp(p, "redfish"))
-        out->conn.protocol = BMC_PROTO_REDFISH;
-    else if (p && !strcmp(p, "ipmitool"))
-        out->conn.protocol = BMC_PROTO_IPMI;
-    else
+    if (bmc_protocol_parse(p, &out->conn.protocol))
         return fail(BMC_ERR_INVALID_PROTOCOL, details, dlen,
                     "%sprotocol must be \"redfish\" or \"ipmitool\"", "");
     return 0;

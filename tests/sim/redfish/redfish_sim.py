@@ -46,6 +46,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sim_provisioning as prov  # noqa: E402  (boot override, virtual media)
+import sim_health  # machine health: Chassis, sensors, logs, LED, BMC reset
 
 # ---------------------------------------------------------------------------
 # Constants
@@ -59,7 +60,7 @@ ROLES = ("Administrator", "Operator", "ReadOnly")
 FAULTS = (
     "http500", "hang", "hang_accept", "reset", "malformed_json", "tls_fail",
     "task202", "ifmatch", "session_limit", "ignore_soft", "slow",
-    "huge_accounts",
+    "huge_accounts", "static_next_link", "clear_task",
 ) + prov.FAULTS
 # "huge_accounts": this many extra accounts, each with a UserName this long
 # (together well over the service's 1 MiB task result limit).
@@ -518,6 +519,9 @@ class Response:
 # The Redfish service (one instance per process, state per Bmc)
 
 
+sim_health.Response = Response
+
+
 class Service:
     def __init__(self, sim):
         self.sim = sim
@@ -627,6 +631,7 @@ class Service:
             "Links": {"Sessions": {
                 "@odata.id": "/redfish/v1/SessionService/Sessions"}},
         }
+        sim_health.root_links(self, body)
         return Response(200, self.odata(
             "/redfish/v1", "#ServiceRoot.v1_5_0.ServiceRoot", body))
 
@@ -654,6 +659,7 @@ class Service:
         if not self.sim.args.no_reset_action:
             body["Actions"] = {"#ComputerSystem.Reset": reset}
         prov.system_fields(self, bmc, sysobj, body)
+        sim_health.system_links(self, body, base)
         return self.odata(base, "#ComputerSystem.v1_13_0.ComputerSystem",
                           body)
 
@@ -693,6 +699,7 @@ class Service:
                 for s in self.sim.system_ids]},
         }
         prov.manager_fields(bmc, body)
+        sim_health.manager_links(self, body)
         return Response(200, self.odata("/redfish/v1/Managers/%s" % mid,
                                         "#Manager.v1_10_0.Manager", body))
 
@@ -840,6 +847,18 @@ class Service:
             return self.error(405, "OperationNotAllowed",
                               headers=[("Allow", ", ".join(methods))])
 
+        if rest[:1] == ["Chassis"]:
+            return sim_health.chassis_route(self, bmc, req, m, rest, path,
+                                            only)
+        if "LogServices" in rest:
+            log = sim_health.log_route(self, bmc, req, m, path, only)
+            if log is not None:
+                return log
+        if rest[:1] == ["Managers"] and n == 4 and \
+                rest[2:] == ["Actions", "Manager.Reset"]:
+            if acct is None or getattr(acct, "role", None) != "Administrator":
+                return self.error(403, "InsufficientPrivilege")
+            return only("POST") or sim_health.manager_reset(self, bmc, req)
         if rest[:1] == ["Systems"]:
             if n == 1:
                 return only("GET") or self.collection(
@@ -1553,6 +1572,11 @@ class Simulator:
                  "time": round(time.time(), 3), "connection": cid,
                  "peer": "%s:%d" % peer[:2]}
         faults = bmc.faults
+        if sim_health.is_down(bmc):  # resetting after Manager.Reset
+            with bmc.lock:
+                bmc.record(entry)
+            self.abort(sock)
+            return False
         if "hang" in faults or "reset" in faults:
             with bmc.lock:
                 bmc.record(entry)
@@ -1934,6 +1958,14 @@ def build_parser():
     g.add_argument("--lockout", type=int, default=0,
                    help="lock an account after N consecutive wrong "
                         "passwords (0 = never)")
+    g.add_argument("--sensors", choices=("sensors", "subsystems", "legacy"),
+                   default=None, help="sensor generation (default: the "
+                   "profile's; see sim_health.py)")
+    g.add_argument("--led", choices=("location", "indicator"), default=None,
+                   help="identify LED property (default: the profile's)")
+    g.add_argument("--sel-path", default=None, metavar="PATH",
+                   help="the SEL LogService below /redfish/v1 (default: "
+                   "the profile's)")
     g.add_argument("--publish", choices=("inline", "actioninfo", "both",
                                          "none"),
                    help="override how allowed ResetTypes are published")
