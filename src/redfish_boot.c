@@ -13,6 +13,7 @@
 #include "errors.h"
 #include "jsonutil.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -39,13 +40,26 @@ static const struct rf_boot_vendor {
     {"AMI", RF_MODE_ALWAYS,
      "AMI MegaRAC (ASRockRack, Tacklebox #144): Boot PATCH needs "
      "BootSourceOverrideMode"},
-    {"ASRock", RF_MODE_ALWAYS, "as AMI (ASRockRack boards run MegaRAC)"},
+    {"ASRockRack", RF_MODE_ALWAYS, "as AMI (ASRockRack boards run MegaRAC)"},
     {"HPE", RF_MODE_WHEN_ASKED,
      "community.general #3509: iLO rejects a PATCH carrying "
      "BootSourceOverrideMode; bmclib's minimal fields for HP DL160 Gen10"},
     {NULL, RF_MODE_WHEN_ASKED,
      "DSP0266: a PATCH carries only the properties to change"},
 };
+
+/* Whether WORD stands in HAY as a word of its own ("AMI" in "AMI
+ * MegaRAC", not in "Miami"), ignoring case. */
+static bool rf_word_in(const char *hay, const char *word)
+{
+    size_t n = strlen(word);
+
+    for (const char *p = hay; (p = strcasestr(p, word)); p++)
+        if ((p == hay || !isalnum((unsigned char)p[-1])) &&
+            !isalnum((unsigned char)p[n]))
+            return true;
+    return false;
+}
 
 static const struct rf_boot_vendor *rf_boot_vendor(struct rf_op *op)
 {
@@ -55,7 +69,7 @@ static const struct rf_boot_vendor *rf_boot_vendor(struct rf_op *op)
 
     for (; v->vendor; v++)
         for (size_t i = 0; i < 2; i++)
-            if (names[i] && strcasestr(names[i], v->vendor))
+            if (names[i] && rf_word_in(names[i], v->vendor))
                 return v;
     return v;
 }

@@ -127,6 +127,18 @@ def test_supermicro_row_always_sends_mode(svc, make_bmc):
     assert [r["status"] for r in requests_of(bmc, "PATCH")] == [200]
 
 
+def test_ami_row_sends_mode_to_its_future_state_uri(svc, make_bmc):
+    """AMI MegaRAC (ASRockRack): Mode with the first PATCH (the vendor
+    row), to the system's SD resource it points to (Tacklebox #144)."""
+    bmc = make_bmc("ami", fault=["boot_needs_mode", "boot_settings"])
+    data = answer(svc.post("/set-boot-device", creds(bmc, device="pxe")),
+                  "set_boot_device")["data"]
+    assert data["verified"] is True and data["applies_at"] == "next reset"
+    assert [(r["path"], r["status"]) for r in requests_of(bmc, "PATCH")] == \
+        [("/redfish/v1/Systems/Self/SD", 200)]
+    assert boot_of(bmc)["pending"]["BootSourceOverrideMode"] == "UEFI"
+
+
 def test_missing_mode_fallback_sends_it(svc, make_bmc):
     """A BMC of no known vendor that needs Mode (AMI/ASRockRack style):
     the 400 PropertyMissing is a refusal, and the PATCH is sent again with
@@ -318,7 +330,8 @@ def media_of(sim, slot_id):
 @pytest.mark.parametrize("profile,location,cd,usb", [
     ("dmtf", "manager", "CD1", "USB1"),
     ("dell", "system", "CD", "RemovableDisk"),
-    ("hpe", "manager", "2", "1")])
+    ("hpe", "manager", "2", "1"),
+    ("ami", "manager", "CD1", "USB1")])
 def test_get_virtual_media_finds_slots_where_the_vendor_keeps_them(
         svc, make_bmc, profile, location, cd, usb):
     bmc = make_bmc(profile)

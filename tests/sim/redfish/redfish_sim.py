@@ -170,6 +170,13 @@ PROFILES = {
 # DMTF public-telemetry mockup: same set, published through ActionInfo only.
 PROFILES["dmtf-telemetry"] = dict(PROFILES["dmtf"], publish="actioninfo",
                                   product="DMTF public-telemetry mockup")
+# AMI MegaRAC SP-X as ASRockRack ships it: Supermicro-like behaviour,
+# system and manager "Self" (DMTF Redfish-Tacklebox issue #144).
+PROFILES["ami"] = dict(PROFILES["supermicro"], vendor="AMI",
+                       product="ASRockRack ROMED8-2T (MegaRAC SP-X)",
+                       system_ids=lambda i: "Self" if i == 1 else "Self%d" % i,
+                       model="ROMED8-2T", manager_id="Self",
+                       firmware="01.04.00", bios="P3.50")
 
 # Base registry message texts (DSP8011), %N replaced by arguments.
 BASE_MESSAGES = {

@@ -87,6 +87,8 @@ class ProvState:
         self.insert_params = params
         self.slots = [Slot(s, t) for s, t in slots]
         self.boot = {sid: SystemBoot() for sid in bmc.systems}
+        # AMI names its pending-settings resource SD (Tacklebox #144)
+        self.settings_leaf = "SD" if profile_name == "ami" else "Settings"
         self.patches = 0
         self.inserts = 0
 
@@ -131,7 +133,8 @@ def system_fields(svc, bmc, sysobj, body):
     if "boot_settings" in _faults(bmc):
         body["@Redfish.Settings"] = {
             "@odata.type": "#Settings.v1_3_0.Settings",
-            "SettingsObject": {"@odata.id": base + "/Settings"}}
+            "SettingsObject": {"@odata.id": "%s/%s" % (
+                base, bmc.prov.settings_leaf)}}
     if bmc.prov.location == "system":
         body["VirtualMedia"] = {"@odata.id": base + "/VirtualMedia"}
 
@@ -222,8 +225,8 @@ def patch_system(svc, bmc, sysobj, req, acct, now, settings=False):
     if "boot_settings" in faults and not settings:
         return _error(svc, bmc, 400, "OperationSupportedInFutureStateURI",
                       "Support of this Operation for Boot Properties is "
-                      "moved to FutureState URI(/redfish/v1/Systems/%s/"
-                      "Settings)" % sysobj.id)
+                      "moved to FutureState URI(/redfish/v1/Systems/%s/%s)"
+                      % (sysobj.id, bmc.prov.settings_leaf))
     boot = data.get("Boot")
     if not isinstance(boot, dict) or set(data) - {"Boot"}:
         return _error(svc, bmc, 400, "PropertyUnknown",
@@ -259,9 +262,10 @@ def _settings_get(svc, bmc, sysobj):
               "BootSourceOverrideEnabled": b.enabled,
               "BootSourceOverrideMode": b.mode}
     fields.update(b.pending or {})
-    return svc.odata("/redfish/v1/Systems/%s/Settings" % sysobj.id,
+    return svc.odata("/redfish/v1/Systems/%s/%s" % (sysobj.id,
+                                                    bmc.prov.settings_leaf),
                      "#ComputerSystem.v1_13_0.ComputerSystem",
-                     {"Id": "Settings", "Name": "Pending settings",
+                     {"Id": bmc.prov.settings_leaf, "Name": "Pending settings",
                       "Boot": _boot_body(bmc, b, fields)})
 
 
@@ -415,7 +419,7 @@ def _media_route(svc, bmc, req, m, parts, base, acct, only):
 def route_system(svc, bmc, req, m, rest, sysobj, acct, now, only):
     """Resources below Systems/<id> (rest[2:]); None when not ours."""
     sub = rest[2:]
-    if sub == ["Settings"] and "boot_settings" in _faults(bmc):
+    if sub == [bmc.prov.settings_leaf] and "boot_settings" in _faults(bmc):
         if m == "GET":
             with bmc.lock:
                 return Response(200, _settings_get(svc, bmc, sysobj))
