@@ -219,7 +219,15 @@ static int rf_boot_write(struct rf_op *op, struct rf_boot_req *r)
             return -1;
         int again =
             rf_status_ok(resp.status) ? -1 : rf_boot_refused(op, r, &resp);
+        char monitor[RF_PATH_MAX], state[64];
+        bool bad,
+            task = resp.status == 202 &&
+                   !rfp_location_path(resp.location, monitor, sizeof(monitor));
         rf_response_free(&resp);
+        if (task &&
+            rf_follow_task(op, monitor, state, sizeof(state), &bad) < 0 &&
+            !bad)
+            return -1; /* the read-back decides when the task failed */
         if (again < 0)
             return 0;
         if (again == 0)

@@ -106,6 +106,17 @@ def test_if_match_sent_from_the_first_patch(svc, make_bmc):
     assert [r["status"] for r in requests_of(bmc, "PATCH")] == [200]
 
 
+def test_patch_answered_with_a_task_is_followed(svc, make_bmc):
+    """202 + Location: the task monitor is followed before reading back."""
+    bmc = make_bmc(fault="task202", task_polls=2)
+    data = answer(svc.post("/set-boot-device", creds(bmc, device="pxe")),
+                  "set_boot_device")["data"]
+    assert data["verified"] is True
+    monitor = [r["status"] for r in bmc.requests()
+               if "/TaskMonitors/" in r["path"]]
+    assert monitor == [202, 202, 200]
+
+
 def test_ignored_override_is_not_verified(svc, make_bmc):
     """Supermicro (bmclib #459): 200 OK, only the target sticks: HTTP 200
     with success false and verified false, never a silent success."""

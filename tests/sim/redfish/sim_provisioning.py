@@ -33,6 +33,7 @@ Vendor behaviour (README.md "Provisioning" names the public sources):
           SuperMicro rejecting Inserted/WriteProtected).
 """
 import json
+import time
 
 Response = None  # redfish_sim.Response, set by redfish_sim at import
 
@@ -253,6 +254,14 @@ def patch_system(svc, bmc, sysobj, req, acct, now, settings=False):
             b.target = boot.get("BootSourceOverrideTarget", b.target)
         else:
             _apply_boot(b, boot)
+        if "task202" in faults:  # as for resets: a task monitor answers
+            tid = next(bmc.task_seq)
+            bmc.tasks[tid] = {"polls_left": svc.sim.args.task_polls,
+                              "done": False, "start": time.strftime(
+                                  "%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())}
+            mon = "/redfish/v1/TaskService/TaskMonitors/%d" % tid
+            return Response(202, svc.task_body(bmc, tid, bmc.tasks[tid]),
+                            [("Location", mon)])
     return Response(200, svc.success_body())
 
 
