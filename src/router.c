@@ -4,7 +4,9 @@
 
 #include "api.h"
 #include "errors.h"
+#include "exporter.h"
 #include "methods.h"
+#include "probe.h"
 #include "response.h"
 
 #include <stdbool.h>
@@ -15,19 +17,21 @@ struct route {
     const char *method; /* "GET" or "POST" */
     const char *allow;  /* Allow header when another method is used */
     route_handler handler;
+    const char *label; /* its endpoint label in /metrics; NULL: the path */
 };
 
 /* The service's own endpoints and the two /action forms; every other BMC
  * endpoint is a method's convenience endpoint (methods.h), found in the
  * registry. */
 static const struct route routes[] = {
-    {"/health", "GET", "GET, HEAD", api_health},
-    {"/metrics", "GET", "GET, HEAD", api_metrics},
-    {"/tasks/", "GET", "GET, HEAD", api_task_status},
-    {"/execute", "POST", "POST", api_execute},
-    {"/execute/async", "POST", "POST", api_execute_async},
-    {"/action", "POST", "POST", api_action},
-    {"/action/async", "POST", "POST", api_action_async},
+    {"/health", "GET", "GET, HEAD", api_health, NULL},
+    {"/metrics", "GET", "GET, HEAD", exporter_metrics, NULL},
+    {"/probe", "GET", "GET, HEAD", probe_handle, NULL},
+    {"/tasks/", "GET", "GET, HEAD", api_task_status, "/tasks/{id}"},
+    {"/execute", "POST", "POST", api_execute, NULL},
+    {"/execute/async", "POST", "POST", api_execute_async, NULL},
+    {"/action", "POST", "POST", api_action, NULL},
+    {"/action/async", "POST", "POST", api_action_async, NULL},
 };
 
 static bool route_matches(const struct route *r, const char *path)
@@ -46,6 +50,15 @@ bool router_knows(const char *path)
         if (route_matches(&routes[i], path))
             return true;
     return methods_by_endpoint(path) != NULL;
+}
+
+const char *router_endpoint_name(const char *path)
+{
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+        if (route_matches(&routes[i], path))
+            return routes[i].label ? routes[i].label : routes[i].path;
+    const struct method_def *m = methods_by_endpoint(path);
+    return m ? m->endpoint : "unmatched";
 }
 
 void router_dispatch(const struct http_request *req,

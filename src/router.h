@@ -16,6 +16,10 @@ typedef void (*route_handler)(const struct http_request *req,
 /* Whether any route serves PATH (so a body is worth reading). */
 bool router_knows(const char *path);
 
+/* The endpoint PATH is served by, as /metrics labels it: the route
+ * ("/tasks/{id}" for every task) or "unmatched" (static string). */
+const char *router_endpoint_name(const char *path);
+
 /* Dispatch REQ to its handler and fill RESP (always an envelope). */
 void router_dispatch(const struct http_request *req,
                      struct http_response *resp);

@@ -5,6 +5,7 @@
 #include "errors.h"
 #include "jsonutil.h"
 #include "log.h"
+#include "metrics.h"
 
 #include <stdio.h>
 #include <unistd.h>
@@ -104,6 +105,7 @@ void taskrun_run(struct taskstore *store, const char *id,
 
     engine_run(&ereq, res);
     taskrun_finish(store, id, res);
+    metrics_count_task(method->name, res->code == 0 && res->success);
     log_info("task_done", "task=%s method=%s code=%d success=%d attempts=%d",
              id, method->name, res->code, res->success, res->attempts);
 }

@@ -27,6 +27,7 @@ EXPECTED = [
     "usr/share/bmc-manager/docs/openapi.json",
     "usr/share/bmc-manager/docs/docs.html",
     "usr/share/bmc-manager/docs/redoc.html",
+    "usr/share/bmc-manager/install-docs-assets",
 ]
 
 
