@@ -28,6 +28,11 @@ void api_set_store(struct taskstore *store)
     api_store = store;
 }
 
+struct taskstore *api_get_store(void)
+{
+    return api_store;
+}
+
 static json_object *health_config(void)
 {
     json_object *c = json_object_new_object();

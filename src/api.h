@@ -13,6 +13,9 @@ struct taskstore;
 /* Give the handlers the process's task store (NULL: none yet). */
 void api_set_store(struct taskstore *store);
 
+/* The process's task store (NULL: none yet); borrowed. */
+struct taskstore *api_get_store(void);
+
 void api_health(const struct http_request *req, struct http_response *resp);
 void api_metrics(const struct http_request *req, struct http_response *resp);
 void api_task_status(const struct http_request *req,

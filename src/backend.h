@@ -108,6 +108,13 @@ struct bmc_backend {
     /* Operations beyond power, by area (NULL: the protocol does not have
      * it; the service answers 2002 "not supported over <name>"). */
     /* -- provisioning: boot device, virtual media -- */
+    bmc_op_fn get_boot_device;      /* {boot_device, persistent, mode,
+                                       allowed, ...} */
+    bmc_op_fn set_boot_device;      /* the state read back + verified */
+    bmc_op_fn get_virtual_media;    /* {slots: [...]} */
+    bmc_op_fn insert_virtual_media; /* the slot read back */
+    bmc_op_fn eject_virtual_media;  /* the slot read back */
+    bmc_op_fn boot_from_media;      /* {steps: [...], ...} */
     /* -- machine health: sensors, event log, inventory, identify -- */
     bmc_op_fn get_sensors;
     bmc_op_fn get_event_log;

@@ -6,6 +6,7 @@
 #include "config.h"
 #include "errors.h"
 #include "log.h"
+#include "metrics.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -138,10 +139,10 @@ static void fail_exhausted(struct engine_result *out, int attempts)
              "%d attempts failed; last: %.900s", attempts, last);
 }
 
-static void run_with_retries(const struct engine_request *req,
+static void run_with_retries(const struct engine_request *req, double timeout,
                              struct engine_result *out)
 {
-    double deadline = clock_now_mono() + bmc_cfg.timeout;
+    double deadline = clock_now_mono() + timeout;
     double pause = req->delay > bmc_cfg.min_retry_delay_seconds
                        ? req->delay
                        : bmc_cfg.min_retry_delay_seconds;
@@ -240,8 +241,16 @@ static void wait_for_state(const struct engine_request *req,
 
 void engine_run(const struct engine_request *req, struct engine_result *out)
 {
+    engine_run_within(req, bmc_cfg.timeout, out);
+}
+
+void engine_run_within(const struct engine_request *req, double timeout,
+                       struct engine_result *out)
+{
+    double started = clock_now_mono();
+
     memset(out, 0, sizeof(*out));
-    run_with_retries(req, out);
+    run_with_retries(req, timeout, out);
     if (out->code == 0 && out->success && req->wait_for_state_seconds > 0 &&
         (req->method->flags & METHOD_POWER_ACTION) &&
         strcasecmp(action_name(req), "status") != 0)
@@ -251,4 +260,6 @@ void engine_run(const struct engine_request *req, struct engine_result *out)
     const struct bmc_backend *backend = engine_backend(req->conn->protocol);
     if (backend->end_call)
         backend->end_call();
+    metrics_count_call(req->conn->protocol, req->method->name,
+                       clock_now_mono() - started, out->code, out->success);
 }

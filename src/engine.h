@@ -34,6 +34,11 @@ struct engine_result {
 /* Run REQ to the end (never longer than BMC_TIMEOUT plus the wait phase). */
 void engine_run(const struct engine_request *req, struct engine_result *out);
 
+/* The same with TIMEOUT seconds instead of BMC_TIMEOUT for the deadline
+ * of the attempts (the probe's module timeout and scrape timeout). */
+void engine_run_within(const struct engine_request *req, double timeout,
+                       struct engine_result *out);
+
 /* Free OUT's data. */
 void engine_result_clear(struct engine_result *out);
 

@@ -8,8 +8,11 @@
 #include "gate.h"
 #include "log.h"
 #include "master.h"
+#include "metrics.h"
 #include "methods.h"
 #include "policy.h"
+#include "probe_cache.h"
+#include "probe_modules.h"
 #include "router.h"
 #include "secmem.h"
 #include "sockets.h"
@@ -72,6 +75,11 @@ static int start(char *err, size_t errlen)
     if (open_store(&store, err, errlen))
         goto out;
     if (open_gate(err, errlen))
+        goto out;
+    /* the counters behind /metrics and the probe's cache: shared memory
+     * too; the probe's modules checked before any child exists */
+    if (metrics_init(err, errlen) || probe_cache_init(err, errlen) ||
+        probe_modules_load(err, errlen))
         goto out;
     executor_fd = executor_listen(err, errlen);
     if (executor_fd < 0)

@@ -10,6 +10,7 @@
 #include "redfish_transport.h"
 #include "log.h"
 #include "proctable.h"
+#include "metrics.h"
 #include "sockets.h"
 #include "taskstore.h"
 #include "worker.h"
@@ -139,6 +140,8 @@ static void reap_children(struct master *m)
                     : "The worker stopped before the task finished");
         c->pid = 0;
         proctable_set((int)(c - m->children), (enum proctable_kind)c->kind, 0);
+        if (!m->draining)
+            metrics_count_restart(kind_name(c->kind));
         /* A child that dies at once is not respawned in a tight loop. */
         bool quick = clock_now_mono() - c->spawned_at < 1.0;
         c->respawn_after = (!clean && quick) ? clock_now_mono() + 1 : 0;

@@ -6,8 +6,10 @@
 #include "auth.h"
 #include "config.h"
 #include "errors.h"
+#include "exporter.h"
 #include "methods.h"
 #include "log.h"
+#include "probe.h"
 #include "response.h"
 
 #include <stdbool.h>
@@ -29,6 +31,7 @@ struct route {
     const char *method; /* "GET" or "POST" */
     const char *allow;  /* Allow header when another method is used */
     route_handler handler;
+    const char *label; /* its endpoint label in /metrics; NULL: the path */
     enum route_access access;
 };
 
@@ -37,13 +40,17 @@ struct route {
  * registry, and needs its method's role. A new route names its access
  * here (tests/integration/test_security.py reads this table). */
 static const struct route routes[] = {
-    {"/health", "GET", "GET, HEAD", api_health, ROUTE_OPEN_HEALTH},
-    {"/metrics", "GET", "GET, HEAD", api_metrics, ROUTE_OPEN_HEALTH},
-    {"/tasks/", "GET", "GET, HEAD", api_task_status, ROUTE_VIEWER},
-    {"/execute", "POST", "POST", api_execute, ROUTE_BY_METHOD},
-    {"/execute/async", "POST", "POST", api_execute_async, ROUTE_BY_METHOD},
-    {"/action", "POST", "POST", api_action, ROUTE_BY_METHOD},
-    {"/action/async", "POST", "POST", api_action_async, ROUTE_BY_METHOD},
+    {"/health", "GET", "GET, HEAD", api_health, NULL, ROUTE_OPEN_HEALTH},
+    {"/metrics", "GET", "GET, HEAD", exporter_metrics, NULL, ROUTE_OPEN_HEALTH},
+    {"/probe", "GET", "GET, HEAD", probe_handle, NULL, ROUTE_VIEWER},
+    {"/tasks/", "GET", "GET, HEAD", api_task_status, "/tasks/{id}",
+     ROUTE_VIEWER},
+    {"/execute", "POST", "POST", api_execute, NULL, ROUTE_BY_METHOD},
+    {"/execute/async", "POST", "POST", api_execute_async, NULL,
+     ROUTE_BY_METHOD},
+    {"/action", "POST", "POST", api_action, NULL, ROUTE_BY_METHOD},
+    {"/action/async", "POST", "POST", api_action_async, NULL,
+     ROUTE_BY_METHOD},
 };
 
 static bool route_matches(const struct route *r, const char *path)
@@ -62,6 +69,15 @@ bool router_knows(const char *path)
         if (route_matches(&routes[i], path))
             return true;
     return methods_by_endpoint(path) != NULL;
+}
+
+const char *router_endpoint_name(const char *path)
+{
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+        if (route_matches(&routes[i], path))
+            return routes[i].label ? routes[i].label : routes[i].path;
+    const struct method_def *m = methods_by_endpoint(path);
+    return m ? m->endpoint : "unmatched";
 }
 
 static const struct route *route_find(const char *path)

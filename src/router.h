@@ -28,6 +28,10 @@ int router_authenticate(struct http_request *req, struct http_response *resp);
  * (health, viewer, operator, admin, or method) as a JSON array. */
 void router_print_access(FILE *out);
 
+/* The endpoint PATH is served by, as /metrics labels it: the route
+ * ("/tasks/{id}" for every task) or "unmatched" (static string). */
+const char *router_endpoint_name(const char *path);
+
 /* Dispatch REQ to its handler and fill RESP (always an envelope). */
 void router_dispatch(const struct http_request *req,
                      struct http_response *resp);

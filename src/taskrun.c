@@ -6,6 +6,7 @@
 #include "errors.h"
 #include "jsonutil.h"
 #include "log.h"
+#include "metrics.h"
 
 #include <stdio.h>
 #include <unistd.h>
@@ -106,6 +107,7 @@ void taskrun_run(struct taskstore *store, const char *id,
 
     engine_run(&ereq, res);
     taskrun_finish(store, id, res);
+    metrics_count_task(method->name, res->code == 0 && res->success);
     log_info("task_done", "task=%s method=%s code=%d success=%d attempts=%d",
              id, method->name, res->code, res->success, res->attempts);
     auth_audit(req->requested_by, method, &req->conn, id, res->code,

@@ -9,6 +9,7 @@
 #include "http.h"
 #include "jsonutil.h"
 #include "log.h"
+#include "metrics.h"
 #include "response.h"
 #include "router.h"
 
@@ -71,6 +72,10 @@ static void read_request_line(char **envp, struct http_request *req)
         req->path[strcspn(req->path, "?")] = '\0';
     }
     copy_param(envp, "REQUEST_ID", req->request_id, sizeof(req->request_id));
+    copy_param(envp, "QUERY_STRING", req->query, sizeof(req->query));
+    copy_param(envp, "HTTP_ACCEPT", req->accept, sizeof(req->accept));
+    copy_param(envp, "HTTP_X_PROMETHEUS_SCRAPE_TIMEOUT_SECONDS",
+               req->scrape_timeout, sizeof(req->scrape_timeout));
     copy_param(envp, "REMOTE_ADDR", req->remote_addr,
                sizeof(req->remote_addr));
     copy_param(envp, "HTTP_AUTHORIZATION", req->authorization,
@@ -156,14 +161,17 @@ static int read_body(FCGX_Request *rq, size_t len, struct http_request *req,
 static void write_response(FCGX_Request *rq, const struct http_request *req,
                            const struct http_response *resp)
 {
-    const char *body = resp->body ? json_compact(resp->body) : "{}";
+    const char *body = resp->text   ? resp->text
+                       : resp->body ? json_compact(resp->body)
+                                    : "{}";
     size_t len = strlen(body);
     char head[512];
     int n;
 
-    n = snprintf(head, sizeof(head),
-                 "Status: %d %s\r\nContent-Type: application/json\r\n",
-                 resp->status, http_reason(resp->status));
+    n = snprintf(head, sizeof(head), "Status: %d %s\r\nContent-Type: %s\r\n",
+                 resp->status, http_reason(resp->status),
+                 resp->text && resp->content_type ? resp->content_type
+                                                  : "application/json");
     if (resp->retry_after > 0)
         n += snprintf(head + n, sizeof(head) - (size_t)n,
                       "Retry-After: %d\r\n", resp->retry_after);
@@ -241,6 +249,7 @@ static void serve_one(FCGX_Request *rq)
         router_dispatch(&req, &resp);
     explicit_bzero(req.authorization, sizeof(req.authorization));
     write_response(rq, &req, &resp);
+    metrics_count_request(router_endpoint_name(req.path), resp.status);
     /* Detached, libfcgi closes with close() instead of shutdown + poll +
      * read until nginx closes first: the worker is free for the next
      * request without waiting for nginx to be scheduled (half the cost of
