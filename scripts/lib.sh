@@ -4,7 +4,7 @@
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # Debian packages, by what needs them.
-PKGS_BUILD="autoconf automake libtool pkg-config make gcc libfcgi-dev libjson-c-dev libcurl4-openssl-dev"
+PKGS_BUILD="autoconf automake libtool pkg-config make gcc libfcgi-dev libjson-c-dev libcurl4-openssl-dev libssl-dev"
 PKGS_RUN="nginx ipmitool openipmi openssl python3 curl procps"
 # tests/package/run: dpkg-buildpackage (debhelper brings dpkg-dev and
 # dh-autoreconf), lintian, git for the export, systemd-socket-activate.
