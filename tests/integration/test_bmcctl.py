@@ -535,3 +535,46 @@ def test_terminal_progress_line_and_table(cli, redfish_sim, tmux, tmp_path):
     wait_until(lambda: "EXIT=" in capture(tmux), timeout=60, what="bmcctl's end")
     assert "\x1b[32m" not in capture(tmux, escapes=True)
     assert "EXIT=0" in capture(tmux)
+
+
+# ---- service tokens and credential references --------------------------------
+
+def test_service_token_and_credential(service_factory, rf, tmp_path, openapi_checker):
+    """--credential sends no password (none asked, none in the body);
+    --token, BMC_TOKEN and the config file's token reach the service; its
+    4009/4010 and an unknown credential's 4011 are exit status 3."""
+    import hashlib
+    tokens = {"view": ("viewer", "v" * 40), "op": ("operator", "o" * 40)}
+    tf = tmp_path / "tokens"
+    tf.write_text("".join(f"{n} {role} {hashlib.sha256(t.encode()).hexdigest()}\n"
+                          for n, (role, t) in tokens.items()))
+    tf.chmod(0o600)
+    cf = tmp_path / "credentials"
+    cf.write_text(f"[lab]\nusername = admin\npassword = {PASSWORD}\n"
+                  f"protocol = redfish\nport = {rf.port}\ntargets = {rf.host}/32\n")
+    cf.chmod(0o600)
+    svc = service_factory({"BMC_AUTH": "token", "BMC_TOKENS_FILE": str(tf),
+                           "BMC_CREDENTIALS_FILE": str(cf)})
+    home = tmp_path / "home2"
+    home.mkdir()
+    cli = Cli(svc, home)
+    p = cli("power", "status", rf.host, "--credential", "lab")
+    assert p.returncode == 3 and "4009" in p.stdout, p.stdout
+    (obj,) = cli.json_lines(openapi_checker, "POST", "/power-state", "power", "status",
+                            rf.host, "--credential", "lab",
+                            env={"BMC_TOKEN": tokens["view"][1]})
+    assert obj["success"] is True
+    p = cli("power", "on", rf.host, "--credential", "lab", "--token", tokens["view"][1])
+    assert p.returncode == 3 and "4010" in p.stdout, p.stdout
+    p = cli("power", "status", rf.host, "--credential", "nosuch",
+            env={"BMC_TOKEN": tokens["view"][1]})
+    assert p.returncode == 3 and "4011" in p.stdout, p.stdout
+    conf = home / ".config" / "bmcctl"
+    conf.mkdir(parents=True)
+    (conf / "config").write_text(f"token = {tokens['op'][1]}\ncredential = lab\n")
+    (conf / "config").chmod(0o600)
+    p = cli("power", "on", rf.host, "--wait")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert power_of(rf) == "On"
+    p = cli("health")
+    assert p.returncode == 0
