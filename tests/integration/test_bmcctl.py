@@ -488,35 +488,36 @@ def tmux(tmp_path):
     subprocess.run(base + ["kill-server"], capture_output=True)
 
 
-def capture(tmux, escapes=False):
+def capture(tmux, session, escapes=False):
     return subprocess.run(tmux + ["capture-pane", "-p", "-J"] + (["-e"] if escapes else [])
-                          + ["-t", "t"], capture_output=True, text=True).stdout
+                          + ["-t", session], capture_output=True, text=True).stdout
 
 
-def run_in_tmux(tmux, cli, tmp_path, argv, extra_env=None):
+def run_in_tmux(tmux, session, cli, tmp_path, argv, extra_env=None):
+    """Run ARGV in a new tmux session (its own window, 160x40); earlier
+    sessions stay, so the server never exits between two runs."""
     env = dict(cli.env, BMC_PASSWORD=PASSWORD, TERM="xterm-256color", **(extra_env or {}))
-    script = tmp_path / "run.sh"
+    script = tmp_path / f"run-{session}.sh"
     exports = "".join(f"export {k}='{v}'\n" for k, v in env.items())
     script.write_text("#!/bin/sh\n" + exports + " ".join(f"'{a}'" for a in argv)
                       + "\necho \"EXIT=$?\"\nsleep 600\n")
     script.chmod(0o700)
-    subprocess.run(tmux + ["kill-session", "-t", "t"], capture_output=True)
-    subprocess.run(tmux + ["new-session", "-d", "-s", "t", "-x", "160", "-y", "40",
+    subprocess.run(tmux + ["new-session", "-d", "-s", session, "-x", "160", "-y", "40",
                            str(script)], check=True)
 
 
 def test_terminal_progress_line_and_table(cli, redfish_sim, tmux, tmp_path):
     sim = redfish_sim(profile="dmtf", addresses="127.0.1.51-127.0.1.53",
                       users=[f"admin:{PASSWORD}:Administrator"],
-                      transition_seconds=1.5, initial_power="Off")
+                      transition_seconds=3, initial_power="Off")
     argv = [str(BMCCTL), "power", "on", "127.0.1.[51-53]", *map(str, rf_args(sim)),
             "--wait"]
-    run_in_tmux(tmux, cli, tmp_path, argv)
+    run_in_tmux(tmux, "t1", cli, tmp_path, argv)
     progress = re.compile(r"power on: [0-3]/3 done, [0-3] failed, \d+\.\ds")
-    wait_until(lambda: progress.search(capture(tmux)), timeout=60,
+    wait_until(lambda: progress.search(capture(tmux, "t1")), timeout=60,
                what="the progress line")
-    wait_until(lambda: "EXIT=" in capture(tmux), timeout=60, what="bmcctl's end")
-    screen = capture(tmux)
+    wait_until(lambda: "EXIT=" in capture(tmux, "t1"), timeout=60, what="bmcctl's end")
+    screen = capture(tmux, "t1")
     assert "EXIT=0" in screen, screen
     assert not progress.search(screen), "the progress line is cleared at the end"
     rows = [l for l in screen.splitlines() if l.startswith(("HOST", "127.0.1."))]
@@ -527,14 +528,14 @@ def test_terminal_progress_line_and_table(cli, redfish_sim, tmux, tmp_path):
     for row in rows[1:]:
         for c in cols:
             assert row[c - 2:c] == "  " and row[c] != " ", (header, row)
-    colored = capture(tmux, escapes=True)
+    colored = capture(tmux, "t1", escapes=True)
     assert re.search(r"\x1b\[32mOn\x1b\[(0|39)?m", colored), colored
     # NO_COLOR: the same table without escapes
     argv = [str(BMCCTL), "power", "status", "127.0.1.[51-53]", *map(str, rf_args(sim))]
-    run_in_tmux(tmux, cli, tmp_path, argv, {"NO_COLOR": "1"})
-    wait_until(lambda: "EXIT=" in capture(tmux), timeout=60, what="bmcctl's end")
-    assert "\x1b[32m" not in capture(tmux, escapes=True)
-    assert "EXIT=0" in capture(tmux)
+    run_in_tmux(tmux, "t2", cli, tmp_path, argv, {"NO_COLOR": "1"})
+    wait_until(lambda: "EXIT=" in capture(tmux, "t2"), timeout=60, what="bmcctl's end")
+    assert "\x1b[32m" not in capture(tmux, "t2", escapes=True)
+    assert "EXIT=0" in capture(tmux, "t2")
 
 
 # ---- service tokens and credential references --------------------------------
