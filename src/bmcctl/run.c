@@ -487,7 +487,8 @@ static void poll_parent(struct run *r, const char *parent)
     }
 }
 
-/* 1: done through bulk; 0: the service has no bulk endpoint; -1: the
+/* 1: done through bulk; 0: the service has no bulk endpoint (or not
+ * for a body this large); -1: the
  * service refused the whole call (its answer in the first job). */
 static int run_bulk(struct run *r)
 {
@@ -502,8 +503,11 @@ static int run_bulk(struct run *r)
     call_fields(r, b, !r->cmd->action);
     service_post(&r->svc, path, b, &a);
     body_free(b);
-    if (a.status == 404 &&
-        (!a.json || service_reply_int(&a, "error_code") == 4040)) {
+    /* no bulk endpoint (404/4040), or a body over the service's limit
+     * (413): refused before anything ran, so single calls are safe */
+    if (a.status == 413 ||
+        (a.status == 404 &&
+         (!a.json || service_reply_int(&a, "error_code") == 4040))) {
         service_reply_free(&a);
         return 0;
     }

@@ -488,35 +488,36 @@ def tmux(tmp_path):
     subprocess.run(base + ["kill-server"], capture_output=True)
 
 
-def capture(tmux, escapes=False):
+def capture(tmux, session, escapes=False):
     return subprocess.run(tmux + ["capture-pane", "-p", "-J"] + (["-e"] if escapes else [])
-                          + ["-t", "t"], capture_output=True, text=True).stdout
+                          + ["-t", session], capture_output=True, text=True).stdout
 
 
-def run_in_tmux(tmux, cli, tmp_path, argv, extra_env=None):
+def run_in_tmux(tmux, session, cli, tmp_path, argv, extra_env=None):
+    """Run ARGV in a new tmux session (its own window, 160x40); earlier
+    sessions stay, so the server never exits between two runs."""
     env = dict(cli.env, BMC_PASSWORD=PASSWORD, TERM="xterm-256color", **(extra_env or {}))
-    script = tmp_path / "run.sh"
+    script = tmp_path / f"run-{session}.sh"
     exports = "".join(f"export {k}='{v}'\n" for k, v in env.items())
     script.write_text("#!/bin/sh\n" + exports + " ".join(f"'{a}'" for a in argv)
                       + "\necho \"EXIT=$?\"\nsleep 600\n")
     script.chmod(0o700)
-    subprocess.run(tmux + ["kill-session", "-t", "t"], capture_output=True)
-    subprocess.run(tmux + ["new-session", "-d", "-s", "t", "-x", "160", "-y", "40",
+    subprocess.run(tmux + ["new-session", "-d", "-s", session, "-x", "160", "-y", "40",
                            str(script)], check=True)
 
 
 def test_terminal_progress_line_and_table(cli, redfish_sim, tmux, tmp_path):
     sim = redfish_sim(profile="dmtf", addresses="127.0.1.51-127.0.1.53",
                       users=[f"admin:{PASSWORD}:Administrator"],
-                      transition_seconds=1.5, initial_power="Off")
+                      transition_seconds=3, initial_power="Off")
     argv = [str(BMCCTL), "power", "on", "127.0.1.[51-53]", *map(str, rf_args(sim)),
             "--wait"]
-    run_in_tmux(tmux, cli, tmp_path, argv)
+    run_in_tmux(tmux, "t1", cli, tmp_path, argv)
     progress = re.compile(r"power on: [0-3]/3 done, [0-3] failed, \d+\.\ds")
-    wait_until(lambda: progress.search(capture(tmux)), timeout=60,
+    wait_until(lambda: progress.search(capture(tmux, "t1")), timeout=60,
                what="the progress line")
-    wait_until(lambda: "EXIT=" in capture(tmux), timeout=60, what="bmcctl's end")
-    screen = capture(tmux)
+    wait_until(lambda: "EXIT=" in capture(tmux, "t1"), timeout=60, what="bmcctl's end")
+    screen = capture(tmux, "t1")
     assert "EXIT=0" in screen, screen
     assert not progress.search(screen), "the progress line is cleared at the end"
     rows = [l for l in screen.splitlines() if l.startswith(("HOST", "127.0.1."))]
@@ -527,11 +528,54 @@ def test_terminal_progress_line_and_table(cli, redfish_sim, tmux, tmp_path):
     for row in rows[1:]:
         for c in cols:
             assert row[c - 2:c] == "  " and row[c] != " ", (header, row)
-    colored = capture(tmux, escapes=True)
+    colored = capture(tmux, "t1", escapes=True)
     assert re.search(r"\x1b\[32mOn\x1b\[(0|39)?m", colored), colored
     # NO_COLOR: the same table without escapes
     argv = [str(BMCCTL), "power", "status", "127.0.1.[51-53]", *map(str, rf_args(sim))]
-    run_in_tmux(tmux, cli, tmp_path, argv, {"NO_COLOR": "1"})
-    wait_until(lambda: "EXIT=" in capture(tmux), timeout=60, what="bmcctl's end")
-    assert "\x1b[32m" not in capture(tmux, escapes=True)
-    assert "EXIT=0" in capture(tmux)
+    run_in_tmux(tmux, "t2", cli, tmp_path, argv, {"NO_COLOR": "1"})
+    wait_until(lambda: "EXIT=" in capture(tmux, "t2"), timeout=60, what="bmcctl's end")
+    assert "\x1b[32m" not in capture(tmux, "t2", escapes=True)
+    assert "EXIT=0" in capture(tmux, "t2")
+
+
+# ---- service tokens and credential references --------------------------------
+
+def test_service_token_and_credential(service_factory, rf, tmp_path, openapi_checker):
+    """--credential sends no password (none asked, none in the body);
+    --token, BMC_TOKEN and the config file's token reach the service; its
+    4009/4010 and an unknown credential's 4011 are exit status 3."""
+    import hashlib
+    tokens = {"view": ("viewer", "v" * 40), "op": ("operator", "o" * 40)}
+    tf = tmp_path / "tokens"
+    tf.write_text("".join(f"{n} {role} {hashlib.sha256(t.encode()).hexdigest()}\n"
+                          for n, (role, t) in tokens.items()))
+    tf.chmod(0o600)
+    cf = tmp_path / "credentials"
+    cf.write_text(f"[lab]\nusername = admin\npassword = {PASSWORD}\n"
+                  f"protocol = redfish\nport = {rf.port}\ntargets = {rf.host}/32\n")
+    cf.chmod(0o600)
+    svc = service_factory({"BMC_AUTH": "token", "BMC_TOKENS_FILE": str(tf),
+                           "BMC_CREDENTIALS_FILE": str(cf)})
+    home = tmp_path / "home2"
+    home.mkdir()
+    cli = Cli(svc, home)
+    p = cli("power", "status", rf.host, "--credential", "lab")
+    assert p.returncode == 3 and "4009" in p.stdout, p.stdout
+    (obj,) = cli.json_lines(openapi_checker, "POST", "/power-state", "power", "status",
+                            rf.host, "--credential", "lab",
+                            env={"BMC_TOKEN": tokens["view"][1]})
+    assert obj["success"] is True
+    p = cli("power", "on", rf.host, "--credential", "lab", "--token", tokens["view"][1])
+    assert p.returncode == 3 and "4010" in p.stdout, p.stdout
+    p = cli("power", "status", rf.host, "--credential", "nosuch",
+            env={"BMC_TOKEN": tokens["view"][1]})
+    assert p.returncode == 3 and "4011" in p.stdout, p.stdout
+    conf = home / ".config" / "bmcctl"
+    conf.mkdir(parents=True)
+    (conf / "config").write_text(f"token = {tokens['op'][1]}\ncredential = lab\n")
+    (conf / "config").chmod(0o600)
+    p = cli("power", "on", rf.host, "--wait")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert power_of(rf) == "On"
+    p = cli("health")
+    assert p.returncode == 0
