@@ -39,6 +39,13 @@ MALFORMED = [
     ("HTTP/2.0 on a plain listener",
      b"GET /health HTTP/2.0\r\nHost: localhost\r\n\r\n", 505, 4000),
     ("HTTP/3.0", b"GET /health HTTP/3.0\r\nHost: localhost\r\n\r\n", 505, 4000),
+    ("malformed chunked body",
+     b"POST /validate HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked"
+     b"\r\n\r\nZZZ\r\n\r\n", 400, 4000),
+    # The front's /tasks/ location has error pages of its own.
+    ("malformed chunked body to /tasks/",
+     b"POST /tasks/abc HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked"
+     b"\r\n\r\nZZZ\r\n\r\n", 400, 4000),
 ]
 
 
@@ -143,6 +150,11 @@ STATIC = [
      b"POST /openapi.json HTTP/1.1\r\nHost: localhost\r\nContent-Type: "
      b"application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
      {405: 4050}),
+    # The 405 (or 404) is answered, then discarding the body fails: that
+    # second error gets its JSON page too (recursive_error_pages).
+    ("malformed chunked body to a static file",
+     b"POST /openapi.json HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: "
+     b"chunked\r\n\r\nZZZ\r\n\r\n", {400: 4000}),
     # Ranges are off for the docs (max_ranges 0): the whole file, not 416.
     ("range not satisfiable",
      b"GET /openapi.json HTTP/1.1\r\nHost: localhost\r\nRange: bytes=999999999-\r\n"
