@@ -9,7 +9,7 @@ PKGS_RUN="nginx ipmitool openipmi openssl python3 curl procps"
 # tests/package/run: dpkg-buildpackage (debhelper brings dpkg-dev and
 # dh-autoreconf), lintian, git for the export, systemd-socket-activate.
 PKGS_PACKAGE="debhelper lintian git systemd"
-PKGS_TEST="clang-format check jq tmux python3-pytest python3-requests python3-jsonschema prometheus python3-prometheus-client wrk valgrind clang libclang-rt-14-dev clang-tools cppcheck chromium"
+PKGS_TEST="clang-format check jq tmux python3-pytest python3-requests python3-jsonschema prometheus python3-prometheus-client wrk valgrind clang libclang-rt-14-dev clang-tools cppcheck chromium gdb"
 
 as_root() {
     if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi

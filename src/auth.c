@@ -306,3 +306,15 @@ out:
     explicit_bzero(hash, sizeof(hash));
     return rc;
 }
+
+void auth_log_posture(void)
+{
+    if (!bmc_cfg.auth_token)
+        log_warn("auth_none", "reason=\"BMC_AUTH=none: anyone who reaches "
+                              "nginx may call every method on every allowed "
+                              "BMC\"");
+    if (!strcmp(bmc_cfg.server_names, "*"))
+        log_warn("host_check_off", "reason=\"BMC_SERVER_NAMES=*: nginx "
+                                   "answers any Host (no DNS rebinding "
+                                   "check)\"");
+}

@@ -55,6 +55,10 @@ void auth_audit(const char *who, const struct method_def *method,
  * tokens, credentials). */
 int auth_check_file_mode(FILE *f, const char *path, char *err, size_t errlen);
 
+/* One line at start-up saying what protects the service when little does
+ * (BMC_AUTH=none, BMC_SERVER_NAMES=*), so the log says it plainly. */
+void auth_log_posture(void);
+
 /* --hash-token: read one token from IN (its first line), write its
  * sha256 hex to OUT. 0, or -1 with a message on ERRF. */
 int auth_hash_token(FILE *in, FILE *out, FILE *errf);

@@ -3,6 +3,7 @@
 #include "master.h"
 
 #include "credentials.h"
+#include "auth.h"
 #include "clock.h"
 #include "config.h"
 #include "executor.h"
@@ -262,6 +263,7 @@ int master_run(struct listen_sockets *ls, struct taskstore *store,
     signal(SIGPIPE, SIG_IGN);
     log_info("started", "bmc_workers=%d light_workers=%d version=%s",
              bmc_cfg.max_workers, bmc_cfg.light_workers, PACKAGE_VERSION);
+    auth_log_posture();
     respawn_missing(&m);
     while (!m.draining || live_children(&m) > 0) {
         int sig = sigtimedwait(&set, NULL, &tick);

@@ -294,7 +294,9 @@ static enum bmc_err apply_credential(json_object *obj, struct api_request *out,
         return (enum bmc_err)rc;
     *eff = json_object_new_object();
     json_object_object_foreach(obj, key, val)
+    {
         json_object_object_add(*eff, key, json_object_get(val));
+    }
     json_object_object_add(*eff, "username",
                            json_object_new_string(c->username));
     json_object_object_add(*eff, "password",
