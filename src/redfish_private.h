@@ -34,6 +34,8 @@ struct rf_op {
     json_object *system;
     char system_path[RF_PATH_MAX];
     char seen[RF_NAME_MAX]; /* the last PowerState read */
+    bool sent; /* a mutating exchange may have reached the BMC: rf_op_end
+                  sets out->maybe_delivered (never repeated) */
 };
 
 /* ---- redfish_op.c: one operation and its exchanges ---------------------- */

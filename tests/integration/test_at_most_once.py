@@ -1,0 +1,115 @@
+"""At most once (DESIGN.md): a power command that may have reached the BMC
+is never sent twice by one request, whatever retry_times says, and no
+refusal (503, 4xxx, a failure before sending) is ever followed by the
+command reaching the BMC. Every fault is injected for real: the Redfish
+simulator carries a reset out and answers late or never; ipmi_sim carries
+a set out and answers after ipmitool gave up."""
+import time
+
+import pytest
+
+from fixtures_service import poll_task, wait_until
+
+PASSWORD = "s3cret-Pa55word"
+NOT_REPEATED = "it was not repeated"
+
+
+def rf_creds(sim, **kw):
+    body = {"ip": sim.host, "port": sim.port, "username": "admin",
+            "password": PASSWORD, "protocol": "redfish"}
+    body.update(kw)
+    return body
+
+
+def ipmi_creds(bmc, **kw):
+    body = {"ip": bmc.host, "port": bmc.port, "username": "admin",
+            "password": "password", "protocol": "ipmitool", "cipher_suite": 3}
+    body.update(kw)
+    return body
+
+
+def resets(sim):
+    return [q for q in sim.requests()
+            if q["method"] == "POST" and "Reset" in q["path"]]
+
+
+def answer_of(svc, path, body):
+    """The sync answer, or the async task's end (as the envelope's code and
+    details), so one test covers both."""
+    if not path.endswith("/async"):
+        b = svc.post(path, body).json()
+        return b.get("error_code"), b.get("details", ""), b
+    r = svc.post(path, body)
+    assert r.status_code == 202, r.text
+    t = poll_task(svc, r.json()["task_id"], timeout=60)
+    return t.get("error_code"), t.get("details") or "", t
+
+
+@pytest.fixture
+def rf_svc(service_factory):
+    # 1 s per request: the simulator's late answer (2.5 s) comes after it.
+    return service_factory({"BMC_REDFISH_REQUEST_TIMEOUT": 1,
+                            "BMC_MIN_RETRY_DELAY_SECONDS": 0.1,
+                            "BMC_TIMEOUT": 20})
+
+
+@pytest.mark.parametrize("path", ["/action", "/action/async"])
+@pytest.mark.parametrize("fault", ["late_answer", "drop_reply"])
+def test_redfish_reset_delivered_once(rf_svc, redfish_sim, path, fault):
+    """The BMC carries the reset out and answers after the request timeout
+    (or resets the connection): one reset, the class code, never 3003."""
+    sim = redfish_sim(users=[f"admin:{PASSWORD}:Administrator"],
+                      initial_power="On", slow_ms=2500)
+    sim.control({"fault": fault})
+    code, details, body = answer_of(
+        rf_svc, path, rf_creds(sim, action="reset", retry_times=3, delay=0))
+    assert code in (1002, 1005), body
+    assert NOT_REPEATED in details and "sent to the BMC" in details, body
+    time.sleep(0.3)
+    assert len(resets(sim)) == 1, sim.requests()
+
+
+def test_redfish_failure_before_sending_is_retried(rf_svc, redfish_sim):
+    """A refused connection never delivered anything: retry_times applies
+    (three attempts, 3003), and the BMC saw no reset."""
+    sim = redfish_sim(users=[f"admin:{PASSWORD}:Administrator"],
+                      fault="tls_fail")
+    b = rf_svc.post("/action", rf_creds(sim, action="reset", retry_times=3,
+                                        delay=0)).json()
+    assert b["error_code"] == 3003 and "3 attempts" in b["details"], b
+    assert NOT_REPEATED not in b["details"]
+    assert resets(sim) == []
+
+
+@pytest.fixture
+def ipmi_svc(service_factory):
+    # BMC_TIMEOUT 5: ipmitool gets -N 1 and gives up after ~2 s, leaving
+    # time for a second attempt (which the rule must prevent).
+    return service_factory({"BMC_TIMEOUT": 5,
+                            "BMC_MIN_RETRY_DELAY_SECONDS": 0.1})
+
+
+@pytest.mark.parametrize("path", ["/action", "/action/async"])
+def test_ipmi_power_command_reply_lost(ipmi_svc, ipmi_sim, path):
+    """ipmi_sim carries the cycle out and answers after ipmitool gave up
+    ("Unable to set Chassis Power Control"): sent once, 1002."""
+    bmc = ipmi_sim(power=1)
+    bmc.set_fault(late_set=4)
+    code, details, body = answer_of(
+        ipmi_svc, path, ipmi_creds(bmc, action="reset", retry_times=3,
+                                   delay=0))
+    assert code == 1002, body
+    assert NOT_REPEATED in details, body
+    wait_until(lambda: len(bmc.power_log()) >= 1, timeout=10)
+    time.sleep(4.5)  # a second command would be logged by now
+    assert bmc.power_log() == [("reset", "1")], bmc.power_log()
+
+
+def test_ipmi_session_failure_is_retried(ipmi_svc, ipmi_sim):
+    """A session that never opened sent nothing: attempts are repeated and
+    the BMC executed nothing."""
+    bmc = ipmi_sim(power=1)
+    b = ipmi_svc.post("/action", ipmi_creds(bmc, action="reset", retry_times=2,
+                                            delay=0, cipher_suite=17)).json()
+    assert b["error_code"] == 3003 and "2 attempts" in b["details"], b
+    assert bmc.power_log() == []
