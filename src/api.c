@@ -19,6 +19,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static struct taskstore *api_store;
 
@@ -253,7 +254,8 @@ void api_task_status(const struct http_request *req,
 {
     static const char *const mirrored[] = {
         "status",  "ip",         "result",       "error_code", "error_message",
-        "details", "started_at", "completed_at", "duration",   NULL};
+        "details", "submitted_at", "started_at", "completed_at", "duration",
+        NULL};
     const char *id = req->path + strlen("/tasks/");
     json_object *task = NULL;
     int rc = api_store ? taskstore_get(api_store, id, &task) : TS_ERROR;
@@ -355,15 +357,50 @@ static void run_sync(struct api_request *areq, const struct method_def *m,
     engine_result_clear(&res);
 }
 
+/* The executor did not take task ID: withdraw it (queued -> failed "not
+ * started"). TS_OK: withdrawn, the BMC will never see it; TS_NOT_FOUND: the
+ * executor took it after all. */
+static int withdraw(const char *id, const char *why)
+{
+    char details[320];
+    int rc;
+
+    snprintf(details, sizeof(details), "Not started: %.280s", why);
+    rc = taskstore_abandon(api_store, id, getpid(), details);
+    for (int tries = 0; rc == TS_BUSY && tries < 5; tries++)
+        rc = taskstore_abandon(api_store, id, getpid(), details);
+    return rc;
+}
+
+/* The async hand-off, a two-party commit on the task record (DESIGN.md "At
+ * most once"): the task exists QUEUED under this worker before the
+ * executor hears of it; a 503 is answered only once the task is withdrawn,
+ * so the command can never run after a refusal. */
 static void run_async(struct api_request *areq, const struct method_def *m,
                       const char *request_id, struct http_response *resp)
 {
     char id[TASK_ID_LEN + 1], details[256];
-    int rc = executor_submit(areq, m->name, request_id, id, details,
-                             sizeof(details));
-    if (rc) {
-        response_error(resp, rc, m->name, NULL, "%s", details);
+    int rc = api_store ? taskrun_create(api_store, m->name, &areq->conn,
+                                        request_id, TASK_QUEUED, id)
+                       : TS_ERROR;
+    if (rc != TS_OK) {
+        response_error(resp, BMC_ERR_SERVICE_UNAVAILABLE, m->name, NULL, "%s",
+                       taskstore_rc_message(rc));
         return;
+    }
+    rc = executor_submit(areq, m->name, request_id, id, details,
+                         sizeof(details));
+    if (rc) {
+        int w = withdraw(id, details);
+        log_warn("async_not_taken", "task=%s code=%d withdrawn=%d", id, rc,
+                 w == TS_OK);
+        if (w == TS_OK) {
+            response_error(resp, rc, m->name, NULL, "%s (not started)",
+                           details);
+            return;
+        }
+        /* The executor took it (or the store cannot say): the task is
+         * real and its record tells how it ends. */
     }
     json_object *env = response_success(
         resp, 202, "Task started in background", m->name, NULL);

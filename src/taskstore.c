@@ -79,19 +79,32 @@ struct ts_blk {
     uint64_t link;
 };
 
+/* SUM seals every field but the list links (h.link, act_prev, act_next),
+ * and META_SUM / RESULT_SUM the blobs' bodies, so that salvage after a
+ * host crash (torn pages) keeps exactly the records that are intact. */
 struct ts_rec {
     struct ts_blk h;
     uint8_t id[16];
-    double started_at, completed_at;
+    double submitted_at, started_at, completed_at; /* started 0: never */
     uint64_t meta, result;       /* blob offsets (0 = none) */
     uint64_t act_prev, act_next; /* active (queued/running) list */
+    uint64_t owner_start;        /* owner's start time (/proc, clock ticks) */
     int32_t owner, error_code;
     uint32_t status, hash;
+    uint32_t meta_sum, result_sum;
+    uint32_t sum, spare;
 };
 
 /* Blob body after the block header: nfield, len[nfield] (UINT32_MAX =
  * absent), then each present string with its NUL. */
-enum { META_METHOD, META_IP, META_PROTOCOL, META_REQUEST_ID, META_N };
+enum {
+    META_METHOD,
+    META_IP,
+    META_PROTOCOL,
+    META_REQUEST_ID,
+    META_REQUESTED_BY,
+    META_N
+};
 enum { RES_RESULT, RES_ERROR_MESSAGE, RES_DETAILS, RES_N };
 #define BLOB_ABSENT UINT32_MAX
 
@@ -116,7 +129,7 @@ struct ts_hdr {
 };
 
 _Static_assert(sizeof(struct ts_hdr) <= HDR_SIZE, "header fits its page");
-_Static_assert(sizeof(struct ts_rec) == 96, "record is 96 bytes");
+_Static_assert(sizeof(struct ts_rec) == 128, "record is 128 bytes");
 _Static_assert(sizeof(struct ts_blk) == 16, "block header is 16 bytes");
 
 #define LIVE_OFF   offsetof(struct ts_hdr, file_bytes)
@@ -520,7 +533,7 @@ static int arena_free(struct taskstore *ts, uint64_t off)
 
 /* ---- blobs (built in process memory, outside the lock) -------------- */
 
-_Static_assert(META_N <= 4 && RES_N <= 4, "blob_build holds four lengths");
+_Static_assert(META_N <= 5 && RES_N <= 5, "blob_build holds five lengths");
 
 struct blob {
     char *buf; /* body after the block header */
@@ -530,7 +543,7 @@ struct blob {
 static int blob_build(const char *const *fields, uint32_t n,
                       const size_t *maxes, struct blob *out)
 {
-    size_t total = 4 + 4 * (size_t)n, lens[4];
+    size_t total = 4 + 4 * (size_t)n, lens[5];
 
     for (uint32_t i = 0; i < n; i++) {
         lens[i] = fields[i] ? strnlen(fields[i], maxes[i] + 1) : 0;
@@ -599,8 +612,14 @@ static const char *blob_field(const char *body, uint32_t i)
     return NULL;
 }
 
+static uint32_t blob_sum(const void *body, uint64_t len)
+{
+    return fnv32(2166136261u, body, (size_t)len);
+}
+
 static int blob_store(struct taskstore *ts, const struct blob *bl,
-                      uint32_t tag, uint64_t owner, uint64_t *off)
+                      uint32_t tag, uint64_t owner, uint64_t *off,
+                      uint32_t *sum)
 {
     int rc = arena_alloc(ts, sizeof(struct ts_blk) + bl->len, tag, off);
     if (rc != TS_OK)
@@ -608,7 +627,56 @@ static int blob_store(struct taskstore *ts, const struct blob *bl,
     struct ts_blk *b = at(ts, *off);
     b->link = owner;
     memcpy(b + 1, bl->buf, bl->len);
+    *sum = blob_sum(bl->buf, bl->len);
     return TS_OK;
+}
+
+/* The seal of record R: every field but the list links. */
+static uint32_t rec_sum(const struct ts_rec *r)
+{
+    struct ts_rec c = *r;
+
+    c.h.link = c.act_prev = c.act_next = 0;
+    c.sum = 0;
+    return fnv32(2166136261u, &c, sizeof(c));
+}
+
+static void rec_seal(struct ts_rec *r)
+{
+    r->sum = rec_sum(r);
+}
+
+/* The start time of process PID (field 22 of /proc/PID/stat, clock ticks
+ * since boot), or 0 when it cannot be read (no such process). Together
+ * with the pid it names one process: pids are reused, start times not. */
+static uint64_t proc_start_time(pid_t pid)
+{
+    static __thread pid_t cached_pid;
+    static __thread uint64_t cached;
+    char path[64], buf[1024];
+    unsigned long long start = 0;
+
+    if (pid == cached_pid && cached)
+        return cached;
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* comm may hold spaces */
+    for (int field = 2; p && field < 22; field++)
+        p = strchr(p + 1, ' ');
+    if (!p || sscanf(p + 1, "%llu", &start) != 1)
+        return 0;
+    if (pid == getpid()) {
+        cached_pid = pid;
+        cached = start;
+    }
+    return start;
 }
 
 /* ---- index ---------------------------------------------------------- */
@@ -824,7 +892,10 @@ static int record_finish(struct taskstore *ts, uint64_t off, uint32_t final,
     uint64_t res_off = 0;
     int rc;
 
-    if (res && (rc = blob_store(ts, res, TAG_RESULT, off, &res_off)) != TS_OK)
+    uint32_t res_sum = 0;
+
+    if (res && (rc = blob_store(ts, res, TAG_RESULT, off, &res_off,
+                                &res_sum)) != TS_OK)
         return rc;
     if (jsave(ts, off, sizeof(*r)))
         return TS_ERROR;
@@ -834,13 +905,15 @@ static int record_finish(struct taskstore *ts, uint64_t off, uint32_t final,
     r->completed_at = now;
     r->error_code = error_code;
     r->result = res_off;
+    r->result_sum = res_sum;
+    rec_seal(r);
     return TS_OK;
 }
 
 /* ---- operations ----------------------------------------------------- */
 
 static int ts_create_locked(struct taskstore *ts, const struct task_new *t,
-                            double now, uint8_t rnd[10],
+                            double now, uint64_t owner_start, uint8_t rnd[10],
                             const struct blob *meta, uint8_t id[16])
 {
     struct ts_hdr *h = ts->h;
@@ -870,18 +943,23 @@ static int ts_create_locked(struct taskstore *ts, const struct task_new *t,
         }
         journal_commit(ts);
     }
+    uint32_t msum;
     if ((rc = arena_alloc(ts, sizeof(struct ts_rec), TAG_REC, &off)) !=
             TS_OK ||
-        (rc = blob_store(ts, meta, TAG_META, off, &moff)) != TS_OK)
+        (rc = blob_store(ts, meta, TAG_META, off, &moff, &msum)) != TS_OK)
         return rc;
     struct ts_rec *r = at(ts, off);
     memset((char *)r + sizeof(r->h), 0, sizeof(*r) - sizeof(r->h));
     memcpy(r->id, id, 16);
-    r->started_at = now;
+    r->submitted_at = now;
+    r->started_at = t->status == TASK_RUNNING ? now : 0;
     r->meta = moff;
+    r->meta_sum = msum;
     r->owner = (int32_t)t->owner;
+    r->owner_start = owner_start;
     r->status = t->status;
     r->hash = tag;
+    rec_seal(r);
     if (h->fifo_tail
             ? JSET(ts, ((struct ts_rec *)at(ts, h->fifo_tail))->h.link, off)
             : JSET(ts, h->fifo_head, off))
@@ -906,9 +984,11 @@ int taskstore_create_at(struct taskstore *ts, const struct task_new *t,
 {
     static const size_t maxes[META_N] = {
         TASKSTORE_MAX_TEXT_BYTES, TASKSTORE_MAX_TEXT_BYTES,
-        TASKSTORE_MAX_TEXT_BYTES, TASKSTORE_MAX_TEXT_BYTES};
+        TASKSTORE_MAX_TEXT_BYTES, TASKSTORE_MAX_TEXT_BYTES,
+        TASKSTORE_MAX_TEXT_BYTES};
     const char *fields[META_N] = {t->method, t->ip, t->protocol,
-                                  t->request_id};
+                                  t->request_id, t->requested_by};
+    uint64_t owner_start = proc_start_time(t->owner);
     struct blob meta = {0};
     uint8_t rnd[10], id[16];
     int rc;
@@ -922,7 +1002,8 @@ int taskstore_create_at(struct taskstore *ts, const struct task_new *t,
     if ((rc = ts_lock(ts)) != TS_OK)
         goto out;
     double now = started_at > 0 ? started_at : clock_now_real();
-    rc = ts_unlock(ts, ts_create_locked(ts, t, now, rnd, &meta, id));
+    rc = ts_unlock(ts,
+                   ts_create_locked(ts, t, now, owner_start, rnd, &meta, id));
     if (rc == TS_OK)
         taskid_format(id, id_out);
 out:
@@ -943,8 +1024,48 @@ static uint64_t record_lookup(struct taskstore *ts, const uint8_t id[16])
     return pos < 0 ? 0 : entry_off(index_slots(ts)[pos]);
 }
 
-int taskstore_mark_running(struct taskstore *ts, const char *id, pid_t owner)
+/* Move the active record at OFF to STATUS under OWNER (journaled). */
+static int record_move(struct taskstore *ts, uint64_t off,
+                       enum task_status status, pid_t owner,
+                       uint64_t owner_start)
 {
+    struct ts_rec *r = at(ts, off);
+    struct ts_hdr *h = ts->h;
+
+    if (jsave(ts, off, sizeof(*r)))
+        return TS_ERROR;
+    if (r->status != status && status == TASK_RUNNING &&
+        (JSET(ts, h->n_queued, h->n_queued - 1) ||
+         JSET(ts, h->n_running, h->n_running + 1)))
+        return TS_ERROR;
+    if (status == TASK_RUNNING && r->started_at == 0)
+        r->started_at = clock_now_real();
+    r->status = status;
+    r->owner = (int32_t)owner;
+    r->owner_start = owner_start;
+    rec_seal(r);
+    return TS_OK;
+}
+
+/* The active record of ID under the lock that passes the check (FROM > 0:
+ * queued and owned by FROM), or 0. */
+static uint64_t active_lookup(struct taskstore *ts, const uint8_t bin[16],
+                              pid_t from)
+{
+    uint64_t off = record_lookup(ts, bin);
+    struct ts_rec *r = off ? at(ts, off) : NULL;
+
+    if (!r || !status_active(r->status))
+        return 0;
+    if (from > 0 && (r->status != TASK_QUEUED || r->owner != (int32_t)from))
+        return 0;
+    return off;
+}
+
+static int transition(struct taskstore *ts, const char *id, pid_t from,
+                      enum task_status status, pid_t owner)
+{
+    uint64_t owner_start = proc_start_time(owner);
     uint8_t bin[16];
     int rc;
 
@@ -952,21 +1073,53 @@ int taskstore_mark_running(struct taskstore *ts, const char *id, pid_t owner)
         return TS_NOT_FOUND;
     if ((rc = ts_lock(ts)) != TS_OK)
         return rc;
-    uint64_t off = record_lookup(ts, bin);
-    struct ts_rec *r = off ? at(ts, off) : NULL;
-    if (!r || !status_active(r->status)) {
-        rc = TS_NOT_FOUND;
-    } else if (jsave(ts, off, sizeof(*r))) {
-        rc = TS_ERROR;
-    } else {
-        if (r->status == TASK_QUEUED &&
-            (JSET(ts, ts->h->n_queued, ts->h->n_queued - 1) ||
-             JSET(ts, ts->h->n_running, ts->h->n_running + 1)))
-            rc = TS_ERROR;
-        r->status = TASK_RUNNING;
-        r->owner = (int32_t)owner;
-    }
+    uint64_t off = active_lookup(ts, bin, from);
+    rc = off ? record_move(ts, off, status, owner, owner_start)
+             : TS_NOT_FOUND;
     return ts_unlock(ts, rc);
+}
+
+int taskstore_mark_running(struct taskstore *ts, const char *id, pid_t owner)
+{
+    return transition(ts, id, 0, TASK_RUNNING, owner);
+}
+
+int taskstore_claim(struct taskstore *ts, const char *id, pid_t from,
+                    enum task_status status, pid_t owner)
+{
+    if (from <= 0 || (status != TASK_QUEUED && status != TASK_RUNNING))
+        return TS_ERROR;
+    return transition(ts, id, from, status, owner);
+}
+
+int taskstore_abandon(struct taskstore *ts, const char *id, pid_t owner,
+                      const char *details)
+{
+    static const size_t maxes[RES_N] = {0, TASKSTORE_MAX_TEXT_BYTES,
+                                        TASKSTORE_MAX_TEXT_BYTES};
+    const char *fields[RES_N] = {
+        NULL, bmc_err_message(BMC_ERR_SERVICE_UNAVAILABLE), details};
+    struct blob res = {0};
+    uint8_t bin[16];
+    int rc;
+
+    if (owner <= 0 || taskid_decode(id, bin))
+        return TS_NOT_FOUND;
+    if ((rc = blob_build(fields, RES_N, maxes, &res)) != TS_OK)
+        return rc;
+    if ((rc = ts_lock(ts)) == TS_OK) {
+        uint64_t off = active_lookup(ts, bin, owner);
+        rc = off ? record_finish(ts, off, TASK_FAILED, &res,
+                                 BMC_ERR_SERVICE_UNAVAILABLE,
+                                 clock_now_real())
+                 : TS_NOT_FOUND;
+        if (rc == TS_FULL) /* no room for the texts: without them */
+            rc = record_finish(ts, off, TASK_FAILED, NULL,
+                               BMC_ERR_SERVICE_UNAVAILABLE, clock_now_real());
+        rc = ts_unlock(ts, rc);
+    }
+    free(res.buf);
+    return rc;
 }
 
 int taskstore_finish(struct taskstore *ts, const char *id,
@@ -1073,12 +1226,21 @@ static int task_to_json(const struct rec_copy *cp, json_object **out)
     add_str(o, "ip", blob_field(cp->meta, META_IP));
     add_str(o, "protocol", blob_field(cp->meta, META_PROTOCOL));
     add_str(o, "request_id", blob_field(cp->meta, META_REQUEST_ID));
-    json_object_object_add(o, "started_at", json_new_time(r->started_at));
+    const char *by = blob_field(cp->meta, META_REQUESTED_BY);
+    json_object_object_add(o, "requested_by",
+                           by ? json_object_new_string(by)
+                              : json_object_new_null());
+    json_object_object_add(o, "submitted_at", json_new_time(r->submitted_at));
+    json_object_object_add(o, "started_at",
+                           r->started_at ? json_new_time(r->started_at)
+                                         : json_object_new_null());
     if (!status_active(r->status)) {
         json_object_object_add(o, "completed_at",
                                json_new_time(r->completed_at));
+        /* a task that never started took no time */
+        double from = r->started_at ? r->started_at : r->completed_at;
         double d = round(r->completed_at * 1000.0) / 1000.0 -
-                   round(r->started_at * 1000.0) / 1000.0;
+                   round(from * 1000.0) / 1000.0;
         json_object_object_add(o, "duration",
                                json_new_number(round(d * 1000.0) / 1000.0));
     }
@@ -1675,9 +1837,10 @@ static void chk_free_lists(struct chk *c, uint64_t nfree)
 }
 
 static void chk_blob(struct chk *c, uint64_t rec, uint64_t off, uint32_t tag,
-                     uint32_t n)
+                     uint32_t n, uint32_t sum)
 {
     uint8_t *f = chk_block(c, off);
+    uint64_t used;
 
     if (!f || chk_blk(c, off)->tag != tag || chk_blk(c, off)->link != rec ||
         (*f & F_BLOB)) {
@@ -1686,10 +1849,12 @@ static void chk_blob(struct chk *c, uint64_t rec, uint64_t off, uint32_t tag,
         return;
     }
     *f |= F_BLOB;
-    if (!blob_used(c->ts.base, off, n)) {
+    if (!(used = blob_used(c->ts.base, off, n))) {
         chk_fail(c, "blob at %llu: malformed", (unsigned long long)off);
         return;
     }
+    if (blob_sum(c->ts.base + off + sizeof(struct ts_blk), used) != sum)
+        chk_fail(c, "blob at %llu: checksum mismatch", (unsigned long long)off);
     if (tag == TAG_RESULT) {
         /* Structure only: finish validated the JSON, and parsing every
          * result would make checking a large store slow. */
@@ -1719,9 +1884,12 @@ static void chk_record(struct chk *c, uint64_t off, uint64_t *n_run,
     if (!r->meta)
         chk_fail(c, "record at %llu: no metadata", (unsigned long long)off);
     else
-        chk_blob(c, off, r->meta, TAG_META, META_N);
+        chk_blob(c, off, r->meta, TAG_META, META_N, r->meta_sum);
     if (r->result)
-        chk_blob(c, off, r->result, TAG_RESULT, RES_N);
+        chk_blob(c, off, r->result, TAG_RESULT, RES_N, r->result_sum);
+    if (rec_sum(r) != r->sum)
+        chk_fail(c, "record at %llu: checksum mismatch",
+                 (unsigned long long)off);
     if (status_active(r->status)) {
         *(r->status == TASK_RUNNING ? n_run : n_queue) += 1;
         if (r->result || r->completed_at != 0)

@@ -13,7 +13,8 @@
  *                    (EOWNERDEAD, or at open), so each operation is all or
  *                    nothing and no record is ever torn.
  *   [arena, end)     blocks with a 16-byte header {tag, size class, link}:
- *                    task records (96 bytes), variable-length blobs (task
+ *                    task records (128 bytes, sealed by a checksum, as
+ *                    are their blobs), variable-length blobs (task
  *                    strings; result + error texts), the id index (open
  *                    addressing, linear probing, O(1) lookup), free blocks
  *                    on per-size-class free lists (reused after sweeps).
@@ -33,7 +34,7 @@
 
 #include "taskid.h"
 
-#define TASKSTORE_FORMAT_VERSION   1
+#define TASKSTORE_FORMAT_VERSION   2
 #define TASKSTORE_MAX_RESULT_BYTES (1024 * 1024)
 #define TASKSTORE_MAX_TEXT_BYTES   (16 * 1024)
 #define TASKSTORE_RESTART_MESSAGE                                             \
@@ -63,6 +64,7 @@ struct taskstore_opts {
 
 struct task_new {
     const char *method, *ip, *protocol, *request_id; /* NULL = absent */
+    const char *requested_by; /* the service token's name; NULL = none */
     enum task_status status;                         /* QUEUED or RUNNING */
     pid_t owner;                                     /* process that runs it */
 };
@@ -92,8 +94,20 @@ int taskstore_create(struct taskstore *ts, const struct task_new *t,
 int taskstore_create_at(struct taskstore *ts, const struct task_new *t,
                         double started_at, char id_out[TASK_ID_LEN + 1]);
 
-/* QUEUED -> RUNNING under OWNER. TS_NOT_FOUND if unknown or finished. */
+/* QUEUED -> RUNNING under OWNER (started_at set now). TS_NOT_FOUND if
+ * unknown or finished. */
 int taskstore_mark_running(struct taskstore *ts, const char *id, pid_t owner);
+
+/* The async hand-off, a two-party commit (DESIGN.md "At most once"): the
+ * submitting worker creates the task QUEUED under its own pid; the executor
+ * takes it with taskstore_claim (QUEUED and owned by FROM -> STATUS, QUEUED
+ * or RUNNING, under OWNER); a worker that must answer 503 first calls
+ * taskstore_abandon (QUEUED and owned by OWNER -> FAILED, 3004, DETAILS).
+ * Each answers TS_NOT_FOUND when the other came first: exactly one wins. */
+int taskstore_claim(struct taskstore *ts, const char *id, pid_t from,
+                    enum task_status status, pid_t owner);
+int taskstore_abandon(struct taskstore *ts, const char *id, pid_t owner,
+                      const char *details);
 
 /* Finish task ID as FINAL (SUCCESS/FAILED) with RESULT_JSON (compact
  * {success,message,data}, or NULL), ERROR_CODE (0 = none), ERROR_MESSAGE,
@@ -106,7 +120,8 @@ int taskstore_finish(struct taskstore *ts, const char *id,
                      const char *details);
 
 /* The task as a new json object (caller puts it): status, method, ip,
- * protocol, request_id, started_at, completed_at, duration, result,
+ * protocol, request_id, requested_by (null when none), submitted_at,
+ * started_at (null until it runs), completed_at, duration, result,
  * error_code, error_message, details (only the keys that apply).
  * TS_NOT_FOUND (also malformed/non-v7/future ids), TS_EXPIRED (id time
  * older than retention), TS_BUSY, TS_ERROR. */

@@ -44,8 +44,14 @@ static void install_signals(void)
     sa.sa_handler = on_term; /* no SA_RESTART: accept() must return EINTR */
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    /* SA_RESTART: a SIGHUP (log rotation) never breaks a read or write of
+     * a request in hand (libfcgi gives up on EINTR), so it never turns an
+     * accepted submission into an error; the logs are re-opened before the
+     * next request. */
     sa.sa_handler = on_hup;
+    sa.sa_flags = SA_RESTART;
     sigaction(SIGHUP, &sa, NULL);
+    sa.sa_flags = 0;
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
     sa.sa_handler = SIG_DFL;

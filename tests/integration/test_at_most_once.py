@@ -4,6 +4,10 @@ refusal (503, 4xxx, a failure before sending) is ever followed by the
 command reaching the BMC. Every fault is injected for real: the Redfish
 simulator carries a reset out and answers late or never; ipmi_sim carries
 a set out and answers after ipmitool gave up."""
+import concurrent.futures
+import os
+import signal
+import threading
 import time
 
 import pytest
@@ -113,3 +117,82 @@ def test_ipmi_session_failure_is_retried(ipmi_svc, ipmi_sim):
                                             delay=0, cipher_suite=17)).json()
     assert b["error_code"] == 3003 and "2 attempts" in b["details"], b
     assert bmc.power_log() == []
+
+
+# ---- the async hand-off: a refusal means not run ----------------------------
+
+def fire_async(svc, sim, n, during=None):
+    """N concurrent POST /action/async resets while DURING() runs in a loop
+    (every 50 ms); the answers."""
+    stop = threading.Event()
+
+    def loop():
+        while not stop.is_set():
+            during()
+            time.sleep(0.05)
+
+    t = threading.Thread(target=loop)
+    t.start()
+    try:
+        with concurrent.futures.ThreadPoolExecutor(8) as ex:
+            answers = list(ex.map(
+                lambda i: svc.post("/action/async",
+                                   rf_creds(sim, action="reset")),
+                range(n)))
+    finally:
+        stop.set()
+        t.join()
+    return answers
+
+
+def settle(svc, sim, answers):
+    """Every refusal carries no task; every accepted task ends; the BMC saw
+    exactly the resets of the tasks that succeeded, plus at most those of
+    tasks whose process died while running them. The task ends."""
+    ends = []
+    for r in answers:
+        body = r.json()
+        if r.status_code == 202:
+            ends.append(poll_task(svc, body["task_id"], timeout=120))
+        else:
+            assert r.status_code == 503 and "task_id" not in body, r.text
+    ok = sum(1 for t in ends if t["status"] == "success")
+    died = sum(1 for t in ends if "stopped before" in (t.get("details") or ""))
+    time.sleep(0.3)
+    assert ok <= len(resets(sim)) <= ok + died, (ok, died, len(resets(sim)))
+    return ends
+
+
+@pytest.fixture
+def bmc_on(redfish_sim):
+    return redfish_sim(users=[f"admin:{PASSWORD}:Administrator"],
+                       initial_power="On", transition_seconds=0.05)
+
+
+def test_sighup_storm_during_async_submissions(service_factory, bmc_on):
+    """SIGHUP (log rotation) every 50 ms: every submission is accepted and
+    every task's reset reaches the BMC once."""
+    svc = service_factory({"BMC_LIGHT_WORKERS": 2})
+    answers = fire_async(svc, bmc_on, 50,
+                         lambda: os.kill(svc.daemon.pid, signal.SIGHUP))
+    assert [r.status_code for r in answers] == [202] * 50, \
+        [r.text for r in answers if r.status_code != 202]
+    ends = settle(svc, bmc_on, answers)
+    assert all(t["status"] == "success" for t in ends), ends
+
+
+def test_executor_killed_during_async_submissions(service_factory, bmc_on):
+    """The executor is SIGKILLed (and respawned) while submissions arrive:
+    a 503 is never followed by its reset."""
+    svc = service_factory({"BMC_LIGHT_WORKERS": 2})
+    kills = iter(range(3))
+
+    def kill_executor():
+        if next(kills, None) is None:
+            return
+        for pid in svc.child_pids("executor"):
+            os.kill(pid, signal.SIGKILL)
+        time.sleep(0.2)
+
+    answers = fire_async(svc, bmc_on, 40, kill_executor)
+    settle(svc, bmc_on, answers)

@@ -67,7 +67,7 @@ static void check_clean(void)
 }
 
 static const struct task_new running_task = {
-    "run_action", "192.168.1.100", "redfish", "req-1", TASK_RUNNING, 4242};
+    "run_action", "192.168.1.100", "redfish", "req-1", NULL, TASK_RUNNING, 4242};
 
 static const char *str_of(json_object *o, const char *key)
 {
@@ -390,7 +390,7 @@ START_TEST(damaged_or_foreign_refused)
     uint32_t v = 99;
     ck_assert_int_eq(pwrite(fd, &v, 4, 8), 4); /* format version */
     expect_refused_unchanged("version 99");
-    v = 1;
+    v = TASKSTORE_FORMAT_VERSION;
     ck_assert_int_eq(pwrite(fd, &v, 4, 8), 4);
     ck_assert_int_eq(pwrite(fd, "x", 1, 60),
                      1); /* inside the layout: checksum */
@@ -670,7 +670,7 @@ static void kill_steps(long cap)
                 _exit(2);
             /* other strings than OLD's, in the same size class */
             static const struct task_new other = {
-                "power_state", "10.9.8.77", "ipmi", "req-2", TASK_RUNNING, 1};
+                "power_state", "10.9.8.77", "ipmi", "req-2", NULL, TASK_RUNNING, 1};
             if (taskstore_create(ts, &other, made) != TS_OK ||
                 write(p[1], made, TASK_ID_LEN) != TASK_ID_LEN)
                 _exit(2);
