@@ -912,6 +912,38 @@ static int record_finish(struct taskstore *ts, uint64_t off, uint32_t final,
 
 /* ---- operations ----------------------------------------------------- */
 
+/* Link the new, sealed record at OFF (written without journal) into the
+ * FIFO, the active list when active, the counters and the index. */
+static int record_link_new(struct taskstore *ts, uint64_t off)
+{
+    struct ts_hdr *h = ts->h;
+    struct ts_rec *r = at(ts, off);
+    int rc;
+
+    r->h.link = 0;
+    r->act_prev = r->act_next = 0;
+    if (h->fifo_tail
+            ? JSET(ts, ((struct ts_rec *)at(ts, h->fifo_tail))->h.link, off)
+            : JSET(ts, h->fifo_head, off))
+        return TS_ERROR;
+    if (JSET(ts, h->fifo_tail, off))
+        return TS_ERROR;
+    if (status_active(r->status)) {
+        if ((rc = active_link(ts, off)) != TS_OK)
+            return rc;
+        if (r->status == TASK_RUNNING
+                ? JSET(ts, h->n_running, h->n_running + 1)
+                : JSET(ts, h->n_queued, h->n_queued + 1))
+            return TS_ERROR;
+    }
+    if ((rc = index_insert(ts, r->hash, off)) != TS_OK)
+        return rc;
+    if (JSET(ts, h->count, h->count + 1) ||
+        JSET(ts, h->created_total, h->created_total + 1))
+        return TS_ERROR;
+    return TS_OK;
+}
+
 static int ts_create_locked(struct taskstore *ts, const struct task_new *t,
                             double now, uint64_t owner_start, uint8_t rnd[10],
                             const struct blob *meta, uint8_t id[16])
@@ -960,23 +992,7 @@ static int ts_create_locked(struct taskstore *ts, const struct task_new *t,
     r->status = t->status;
     r->hash = tag;
     rec_seal(r);
-    if (h->fifo_tail
-            ? JSET(ts, ((struct ts_rec *)at(ts, h->fifo_tail))->h.link, off)
-            : JSET(ts, h->fifo_head, off))
-        return TS_ERROR;
-    if (JSET(ts, h->fifo_tail, off))
-        return TS_ERROR;
-    if ((rc = active_link(ts, off)) != TS_OK)
-        return rc;
-    if (t->status == TASK_RUNNING ? JSET(ts, h->n_running, h->n_running + 1)
-                                  : JSET(ts, h->n_queued, h->n_queued + 1))
-        return TS_ERROR;
-    if ((rc = index_insert(ts, tag, off)) != TS_OK)
-        return rc;
-    if (JSET(ts, h->count, h->count + 1) ||
-        JSET(ts, h->created_total, h->created_total + 1))
-        return TS_ERROR;
-    return TS_OK;
+    return record_link_new(ts, off);
 }
 
 int taskstore_create_at(struct taskstore *ts, const struct task_new *t,
@@ -1317,6 +1333,39 @@ out:
     return rc;
 }
 
+int taskstore_test_extents(struct taskstore *ts, const char *id,
+                           unsigned long long off[3],
+                           unsigned long long len[3])
+{
+    uint8_t bin[16];
+    int rc;
+
+    memset(off, 0, 3 * sizeof(*off));
+    memset(len, 0, 3 * sizeof(*len));
+    if (taskid_decode(id, bin))
+        return TS_NOT_FOUND;
+    if ((rc = ts_lock(ts)) != TS_OK)
+        return rc;
+    uint64_t r = record_lookup(ts, bin);
+    if (r) {
+        const struct ts_rec *rec = at(ts, r);
+        off[0] = r;
+        len[0] = sizeof(*rec);
+        if (rec->meta) {
+            off[1] = rec->meta;
+            len[1] = sizeof(struct ts_blk) +
+                     blob_used(ts->base, rec->meta, META_N);
+        }
+        if (rec->result) {
+            off[2] = rec->result;
+            len[2] = sizeof(struct ts_blk) +
+                     blob_used(ts->base, rec->result, RES_N);
+        }
+    }
+    pthread_mutex_unlock(&ts->h->mutex);
+    return r ? TS_OK : TS_NOT_FOUND;
+}
+
 int taskstore_test_lock(struct taskstore *ts)
 {
     return ts_lock(ts);
@@ -1443,6 +1492,220 @@ int taskstore_sweep(struct taskstore *ts, double now_unix)
             more = 0;
     }
     return rc;
+}
+
+
+/* ---- salvage (crash recovery) ----------------------------------------- */
+
+/* MAP_SHARED pages reach the disk in any order: after a host crash the file
+ * may hold torn or zeroed pages anywhere. Salvage keeps every record whose
+ * seal and blobs are intact, found by scanning the arena (no header, list
+ * or index is trusted), and rebuilds a fresh store from them. */
+
+struct salvage_item {
+    uint8_t id[16];
+    uint64_t off;
+};
+
+struct salvage {
+    struct salvage_item *v;
+    size_t n, cap;
+    long dropped; /* record blocks found damaged */
+};
+
+static bool salvage_blob_ok(const char *base, uint64_t size, uint64_t rec,
+                            uint64_t off, uint32_t tag, uint32_t n,
+                            uint32_t sum, uint64_t *used)
+{
+    const struct ts_blk *b = (const void *)(base + off);
+
+    if (off < ARENA_OFF || off % 16 || off > size - sizeof(*b) ||
+        b->tag != tag || b->link != rec || b->cls >= NCLASS ||
+        class_size(b->cls) > size - off)
+        return false;
+    *used = blob_used(base, off, n);
+    return *used && blob_sum(base + off + sizeof(*b), *used) == sum;
+}
+
+/* Whether the record block at OFF (tagged as one) is intact. */
+static bool salvage_rec_ok(const char *base, uint64_t size, uint64_t off)
+{
+    const struct ts_rec *r = (const void *)(base + off);
+    uint64_t used;
+
+    return rec_sum(r) == r->sum && r->status <= TASK_FAILED &&
+           (r->id[6] & 0xf0) == 0x70 && (r->id[8] & 0xc0) == 0x80 &&
+           r->meta &&
+           salvage_blob_ok(base, size, off, r->meta, TAG_META, META_N,
+                           r->meta_sum, &used) &&
+           (!r->result ||
+            salvage_blob_ok(base, size, off, r->result, TAG_RESULT, RES_N,
+                            r->result_sum, &used));
+}
+
+static int salvage_cmp(const void *a, const void *b)
+{
+    return memcmp(((const struct salvage_item *)a)->id,
+                  ((const struct salvage_item *)b)->id, 16);
+}
+
+/* Scan SIZE bytes at BASE for intact records, sorted by id (creation
+ * order). 0, or -1 out of memory. */
+static int salvage_scan(const char *base, uint64_t size, struct salvage *sv)
+{
+    int cls = class_for(sizeof(struct ts_rec));
+
+    memset(sv, 0, sizeof(*sv));
+    for (uint64_t off = ARENA_OFF;
+         size >= sizeof(struct ts_rec) && off <= size - sizeof(struct ts_rec);
+         off += 16) {
+        const struct ts_blk *b = (const void *)(base + off);
+        if (b->tag != TAG_REC || b->cls != (uint32_t)cls)
+            continue;
+        if (!salvage_rec_ok(base, size, off)) {
+            sv->dropped++;
+            continue;
+        }
+        if (sv->n == sv->cap) {
+            size_t cap = sv->cap ? sv->cap * 2 : 1024;
+            void *p = realloc(sv->v, cap * sizeof(*sv->v));
+            if (!p)
+                return -1;
+            sv->v = p;
+            sv->cap = cap;
+        }
+        memcpy(sv->v[sv->n].id, ((const struct ts_rec *)b)->id, 16);
+        sv->v[sv->n++].off = off;
+    }
+    if (sv->n)
+        qsort(sv->v, sv->n, sizeof(*sv->v), salvage_cmp);
+    return 0;
+}
+
+/* Copy the intact record at SRC + OFF into TS (locked). 1: already there. */
+static int salvage_import_locked(struct taskstore *ts, const char *src,
+                                 uint64_t size, uint64_t off)
+{
+    const struct ts_rec *from = (const void *)(src + off);
+    uint32_t tag = id_hash(ts->h->seed, from->id);
+    uint64_t roff, used;
+    int rc;
+
+    if (index_find(ts, from->id, tag) >= 0)
+        return 1;
+    if ((rc = arena_alloc(ts, sizeof(struct ts_rec), TAG_REC, &roff)) !=
+        TS_OK)
+        return rc;
+    struct ts_rec *r = at(ts, roff);
+    memcpy((char *)r + sizeof(r->h), (const char *)from + sizeof(from->h),
+           sizeof(*r) - sizeof(r->h));
+    r->hash = tag;
+    r->meta = r->result = 0;
+    const uint64_t blobs[2] = {from->meta, from->result};
+    const uint32_t tags[2] = {TAG_META, TAG_RESULT}, ns[2] = {META_N, RES_N};
+    for (int i = 0; i < 2; i++) {
+        if (!blobs[i])
+            continue;
+        uint32_t sum;
+        (void)salvage_blob_ok(src, size, off, blobs[i], tags[i], ns[i],
+                              i ? from->result_sum : from->meta_sum, &used);
+        struct blob bl = {(char *)src + blobs[i] + sizeof(struct ts_blk),
+                          used};
+        if ((rc = blob_store(ts, &bl, tags[i], roff,
+                             i ? &r->result : &r->meta, &sum)) != TS_OK)
+            return rc;
+    }
+    rec_seal(r);
+    return record_link_new(ts, roff);
+}
+
+/* Import the scanned records into the fresh store TS; the count kept. */
+static long salvage_import(struct taskstore *ts, const char *src,
+                           uint64_t size, const struct salvage *sv)
+{
+    long kept = 0;
+
+    for (size_t i = 0; i < sv->n;) {
+        if (ts_lock(ts) != TS_OK)
+            break;
+        int rc = TS_OK;
+        for (int k = 0; k < SWEEP_BATCH && i < sv->n; k++, i++) {
+            rc = salvage_import_locked(ts, src, size, sv->v[i].off);
+            if (rc == 1)
+                continue;
+            if (rc != TS_OK)
+                break;
+            journal_commit(ts);
+            kept++;
+        }
+        if (ts_unlock(ts, rc == 1 ? TS_OK : rc) != TS_OK) {
+            log_error("taskstore_salvage_stopped", "kept=%ld reason=\"%s\"",
+                      kept, taskstore_rc_message(rc));
+            break;
+        }
+    }
+    return kept;
+}
+
+static int open_store(const char *path, const struct taskstore_opts *opts,
+                      struct taskstore **out, char *err, size_t errlen,
+                      bool may_salvage);
+
+/* The file of FD (SIZE bytes) at PATH is damaged (WHY): move it aside,
+ * start a fresh store at PATH holding every intact record, and log what
+ * was done. Never refuses for the damage itself. */
+static int store_salvage(const char *path, const struct taskstore_opts *opts,
+                         int fd, uint64_t size, const char *why,
+                         struct taskstore **out, char *err, size_t errlen)
+{
+    char aside[PATH_MAX];
+    struct salvage sv = {0};
+    char *src = size ? mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0)
+                     : NULL;
+    int rc = TS_ERROR;
+
+    snprintf(aside, sizeof(aside), "%s.damaged-%lld", path,
+             (long long)clock_now_real());
+    if (src == MAP_FAILED || (src && salvage_scan(src, size, &sv))) {
+        snprintf(err, errlen, "cannot read damaged task store %s: %s", path,
+                 strerror(errno));
+        goto out;
+    }
+    if (rename(path, aside) != 0) {
+        snprintf(err, errlen, "cannot move damaged task store %s aside: %s",
+                 path, strerror(errno));
+        goto out;
+    }
+    if ((rc = open_store(path, opts, out, err, errlen, false)) != TS_OK)
+        goto out;
+    long kept = salvage_import(*out, src, size, &sv), failed = 0;
+    fail_owned(*out, 0, TASKSTORE_RESTART_MESSAGE, &failed);
+    log_warn("taskstore_salvaged",
+             "path=%s damaged_copy=%s reason=\"%s\" records_kept=%ld "
+             "records_damaged=%ld interrupted_failed=%ld",
+             path, aside, why, kept, sv.dropped, failed);
+out:
+    if (src && src != MAP_FAILED)
+        munmap(src, (size_t)size);
+    free(sv.v);
+    return rc;
+}
+
+/* --check-store: what salvage would do with the file at BASE. */
+static void salvage_report(const char *path, const char *base, uint64_t size,
+                           FILE *report)
+{
+    struct salvage sv;
+
+    if (!report || salvage_scan(base, size, &sv))
+        return;
+    fprintf(report,
+            "salvage: opening %s would move it aside (%s.damaged-<time>) and "
+            "start a new store with its %zu intact record%s (%ld damaged "
+            "record%s dropped)\n",
+            path, path, sv.n, sv.n == 1 ? "" : "s", sv.dropped,
+            sv.dropped == 1 ? "" : "s");
+    free(sv.v);
 }
 
 /* ---- open / close --------------------------------------------------- */
@@ -1620,6 +1883,13 @@ static int store_problems(char *base);
 int taskstore_open(const char *path, const struct taskstore_opts *opts,
                    struct taskstore **out, char *err, size_t errlen)
 {
+    return open_store(path, opts, out, err, errlen, true);
+}
+
+static int open_store(const char *path, const struct taskstore_opts *opts,
+                      struct taskstore **out, char *err, size_t errlen,
+                      bool may_salvage)
+{
     struct taskstore *ts = calloc(1, sizeof(*ts));
     struct stat st;
     char why[256];
@@ -1711,6 +1981,12 @@ int taskstore_open(const char *path, const struct taskstore_opts *opts,
     *out = ts;
     return TS_OK;
 refuse:
+    if (may_salvage) {
+        rc = store_salvage(path, opts, ts->fd, (uint64_t)st.st_size, why, out,
+                           err, errlen);
+        taskstore_close(ts);
+        return rc;
+    }
     snprintf(err, errlen,
              "refusing task store %s: %s. It was not modified. Move it aside "
              "(its tasks "
@@ -2110,6 +2386,13 @@ int taskstore_check_file(const char *path, FILE *report)
     }
     chk_arena(&c, base);
 out:
+    if (c.problems && report && base != MAP_FAILED)
+        salvage_report(path, base, (uint64_t)st.st_size, report);
+    else if (c.problems && report && fd >= 0)
+        fprintf(report,
+                "salvage: opening %s would move it aside and start a new, "
+                "empty store\n",
+                path);
     if (base != MAP_FAILED)
         munmap(base, (size_t)st.st_size);
     if (fd >= 0)

@@ -75,10 +75,16 @@ struct taskstore_stats {
 };
 
 /* Open or create PATH (master, before any fork): 0600 file, parent made
- * 0700 if missing, exclusive flock, header validated (refused with ERR
- * naming the file and the remedy; never wiped), journal rolled back, mutex
- * re-initialised, tasks left queued/running failed with
- * TASKSTORE_RESTART_MESSAGE. *OUT is the caller's (taskstore_close). */
+ * 0700 if missing, exclusive flock, header validated, journal rolled back,
+ * mutex re-initialised, tasks left queued/running failed with
+ * TASKSTORE_RESTART_MESSAGE. A damaged or foreign file (bad header, a
+ * journal or record that does not check, e.g. torn pages after a host
+ * crash) is never refused and never wiped: it is renamed
+ * PATH.damaged-<unix time>, and a fresh store is made at PATH holding every
+ * intact record found in it (sealed record and blobs), with the counts
+ * logged (event taskstore_salvaged). Refused only when another process
+ * holds the store or the file cannot be read or replaced (ERR says so).
+ * *OUT is the caller's (taskstore_close). */
 int taskstore_open(const char *path, const struct taskstore_opts *opts,
                    struct taskstore **out, char *err, size_t errlen);
 
@@ -147,7 +153,8 @@ int taskstore_stats(struct taskstore *ts, struct taskstore_stats *st);
 /* Verify the store file PATH offline (read-only, private mapping, no lock;
  * a pending journal is rolled back in the private copy first, as open
  * would). 0 = consistent; else each problem as a line on REPORT (may be
- * NULL) and the count. */
+ * NULL), then a "salvage:" line saying what opening it would do (how many
+ * intact records a new store would keep), and the count. */
 int taskstore_check_file(const char *path, FILE *report);
 
 /* Static human text for RC (TS_FULL names BMC_STORE_MAX_BYTES). */
@@ -157,6 +164,13 @@ const char *taskstore_rc_message(int rc);
  * step of an operation (before and after each undo entry, before commit);
  * one that _exits simulates a SIGKILL at that point. */
 extern void (*taskstore_test_hook)(void);
+
+/* Where task ID's bytes are in the file: its record and blobs (up to 3
+ * extents, OFF/LEN, the rest 0). The salvage test damages pages and
+ * expects every task whose extents were not touched to survive. */
+int taskstore_test_extents(struct taskstore *ts, const char *id,
+                           unsigned long long off[3],
+                           unsigned long long len[3]);
 
 /* Take the store's lock and keep it (tests of a holder that dies). */
 int taskstore_test_lock(struct taskstore *ts);

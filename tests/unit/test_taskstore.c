@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <stdbool.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -359,49 +360,97 @@ static size_t file_read(const char *p, char **buf)
     return n;
 }
 
-static void expect_refused_unchanged(const char *why)
+/* The name of the damaged copy salvage left next to PATH into OUT. */
+static int find_damaged_copy(char *out, size_t len)
+{
+    char d[160];
+    DIR *dp;
+    struct dirent *e;
+    int found = 0;
+
+    snprintf(d, sizeof(d), "%s/state", dir);
+    ck_assert_ptr_nonnull(dp = opendir(d));
+    while ((e = readdir(dp)))
+        if (strstr(e->d_name, "tasks.store.damaged-")) {
+            snprintf(out, len, "%s/%s", d, e->d_name);
+            found++;
+        }
+    closedir(dp);
+    return found;
+}
+
+/* A store holding one finished task (its id into ID), closed. */
+static void store_with_task(char id[TASK_ID_LEN + 1])
+{
+    struct taskstore *ts = store_open(0, 0, 0);
+    ck_assert_int_eq(taskstore_create(ts, &running_task, id), TS_OK);
+    ck_assert_int_eq(taskstore_finish(ts, id, TASK_SUCCESS,
+                                      "{\"success\":true}", 0, NULL, NULL),
+                     TS_OK);
+    taskstore_close(ts);
+}
+
+/* Opening the damaged file at PATH starts (never refuses): the original is
+ * moved aside unchanged, the new store checks clean and holds task ID when
+ * KEEPS. */
+static void expect_salvaged(const char *id, bool keeps)
 {
     struct taskstore *ts = NULL;
     struct taskstore_opts opt = {0};
-    char err[1024], *before, *after;
+    char err[1024], aside[512], *before, *after;
+    json_object *o = NULL;
     size_t nb = file_read(path, &before);
 
-    ck_assert_int_eq(taskstore_open(path, &opt, &ts, err, sizeof(err)),
-                     TS_ERROR);
-    ck_assert_msg(strstr(err, path) && strstr(err, why) &&
-                      strstr(err, "Move it aside"),
-                  "message: %s", err);
-    size_t na = file_read(path, &after);
+    ck_assert_int_gt(taskstore_check_file(path, NULL), 0);
+    ck_assert_msg(taskstore_open(path, &opt, &ts, err, sizeof(err)) == TS_OK,
+                  "open: %s", err);
+    ck_assert_int_eq(find_damaged_copy(aside, sizeof(aside)), 1);
+    size_t na = file_read(aside, &after);
     ck_assert_uint_eq(na, nb);
     ck_assert(memcmp(before, after, na) == 0);
-    ck_assert_int_gt(taskstore_check_file(path, NULL), 0);
+    ck_assert_int_eq(taskstore_get(ts, id, &o), keeps ? TS_OK : TS_NOT_FOUND);
+    if (keeps)
+        ck_assert_str_eq(str_of(o, "status"), "success");
+    json_object_put(o);
+    taskstore_close(ts);
+    ck_assert_int_eq(taskstore_check_file(path, NULL), 0);
+    unlink(aside);
+    unlink(path);
     free(before);
     free(after);
 }
 
-START_TEST(damaged_or_foreign_refused)
+START_TEST(damaged_or_foreign_salvaged)
 {
-    char id[TASK_ID_LEN + 1];
-    struct taskstore *ts = store_open(0, 0, 0);
-    ck_assert_int_eq(taskstore_create(ts, &running_task, id), TS_OK);
-    taskstore_close(ts);
-
-    int fd = open(path, O_RDWR);
+    char id[TASK_ID_LEN + 1], zero[4096] = {0};
     uint32_t v = 99;
-    ck_assert_int_eq(pwrite(fd, &v, 4, 8), 4); /* format version */
-    expect_refused_unchanged("version 99");
-    v = TASKSTORE_FORMAT_VERSION;
+    int fd;
+
+    store_with_task(id); /* another format version */
+    ck_assert_int_ge(fd = open(path, O_RDWR), 0);
     ck_assert_int_eq(pwrite(fd, &v, 4, 8), 4);
-    ck_assert_int_eq(pwrite(fd, "x", 1, 60),
-                     1); /* inside the layout: checksum */
-    expect_refused_unchanged("checksum");
-    ck_assert_int_eq(pwrite(fd, "NOTASTOR", 8, 0), 8);
-    expect_refused_unchanged("bad magic");
-    ck_assert_int_eq(ftruncate(fd, 0), 0);
-    expect_refused_unchanged("shorter than a store header");
-    ck_assert_int_eq(pwrite(fd, "hello world\n", 12, 0), 12);
-    expect_refused_unchanged("shorter than a store header");
     close(fd);
+    expect_salvaged(id, true);
+    store_with_task(id); /* inside the layout: checksum */
+    ck_assert_int_ge(fd = open(path, O_RDWR), 0);
+    ck_assert_int_eq(pwrite(fd, "x", 1, 60), 1);
+    close(fd);
+    expect_salvaged(id, true);
+    store_with_task(id); /* a zeroed header page */
+    ck_assert_int_ge(fd = open(path, O_RDWR), 0);
+    ck_assert_int_eq(pwrite(fd, zero, sizeof(zero), 0), (ssize_t)sizeof(zero));
+    close(fd);
+    expect_salvaged(id, true);
+    store_with_task(id); /* truncated to nothing */
+    ck_assert_int_ge(fd = open(path, O_RDWR), 0);
+    ck_assert_int_eq(ftruncate(fd, 0), 0);
+    close(fd);
+    expect_salvaged(id, false);
+    store_with_task(id); /* a foreign file */
+    ck_assert_int_ge(fd = open(path, O_RDWR | O_TRUNC), 0);
+    ck_assert_int_eq(pwrite(fd, "hello world\n", 12, 0), 12);
+    close(fd);
+    expect_salvaged(id, false);
     dir_teardown();
 }
 END_TEST
@@ -766,7 +815,7 @@ int main(void)
     tcase_add_test(tc, cap_lowered_across_restart);
     tcase_add_test(tc, persists_and_fails_interrupted);
     tcase_add_test(tc, second_open_refused);
-    tcase_add_test(tc, damaged_or_foreign_refused);
+    tcase_add_test(tc, damaged_or_foreign_salvaged);
     tcase_add_test(tc, too_large_and_big_results);
     tcase_add_test(tc, ceiling_full);
     tcase_add_test(tc, running_counts_and_owners);
