@@ -22,10 +22,20 @@
 #include <unistd.h>
 
 static struct taskstore *api_store;
+static bool api_draining;
+
+/* A sync call needs this much more than BMC_TIMEOUT + its wait phase to
+ * answer (task bookkeeping, the last poll, writing the answer). */
+#define STALE_MARGIN_S 2.0
 
 void api_set_store(struct taskstore *store)
 {
     api_store = store;
+}
+
+void api_set_draining(void)
+{
+    api_draining = true;
 }
 
 static json_object *health_config(void)
@@ -127,8 +137,10 @@ static json_object *health_data(long active_tasks, bool healthy)
     json_object *d = json_object_new_object();
     json_object *pool = json_object_new_object();
 
-    json_object_object_add(
-        d, "status", json_object_new_string(healthy ? "healthy" : "degraded"));
+    json_object_object_add(d, "status",
+                           json_object_new_string(api_draining ? "draining"
+                                                  : healthy    ? "healthy"
+                                                               : "degraded"));
     json_object_object_add(d, "service",
                            json_object_new_string("bmc_service"));
     json_object_object_add(d, "version",
@@ -162,11 +174,14 @@ void api_health(const struct http_request *req, struct http_response *resp)
     (void)req;
     json_object *data = health_data(st.running, healthy);
     health_own_keys(data, &st);
+    bool up = healthy && !api_draining;
     json_object *env =
-        response_success(resp, healthy ? 200 : 503,
-                         healthy ? "Service healthy" : "Service degraded",
+        response_success(resp, up ? 200 : 503,
+                         api_draining ? "Service shutting down"
+                         : healthy    ? "Service healthy"
+                                      : "Service degraded",
                          "health_check", data);
-    if (!healthy) {
+    if (!up) {
         json_object_object_add(env, "success", json_object_new_boolean(0));
         resp->retry_after = 5;
     }
@@ -407,6 +422,21 @@ static void run_async(struct api_request *areq, const struct method_def *m,
     json_object_object_add(env, "task_id", json_object_new_string(id));
 }
 
+/* A sync call picked up so late that it could not finish before nginx
+ * stops waiting (requests wait in the socket backlog while every BMC
+ * worker is busy): refused unstarted rather than run after the client was
+ * told it failed. */
+static bool too_late(const struct http_request *req,
+                     const struct api_request *areq)
+{
+    if (req->arrived <= 0)
+        return false;
+    double waited = clock_now_real() - req->arrived;
+    double need =
+        bmc_cfg.timeout + areq->wait_for_state_seconds + STALE_MARGIN_S;
+    return waited + need > config_nginx_read_timeout();
+}
+
 static void bmc_endpoint(const struct http_request *req,
                          struct http_response *resp, unsigned fields,
                          const char *fixed, bool async)
@@ -414,9 +444,22 @@ static void bmc_endpoint(const struct http_request *req,
     struct api_request areq;
     const struct method_def *m;
 
+    if (api_draining) {
+        response_error(resp, BMC_ERR_SERVICE_UNAVAILABLE, fixed, NULL,
+                       "The service is shutting down; the request was not "
+                       "started");
+        return;
+    }
     if (parse_body(req, resp, fields, fixed, &areq))
         return;
-    if (resolve(&areq, fixed, resp, &m) == 0) {
+    if (!async && too_late(req, &areq)) {
+        double waited = clock_now_real() - req->arrived;
+        log_warn("stale_request", "waited=%.1f", waited);
+        response_error(resp, BMC_ERR_SERVICE_UNAVAILABLE, fixed, NULL,
+                       "Every BMC worker was busy for %.0f s: the call could "
+                       "no longer finish in time and was not started",
+                       waited);
+    } else if (resolve(&areq, fixed, resp, &m) == 0) {
         if (async)
             run_async(&areq, m, req->request_id, resp);
         else

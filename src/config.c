@@ -242,3 +242,10 @@ void config_print(FILE *out)
     fprintf(out, "BMC_CORS_ORIGINS=%s\n", bmc_cfg.cors_origins);
     fprintf(out, "BMC_NODE_ID=%d\n", bmc_cfg.node_id);
 }
+
+double config_nginx_read_timeout(void)
+{
+    /* render-nginx rounds down after adding 10.999 */
+    return (double)(long)(bmc_cfg.timeout + bmc_cfg.max_wait_for_state_seconds +
+                          CONFIG_NGINX_READ_MARGIN_S + 0.999);
+}

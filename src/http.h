@@ -15,6 +15,8 @@ struct http_request {
     char request_id[65]; /* from nginx (X-Request-ID or $request_id) */
     const char *body;    /* borrowed from the worker's buffer */
     size_t body_len;
+    double arrived; /* Unix seconds nginx took the request ($msec, param
+                       REQUEST_START); 0 = unknown */
 };
 
 struct http_response {

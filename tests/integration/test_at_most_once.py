@@ -196,3 +196,69 @@ def test_executor_killed_during_async_submissions(service_factory, bmc_on):
 
     answers = fire_async(svc, bmc_on, 40, kill_executor)
     settle(svc, bmc_on, answers)
+
+
+# ---- graceful stop: the light pool serves until the end ---------------------
+
+def test_graceful_stop_keeps_health_and_tasks_answering(service_factory,
+                                                        redfish_sim):
+    """SIGTERM during a long sync call: until it ends, /health answers
+    (draining, 503) and GET /tasks answers, each within 500 ms; new BMC
+    work is refused unstarted; the call in hand completes."""
+    svc = service_factory({"BMC_POWER_STATE_POLL_INTERVAL": 0.2})
+    sim = redfish_sim(users=[f"admin:{PASSWORD}:Administrator"],
+                      initial_power="Off", transition_seconds=4)
+    done = svc.post("/power-state", rf_creds(sim)).json()["task_id"]
+    with concurrent.futures.ThreadPoolExecutor(1) as ex:
+        fut = ex.submit(svc.post, "/action",
+                        rf_creds(sim, action="on", wait_for_state_seconds=10))
+        wait_until(lambda: svc.get("/health").json()["thread_pool"]
+                   ["active_tasks"] == 1, what="the call to start")
+        svc.daemon.send_signal(signal.SIGTERM)
+        seen = set()
+        while not fut.done():
+            h = svc.get("/health", timeout=0.5)  # raises if slower
+            seen.add(h.json()["status"])
+            if h.json()["status"] == "draining":
+                assert h.status_code == 503
+                for path in ("/action", "/action/async"):
+                    r = svc.post(path, rf_creds(sim, action="off"),
+                                 timeout=0.5)
+                    assert r.status_code == 503, r.text
+                    assert "shutting down" in r.json()["details"]
+                    assert "task_id" not in r.json()
+            t = svc.get(f"/tasks/{done}", timeout=0.5)
+            assert t.status_code == 200 and t.json()["status"] == "success"
+            time.sleep(0.05)
+        body = fut.result().json()
+    assert body["success"] is True and body["data"]["power_state"] == "On", body
+    assert "draining" in seen, seen
+    assert svc.daemon.wait(30) == 0
+    posts = [q for q in resets(sim)]
+    assert len(posts) == 1, posts  # the refused "off"s never reached it
+
+
+# ---- stale sync requests: refused, not run late -----------------------------
+
+def test_queued_sync_actions_beyond_nginx_wait(service_factory, redfish_sim):
+    """One BMC worker, more sync actions than it can finish before nginx
+    stops waiting (BMC_TIMEOUT 2 + 10 s): those picked up too late are
+    refused unstarted; every client told anything but success: its action
+    never reached the BMC."""
+    svc = service_factory({"BMC_MAX_WORKERS": 1, "BMC_TIMEOUT": 2,
+                           "BMC_MAX_WAIT_FOR_STATE_SECONDS": 0})
+    sim = redfish_sim(users=[f"admin:{PASSWORD}:Administrator"],
+                      initial_power="On", latency_ms=350)
+    with concurrent.futures.ThreadPoolExecutor(12) as ex:
+        answers = list(ex.map(
+            lambda i: svc.post("/action", rf_creds(sim, action="reset")),
+            range(12)))
+    ok = [r for r in answers if r.status_code == 200 and r.json()["success"]]
+    refused = [r for r in answers if r not in ok]
+    assert refused, "expected some calls to wait past nginx's timeout"
+    for r in refused:
+        assert r.status_code == 503, r.text
+        assert "not started" in r.json()["details"], r.text
+        assert "task_id" not in r.json()
+    time.sleep(0.3)
+    assert len(resets(sim)) == len(ok), (len(resets(sim)), len(ok))
