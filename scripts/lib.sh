@@ -6,7 +6,7 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Debian packages, by what needs them.
 PKGS_BUILD="autoconf automake libtool pkg-config make gcc libfcgi-dev libjson-c-dev libcurl4-openssl-dev"
 PKGS_RUN="nginx ipmitool openipmi openssl python3 curl procps"
-PKGS_TEST="clang-format check python3-pytest python3-requests python3-jsonschema wrk valgrind clang libclang-rt-14-dev clang-tools cppcheck chromium"
+PKGS_TEST="clang-format check jq python3-pytest python3-requests python3-jsonschema wrk valgrind clang libclang-rt-14-dev clang-tools cppcheck chromium"
 
 as_root() {
     if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi

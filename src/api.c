@@ -12,6 +12,7 @@
 #include "jsonutil.h"
 #include "log.h"
 #include "methods.h"
+#include "proctable.h"
 #include "request.h"
 #include "response.h"
 #include "taskrun.h"
@@ -132,9 +133,8 @@ static void health_own_keys(json_object *d, const struct taskstore_stats *st)
     json_object_object_add(d, "bmc_gate", gate_json());
 }
 
-static json_object *health_data(long active_tasks, bool healthy)
+static void health_data(json_object *d, long active_tasks, bool healthy)
 {
-    json_object *d = json_object_new_object();
     json_object *pool = json_object_new_object();
 
     json_object_object_add(d, "status",
@@ -151,7 +151,56 @@ static json_object *health_data(long active_tasks, bool healthy)
                            json_object_new_int64(active_tasks));
     json_object_object_add(d, "thread_pool", pool);
     json_object_object_add(d, "config", health_config());
-    return d;
+}
+
+static void add_reason(json_object *reasons, const char *component,
+                       const char *reason)
+{
+    json_object *r = json_object_new_object();
+
+    json_object_object_add(r, "component", json_object_new_string(component));
+    json_object_object_add(r, "reason", json_object_new_string(reason));
+    json_object_array_add(reasons, r);
+}
+
+/* Why the service is degraded: an array of {component, reason}, empty when
+ * healthy; *PROCS: the processes seen (empty outside a running service). An executor
+ * that a running master is about to respawn is not a reason; one that is
+ * missing while the master is stopped (or for longer than the respawn
+ * grace) is. No BMC worker alive is a reason at once. While draining,
+ * missing workers are expected and not reasons. */
+static json_object *health_degraded_reasons(bool store_ok, json_object **procs)
+{
+    struct proctable_report pr;
+    json_object *reasons = json_object_new_array();
+
+    *procs = json_object_new_object();
+
+    if (!store_ok)
+        add_reason(reasons, "task_store", "The task store cannot be read");
+    proctable_check(&pr);
+    if (pr.known && !pr.draining && !pr.executor_alive &&
+        (!pr.master_running ||
+         pr.executor_missing_s > PROCTABLE_RESPAWN_GRACE_S))
+        add_reason(reasons, "executor",
+                   pr.master_running
+                       ? "The executor is not running and was not restarted"
+                       : "The executor is not running and the master, "
+                         "stopped, cannot restart it: async tasks do not run");
+    if (pr.known && !pr.draining && pr.bmc_workers_alive == 0)
+        add_reason(reasons, "bmc_workers",
+                   "no BMC worker is alive: sync BMC calls cannot be served");
+    if (pr.known) {
+        json_object_object_add(*procs, "master_running",
+                               json_object_new_boolean(pr.master_running));
+        json_object_object_add(*procs, "executor_alive",
+                               json_object_new_boolean(pr.executor_alive));
+        json_object_object_add(*procs, "bmc_workers_alive",
+                               json_object_new_int(pr.bmc_workers_alive));
+        json_object_object_add(*procs, "light_workers_alive",
+                               json_object_new_int(pr.light_workers_alive));
+    }
+    return reasons;
 }
 
 /* The guide's "Health Check" example reads these at the root. */
@@ -170,10 +219,15 @@ void api_health(const struct http_request *req, struct http_response *resp)
     static const char *const mirrored[] = {"status",      "service", "version",
                                            "thread_pool", "config",  NULL};
     struct taskstore_stats st = {0};
-    bool healthy = api_store && taskstore_stats(api_store, &st) == TS_OK;
+    bool store_ok = api_store && taskstore_stats(api_store, &st) == TS_OK;
     (void)req;
-    json_object *data = health_data(st.running, healthy);
+    json_object *data = json_object_new_object(), *procs;
+    json_object *reasons = health_degraded_reasons(store_ok, &procs);
+    bool healthy = json_object_array_length(reasons) == 0;
+    health_data(data, st.running, healthy);
     health_own_keys(data, &st);
+    json_object_object_add(data, "processes", procs);
+    json_object_object_add(data, "degraded", reasons);
     bool up = healthy && !api_draining;
     json_object *env =
         response_success(resp, up ? 200 : 503,
@@ -238,8 +292,7 @@ void api_metrics(const struct http_request *req, struct http_response *resp)
     response_success(resp, 200, "Metrics retrieved", "metrics", data);
 }
 
-/* ---- GET /tasks/{id} ------------------------------------------------------
- */
+/* ---- GET /tasks/{id} ---------------------------------------------------- */
 
 static void task_lookup_failed(struct http_response *resp, int rc)
 {
@@ -285,8 +338,7 @@ void api_task_status(const struct http_request *req,
     mirror_keys(env, task, mirrored);
 }
 
-/* ---- BMC endpoints --------------------------------------------------------
- */
+/* ---- BMC endpoints ------------------------------------------------------ */
 
 /* Validate the body of a BMC endpoint taking FIELDS; answers the error
  * itself and returns non-zero when the body is not acceptable. */
@@ -464,6 +516,7 @@ static void bmc_endpoint(const struct http_request *req,
             run_async(&areq, m, req->request_id, resp);
         else
             run_sync(&areq, m, req->request_id, resp);
+        methods_params_wipe(m, areq.params);
     }
     request_free(&areq);
 }

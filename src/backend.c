@@ -27,7 +27,8 @@ void outcome_clear(struct bmc_outcome *out)
     outcome_init(out);
 }
 
-void outcome_fail(struct bmc_outcome *out, int code, const char *fmt, ...)
+void outcome_fail(struct bmc_outcome *out, enum bmc_err code, const char *fmt,
+                  ...)
 {
     va_list ap;
 

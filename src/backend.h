@@ -5,6 +5,8 @@
 #ifndef BMC_BACKEND_H
 #define BMC_BACKEND_H
 
+#include "errors.h"
+
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -38,7 +40,7 @@ void conn_wipe(struct bmc_conn *conn);
  *    never contains a password.
  * `data` is owned by the outcome: free it with outcome_clear. */
 struct bmc_outcome {
-    int code;
+    enum bmc_err code;
     bool success;
     char message[256];
     char details[512];
@@ -61,8 +63,8 @@ void outcome_init(struct bmc_outcome *out);
 void outcome_clear(struct bmc_outcome *out);
 
 /* Set a classified failure: code, details (printf format), data freed. */
-void outcome_fail(struct bmc_outcome *out, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+void outcome_fail(struct bmc_outcome *out, enum bmc_err code, const char *fmt,
+                  ...) __attribute__((format(printf, 3, 4)));
 
 /* Set a completed operation with SUCCESS, MESSAGE (may be NULL) and DATA
  * (ownership taken; may be NULL, then an empty object is used). */
@@ -82,15 +84,18 @@ struct bmc_call {
 typedef void (*bmc_op_fn)(const struct bmc_call *call,
                           struct bmc_outcome *out);
 
-/* What every backend implements. Payloads (outcome.data), per DESIGN.md:
+/* What every backend implements. Payloads (outcome.data):
  *   validate_connection  {"ok": true}
- *   get_power_state      {"power_state": "On"|"Off"|... (Redfish) or
- * "on"|"off" (IPMI)} list_actions         {"actions": [...]} run_action
- * {"message": "Command Accepted (204)" | ipmitool's line, ...} unsupported
- * action: success=false, message "Action 'X' is not supported", data.actions =
- * list list_users           {"users": [{id, name, role, enabled, ...}]}
- *   get_fw_version       {"fw_version": ..., + bios_version | manufacturer,
- * product}
+ *   get_power_state      {"power_state": "On"|"Off"|... (Redfish)
+ *                                        or "on"|"off" (IPMI)}
+ *   list_actions         {"actions": [...]}
+ *   run_action           {"message": "Command Accepted (204)"
+ *                                    | ipmitool's line, ...}
+ *                        unsupported action: success=false, message
+ *                        "Action 'X' is not supported", data.actions = list
+ *   list_users           {"users": [{id, name, role, enabled, ...}]}
+ *   get_fw_version       {"fw_version": ...,
+ *                         + bios_version | manufacturer, product}
  */
 struct bmc_backend {
     const char *name; /* "redfish" | "ipmitool" */
@@ -105,6 +110,9 @@ struct bmc_backend {
     /* -- provisioning: boot device, virtual media -- */
     /* -- machine health: sensors, event log, inventory, identify -- */
     /* -- BMC accounts -- */
+    bmc_op_fn create_user;
+    bmc_op_fn modify_user;
+    bmc_op_fn delete_user;
     /* True when every operation authenticates with the BMC itself before
      * it reads or changes anything, failing with the codes a validation
      * would: the engine then skips the separate validation exchange,

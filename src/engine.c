@@ -38,7 +38,7 @@ json_object *engine_result_normalized(const struct engine_result *res)
 }
 
 /* The envelope message of a failure: the code's literal, refined where
- * DESIGN.md says so. */
+ * the guide does (doc/architecture.md, "Errors and the envelope"). */
 static const char *failure_message(int code, enum bmc_protocol proto,
                                    bool during_validation)
 {

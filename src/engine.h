@@ -1,5 +1,5 @@
 /* engine.h - the one code path for BMC work, used by sync workers and
- * async executor threads alike (DESIGN.md "One code path for BMC work"):
+ * async executor threads alike (doc/architecture.md, "The request path"):
  * auto-validation, retry_times attempts with a delay floor, the
  * BMC_TIMEOUT deadline over the whole call, then the wait_for_state phase.
  * Owns: engine_result.data (freed by engine_result_clear). */
@@ -23,7 +23,7 @@ struct engine_request {
  * own message when it said no, `data` the payload. code != 0: a service-
  * level failure with the envelope's `message` and `details`. */
 struct engine_result {
-    int code;
+    enum bmc_err code;
     bool success;
     char message[256];
     char details[1024];

@@ -5,7 +5,7 @@
 #include <stddef.h>
 
 struct err_entry {
-    int code;
+    enum bmc_err code;
     int http_status;
     const char *message;
 };
@@ -25,6 +25,7 @@ static const struct err_entry err_table[] = {
     {BMC_ERR_RETRY_EXHAUSTED, 500, "All retry attempts failed"},
     {BMC_ERR_SERVICE_UNAVAILABLE, 503, "Service unavailable"},
     {BMC_ERR_TASK_NOT_FOUND, 404, "Task not found"},
+    {BMC_ERR_BAD_HTTP_REQUEST, 400, "Invalid HTTP request"},
     {BMC_ERR_INVALID_IP, 400, "Invalid IP address"},
     {BMC_ERR_INVALID_USERNAME, 400, "Invalid username"},
     {BMC_ERR_INVALID_PASSWORD, 400, "Invalid password"},
@@ -36,7 +37,7 @@ static const struct err_entry err_table[] = {
     {BMC_ERR_BODY_TOO_LARGE, 413, "Request body too large"},
 };
 
-static const struct err_entry *err_lookup(int code)
+static const struct err_entry *err_lookup(enum bmc_err code)
 {
     for (size_t i = 0; i < sizeof(err_table) / sizeof(err_table[0]); i++)
         if (err_table[i].code == code)
@@ -44,19 +45,19 @@ static const struct err_entry *err_lookup(int code)
     return NULL;
 }
 
-const char *bmc_err_message(int code)
+const char *bmc_err_message(enum bmc_err code)
 {
     const struct err_entry *e = err_lookup(code);
     return e ? e->message : "Internal error";
 }
 
-int bmc_err_http_status(int code)
+int bmc_err_http_status(enum bmc_err code)
 {
     const struct err_entry *e = err_lookup(code);
     return e ? e->http_status : 500;
 }
 
-int bmc_err_is_transient(int code)
+bool bmc_err_is_transient(enum bmc_err code)
 {
     return code == BMC_ERR_CONNECTION_TIMEOUT ||
            code == BMC_ERR_PROTOCOL_ERROR ||

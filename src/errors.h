@@ -4,6 +4,8 @@
 #ifndef BMC_ERRORS_H
 #define BMC_ERRORS_H
 
+#include <stdbool.h>
+
 enum bmc_err {
     BMC_OK = 0,
     /* 1xxx: connection validation */
@@ -24,6 +26,7 @@ enum bmc_err {
     BMC_ERR_SERVICE_UNAVAILABLE = 3004, /* queue full, store busy, draining */
     BMC_ERR_TASK_NOT_FOUND = 3005,
     /* 4xxx: input validation */
+    BMC_ERR_BAD_HTTP_REQUEST = 4000, /* nginx's own: request unreadable */
     BMC_ERR_INVALID_IP = 4001,
     BMC_ERR_INVALID_USERNAME = 4002,
     BMC_ERR_INVALID_PASSWORD = 4003,
@@ -35,13 +38,13 @@ enum bmc_err {
     BMC_ERR_BODY_TOO_LARGE = 4130,
 };
 
-/* The literal message DESIGN.md fixes for CODE (static string). */
-const char *bmc_err_message(int code);
+/* The literal message of CODE, as the guide words it (static string). */
+const char *bmc_err_message(enum bmc_err code);
 
 /* The HTTP status the envelope for CODE is sent with. */
-int bmc_err_http_status(int code);
+int bmc_err_http_status(enum bmc_err code);
 
 /* Whether a failure with CODE may be retried (1002, 1003, 1005, 3001). */
-int bmc_err_is_transient(int code);
+bool bmc_err_is_transient(enum bmc_err code);
 
 #endif

@@ -49,9 +49,9 @@ static struct {
 } ex = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static volatile sig_atomic_t executor_stop;
+static volatile sig_atomic_t executor_reopen_logs;
 
-/* ---- socket address ------------------------------------------------------
- */
+/* ---- socket address ----------------------------------------------------- */
 
 const char *executor_socket_path(void)
 {
@@ -218,12 +218,14 @@ static void job_free(struct job *j)
     if (!j)
         return;
     conn_wipe(&j->conn);
+    const struct method_def *m = methods_find(j->method);
+    if (m)
+        methods_params_wipe(m, j->params);
     json_object_put(j->params);
     free(j);
 }
 
-/* ---- worker side ----------------------------------------------------------
- */
+/* ---- worker side -------------------------------------------------------- */
 
 static int submit_fail(char *details, size_t dlen, const char *why)
 {
@@ -233,13 +235,14 @@ static int submit_fail(char *details, size_t dlen, const char *why)
 
 /* Hand the job to the executor and read its answer: 0 when it took the
  * task (its reply names the task), else a code with DETAILS. */
-static int submit_exchange(const char *text, const char *task_id,
-                           char *details, size_t dlen)
+static enum bmc_err submit_exchange(const char *text, const char *task_id,
+                                    char *details, size_t dlen)
 {
     struct sockaddr_un sa;
     char reply[512];
     double deadline = clock_now_mono() + IO_TIMEOUT_S;
-    int rc = BMC_ERR_SERVICE_UNAVAILABLE, cr;
+    enum bmc_err rc = BMC_ERR_SERVICE_UNAVAILABLE;
+    int cr;
     json_object *ans = NULL, *v;
     int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 
@@ -268,7 +271,7 @@ static int submit_exchange(const char *text, const char *task_id,
     } else {
         copy_str(ans, "details", details, dlen);
         rc = ans && json_object_object_get_ex(ans, "code", &v)
-                 ? json_object_get_int(v)
+                 ? (enum bmc_err)json_object_get_int(v)
                  : BMC_ERR_SERVICE_UNAVAILABLE;
     }
     goto out;
@@ -281,13 +284,13 @@ out:
     return rc;
 }
 
-int executor_submit(const struct api_request *req, const char *method,
-                    const char *request_id, const char *task_id,
-                    char *details, size_t dlen)
+enum bmc_err executor_submit(const struct api_request *req, const char *method,
+                             const char *request_id, const char *task_id,
+                             char *details, size_t dlen)
 {
     json_object *msg = job_to_json(req, method, request_id, task_id);
     const char *text = json_compact(msg);
-    int rc = submit_exchange(text, task_id, details, dlen);
+    enum bmc_err rc = submit_exchange(text, task_id, details, dlen);
 
     wipe_json_string(msg, "password");
     explicit_bzero((char *)text, strlen(text));
@@ -295,8 +298,7 @@ int executor_submit(const struct api_request *req, const char *method,
     return rc;
 }
 
-/* ---- executor side --------------------------------------------------------
- */
+/* ---- executor side ------------------------------------------------------ */
 
 static void run_job(struct job *j)
 {
@@ -353,12 +355,19 @@ static int start_thread(struct job *j)
 {
     pthread_attr_t attr;
     pthread_t t;
+    sigset_t hup, old;
 
+    /* Job threads never take SIGHUP: it is the main loop's (log reopen),
+     * and it must not interrupt a thread's BMC exchange. */
+    sigemptyset(&hup);
+    sigaddset(&hup, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &hup, &old);
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, THREAD_STACK);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     int rc = pthread_create(&t, &attr, job_thread, j);
     pthread_attr_destroy(&attr);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     return rc;
 }
 
@@ -409,7 +418,7 @@ static void admit(int fd, struct job *j, pid_t from)
     if (run_now) {
         if (start_thread(j) == 0)
             return;
-        /* No thread: run it queued instead of losing it. */
+        /* No thread: the task ends failed, saying so (never left running). */
         pthread_mutex_lock(&ex.lock);
         ex.running--;
         pthread_mutex_unlock(&ex.lock);
@@ -473,6 +482,21 @@ static void on_term(int sig)
     executor_stop = 1;
 }
 
+static void on_hup(int sig)
+{
+    (void)sig;
+    executor_reopen_logs = 1;
+}
+
+/* After SIGHUP (logrotate): task lines go to the new BMC_LOG_FILE. */
+static void reopen_logs_if_asked(void)
+{
+    if (!executor_reopen_logs)
+        return;
+    executor_reopen_logs = 0;
+    log_reopen();
+}
+
 /* On shutdown: queued jobs end failed (they never started). */
 static void fail_queued(void)
 {
@@ -508,9 +532,10 @@ int executor_run(int listen_fd, struct taskstore *store)
     sa.sa_handler = on_term;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = on_hup; /* no SA_RESTART: poll() returns EINTR */
+    sigaction(SIGHUP, &sa, NULL);
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     ex.store = store;
@@ -521,6 +546,7 @@ int executor_run(int listen_fd, struct taskstore *store)
     fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) | O_NONBLOCK);
     while (!executor_stop) {
         struct pollfd p = {listen_fd, POLLIN, 0};
+        reopen_logs_if_asked();
         if (poll(&p, 1, 500) <= 0)
             continue;
         int fd;
@@ -532,7 +558,9 @@ int executor_run(int listen_fd, struct taskstore *store)
     }
     fail_queued();
     log_info("executor_draining", "running=%d", running_count());
-    while (running_count() > 0)
+    while (running_count() > 0) {
+        reopen_logs_if_asked();
         usleep(100 * 1000);
+    }
     return 0;
 }

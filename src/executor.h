@@ -32,8 +32,8 @@ int executor_run(int listen_fd, struct taskstore *store);
  * DETAILS: the caller must then taskstore_abandon the task before it may
  * answer 503, since a silent executor may have taken it after all. Signals
  * never cut the exchange short. */
-int executor_submit(const struct api_request *req, const char *method,
-                    const char *request_id, const char *task_id,
-                    char *details, size_t dlen);
+enum bmc_err executor_submit(const struct api_request *req, const char *method,
+                             const char *request_id, const char *task_id,
+                             char *details, size_t dlen);
 
 #endif

@@ -1,6 +1,8 @@
 /* gate.c - the per-BMC gate (see gate.h). */
 #include "autoconfig.h"
 #include "gate.h"
+
+#include "proctable.h"
 #include "shmutex.h"
 
 #include "clock.h"
@@ -100,38 +102,6 @@ static struct gate_map gm;
 
 /* ---- processes ---------------------------------------------------------- */
 
-/* Start time of PID in clock ticks since boot, and its state letter in
- * *STATE (may be NULL); 0 when /proc cannot tell. */
-static uint64_t proc_start_time(pid_t pid, char *state)
-{
-    char path[64], buf[1024], *p;
-    ssize_t n;
-    int fd;
-
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
-    p = strrchr(buf, ')'); /* comm may contain spaces and parentheses */
-    if (!p || p[1] != ' ' || !p[2])
-        return 0;
-    p += 2; /* field 3, state */
-    if (state)
-        *state = *p;
-    for (int field = 3; field < 22; field++) {
-        p = strchr(p, ' ');
-        if (!p)
-            return 0;
-        p++;
-    }
-    return strtoull(p, NULL, 10);
-}
-
 /* This process's start time, read once per thread and process. */
 static uint64_t self_start_time(void)
 {
@@ -140,7 +110,7 @@ static uint64_t self_start_time(void)
 
     if (pid != getpid()) {
         pid = getpid();
-        start = proc_start_time(pid, NULL);
+        start = proctable_stat(pid, NULL);
     }
     return start;
 }
@@ -156,7 +126,7 @@ static bool proc_alive(pid_t pid, uint64_t pstart)
         return false;
     if (kill(pid, 0) != 0 && errno == ESRCH)
         return false;
-    now = proc_start_time(pid, &state);
+    now = proctable_stat(pid, &state);
     if (!now) /* /proc hidden or the process just went: kill() decides */
         return kill(pid, 0) == 0 || errno == EPERM;
     if (state == 'Z' || state == 'X')
@@ -164,8 +134,7 @@ static bool proc_alive(pid_t pid, uint64_t pstart)
     return !pstart || now == pstart;
 }
 
-/* ---- futex ----------------------------------------------------------------
- */
+/* ---- futex -------------------------------------------------------------- */
 
 static void futex_wait(uint32_t *word, uint32_t val, double seconds)
 {
@@ -299,8 +268,7 @@ static int entry_get(const char *ip, int port, int protocol, uint32_t hash)
     return ei;
 }
 
-/* ---- holders and waiters --------------------------------------------------
- */
+/* ---- holders and waiters ------------------------------------------------ */
 
 static bool entry_has_room(const struct gate_entry *e, bool exclusive)
 {
@@ -395,7 +363,6 @@ static void holder_take(int ei, bool exclusive, uint64_t pstart,
         t->entry = ei;
         t->slot = s;
         t->token = ho->token;
-        t->since = clock_now_mono();
         return;
     }
 }
@@ -411,8 +378,7 @@ static void holder_free(struct gate_entry *e, int s)
     CNT_ADD(slots_in_use, -1);
 }
 
-/* ---- the mutex -------------------------------------------------------------
- */
+/* ---- the mutex ---------------------------------------------------------- */
 
 /* Rebuild every derived field from the records (holders, used waiters,
  * used entries): whatever instruction a dead holder of the mutex stopped
@@ -493,8 +459,7 @@ int gate_test_lock(void)
     return gm.h ? gate_lock() : -1;
 }
 
-/* ---- dead processes
- * --------------------------------------------------------- */
+/* ---- dead processes ----------------------------------------------------- */
 
 struct proc_id {
     pid_t pid;
@@ -614,8 +579,7 @@ int gate_reap_dead(void)
     return gm.h ? gate_sweep(NONE) : 0;
 }
 
-/* ---- entering and leaving -------------------------------------------------
- */
+/* ---- entering and leaving ----------------------------------------------- */
 
 /* The place of this call in the queue: a thread that comes back for the
  * same BMC with the same deadline is the same call (its next request, or
@@ -723,9 +687,9 @@ static int wait_turn(int ei, int32_t wi, double deadline, double start,
     }
 }
 
-int gate_enter(const char *ip, int port, enum bmc_protocol protocol,
-               bool exclusive, double deadline, struct gate_ticket *t,
-               char *details, size_t dlen)
+enum bmc_err gate_enter(const char *ip, int port, enum bmc_protocol protocol,
+                        bool exclusive, double deadline, struct gate_ticket *t,
+                        char *details, size_t dlen)
 {
     char key[BMC_IP_MAX];
     uint32_t hash;

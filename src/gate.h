@@ -48,7 +48,6 @@ struct gate_ticket {
     int entry; /* -1: no slot held (gate open) */
     int slot;
     unsigned token;
-    double since; /* monotonic time the slot was granted */
 };
 
 struct gate_stats {
@@ -76,9 +75,9 @@ void gate_shutdown(void);
  * until DEADLINE (CLOCK_MONOTONIC seconds; <= 0: no deadline). 0 with *T
  * filled, or BMC_ERR_TIMEOUT (3002) with DETAILS saying how long it
  * waited for which BMC. A wait is logged (event=gate_waited ms=...). */
-int gate_enter(const char *ip, int port, enum bmc_protocol protocol,
-               bool exclusive, double deadline, struct gate_ticket *t,
-               char *details, size_t dlen);
+enum bmc_err gate_enter(const char *ip, int port, enum bmc_protocol protocol,
+                        bool exclusive, double deadline, struct gate_ticket *t,
+                        char *details, size_t dlen);
 
 /* Give back the slot of T (no-op for an open ticket); T is reset. */
 void gate_leave(struct gate_ticket *t);

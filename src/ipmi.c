@@ -4,6 +4,7 @@
  * missing answers) without changing what it prints on stdout. */
 #include "autoconfig.h"
 #include "ipmi.h"
+#include "ipmi_private.h"
 
 #include "clock.h"
 #include "config.h"
@@ -24,10 +25,9 @@
 #define CHILD_PATH                                                            \
     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define NOT_INSTALLED "ipmitool is not installed"
-#define ARGV_MAX      32
 
-const char *const ipmi_actions[IPMI_ACTIONS_COUNT + 1] = {
-    "status", "on", "off", "cycle", "reset", "soft", NULL};
+static const char *const ipmi_actions[] = {"status", "on",   "off", "cycle",
+                                           "reset",  "soft", NULL};
 
 /* ---- finding ipmitool -------------------------------------------------- */
 
@@ -75,19 +75,7 @@ bool ipmi_tool_available(char *path_out, size_t len)
 
 /* ---- running one command ---------------------------------------------- */
 
-/* Everything one ipmitool run needs; the password copy is wiped by
- * run_clear. */
-struct run {
-    char tool[PATH_MAX];
-    char port[16], suite[16], retries[16], timeout[16];
-    char pwenv[sizeof("IPMI_PASSWORD=") + BMC_PASSWORD_MAX];
-    const char *argv[ARGV_MAX];
-    char *envp[4];
-    struct ipmi_timing timing;
-    struct subproc_result res;
-};
-
-static void run_clear(struct run *r)
+void run_clear(struct run *r)
 {
     explicit_bzero(r->pwenv, sizeof(r->pwenv));
     subproc_result_free(&r->res);
@@ -223,9 +211,9 @@ static bool run_prepare(struct run *r, const struct bmc_call *call,
 /* Run CMD; returns 0 when ipmitool exited 0 (R->res.out holds stdout),
  * otherwise -1 with OUT set (a classified failure, or the BMC's refusal
  * when REFUSAL_ANSWERS). */
-static int run_cmd(struct run *r, const struct bmc_call *call,
-                   const char *const *cmd, bool power_change, bool csv,
-                   bool refusal_answers, struct bmc_outcome *out)
+int run_cmd(struct run *r, const struct bmc_call *call, const char *const *cmd,
+            bool power_change, bool csv, bool refusal_answers,
+            struct bmc_outcome *out)
 {
     double remaining;
     struct gate_ticket gt;
@@ -256,6 +244,8 @@ static int run_cmd(struct run *r, const struct bmc_call *call,
         .envp = r->envp,
         /* stop it early enough that the answer still meets the deadline */
         .deadline = call->deadline - SUBPROC_GRACE_DEFAULT - 0.05,
+        .stdin_data = r->stdin_data,
+        .stdin_len = r->stdin_len,
     };
     subproc_run(&spec, &r->res);
     gate_leave(&gt);
@@ -280,8 +270,8 @@ static int run_cmd(struct run *r, const struct bmc_call *call,
     return -1;
 }
 
-static void fail_output(struct bmc_outcome *out, const char *what,
-                        const char *stdout_text)
+void fail_output(struct bmc_outcome *out, const char *what,
+                 const char *stdout_text)
 {
     char first[128];
     const char *nl = strchr(stdout_text, '\n');
@@ -295,9 +285,9 @@ static void fail_output(struct bmc_outcome *out, const char *what,
 
 /* Run read-only command CMD (CSV output when CSV) and turn its output into
  * the outcome's data with PARSE; WHAT names the command in errors. */
-static void run_parsed(const struct bmc_call *call, const char *const *cmd,
-                       bool csv, json_object *(*parse)(const char *),
-                       const char *what, struct bmc_outcome *out)
+void run_parsed(const struct bmc_call *call, const char *const *cmd, bool csv,
+                json_object *(*parse)(const char *), const char *what,
+                struct bmc_outcome *out)
 {
     struct run r = {0};
 
@@ -389,7 +379,7 @@ static void ipmi_list_actions(const struct bmc_call *call,
     }
 }
 
-static const char *param_string(const struct bmc_call *call, const char *key)
+const char *param_string(const struct bmc_call *call, const char *key)
 {
     json_object *v;
 
@@ -508,6 +498,9 @@ const struct bmc_backend ipmi_backend = {
     .list_actions = ipmi_list_actions,
     .run_action = ipmi_run_action,
     .list_users = ipmi_list_users,
+    .create_user = ipmi_create_user,
+    .modify_user = ipmi_modify_user,
+    .delete_user = ipmi_delete_user,
     .get_fw_version = ipmi_get_fw_version,
     .ops_authenticate = true,
 };

@@ -14,10 +14,6 @@
 #define IPMI_USERNAME_MAX 16 /* bytes; the IPMI limit ipmitool enforces */
 #define IPMI_PASSWORD_MAX 20 /* bytes; IPMI v2.0 password */
 
-/* The actions run_action accepts, in list_actions order. */
-extern const char *const ipmi_actions[];
-#define IPMI_ACTIONS_COUNT 6
-
 /* Find ipmitool: BMC_IPMITOOL (a path, or a name searched on PATH) or
  * "ipmitool" on PATH. Writes the path found (or the one tried) into OUT.
  * Returns whether it is an executable regular file. For /health too. */

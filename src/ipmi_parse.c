@@ -1,7 +1,7 @@
 /* ipmi_parse.c - see ipmi_parse.h. Messages are those of ipmitool 1.8.19
  * (lanplus.c, lanplus_strings.c, ipmi_chassis.c, helper.c) as seen against
- * OpenIPMI's ipmi_sim 2.0.33; see shared/reference/ipmitool-and-ipmi_sim.md.
- */
+ * OpenIPMI's ipmi_sim 2.0.33; tests/unit/test_ipmi.c holds those outputs
+ * and doc/architecture.md says where this table sits on the request path. */
 #include "autoconfig.h"
 #include "ipmi_parse.h"
 
@@ -44,8 +44,7 @@ void ipmi_timing_for(double remaining, bool power_change,
     }
 }
 
-/* ---- lines ---------------------------------------------------------------
- */
+/* ---- lines -------------------------------------------------------------- */
 
 /* Copy the line starting at *P into BUF (cut to fit, no newline) and
  * advance *P past it. Returns false at the end of the text. */
@@ -187,8 +186,8 @@ static bool pattern_matches(const struct ipmi_pattern *p, const char *line)
                     : strstr(line, p->needle) != NULL;
 }
 
-/* First row (in table order) matching a non-noise line of ERR; LINE gets it.
- */
+/* First row (in table order) matching a non-noise line of ERR; LINE gets
+ * it. */
 static const struct ipmi_pattern *classify_find(const char *err, char *line,
                                                 size_t len)
 {
@@ -221,11 +220,10 @@ int ipmi_classify_stderr(const char *err, int cipher_suite, char *details,
     if (!row)
         return 0;
     if (row->code == BMC_ERR_PROTOCOL_ERROR)
-        snprintf(
-            details, len,
-            "%s (cipher suite %d; ipmitool: %s). Try another cipher_suite, "
-            "e.g. %d",
-            row->what, cipher_suite, line, cipher_suite == 3 ? 17 : 3);
+        snprintf(details, len,
+                 "%s (cipher suite %d; ipmitool: %s). "
+                 "Try another cipher_suite, e.g. %d",
+                 row->what, cipher_suite, line, cipher_suite == 3 ? 17 : 3);
     else
         snprintf(details, len, "%s (ipmitool: %s)", row->what, line);
     return row->code;
@@ -391,7 +389,9 @@ static json_object *user_from_csv(char *line, bool *empty)
     bool enabled =
         msg && strcmp(role, "Unknown") != 0 && strcmp(role, "NoAccess") != 0;
     json_object *u = json_object_new_object();
-    json_object_object_add(u, "id", json_object_new_int((int)id));
+    char idtext[8];
+    snprintf(idtext, sizeof(idtext), "%ld", id);
+    json_object_object_add(u, "id", json_object_new_string(idtext));
     json_object_object_add(u, "name", json_object_new_string(field[1]));
     json_object_object_add(u, "role", json_object_new_string(role));
     json_object_object_add(u, "enabled", json_object_new_boolean(enabled));
@@ -424,6 +424,22 @@ json_object *ipmi_parse_user_list(const char *out)
     res = json_object_new_object();
     json_object_object_add(res, "users", users);
     return res;
+}
+
+int ipmi_parse_free_user_slot(const char *out)
+{
+    char cur[LINE_MAX_LEN];
+    const char *p = out;
+
+    while (p && line_next(&p, cur, sizeof(cur))) {
+        char *end, *comma = strchr(cur, ',');
+        long id = strtol(cur, &end, 10);
+        if (!comma || end != comma || id < 2 || id > 255)
+            continue;
+        if (comma[1] == ',') /* no name */
+            return (int)id;
+    }
+    return -1;
 }
 
 json_object *ipmi_parse_mc_info(const char *out)

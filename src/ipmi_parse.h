@@ -81,10 +81,14 @@ int ipmi_parse_power_status(const char *out, const char **state, char *line,
 /* "Chassis Power Control: Up/On" → that line into LINE. 0 or -1. */
 int ipmi_parse_control_line(const char *out, char *line, size_t len);
 
-/* `ipmitool -c user list N` → {"users": [{id, name, role, enabled, callin,
- * link_auth, ipmi_msg, privilege}]}, empty slots (no name, no IPMI
+/* `ipmitool -c user list N` → {"users": [{id (a string), name, role, enabled,
+ * callin, link_auth, ipmi_msg, privilege}]}, empty slots (no name, no IPMI
  * messaging) left out. NULL when OUT holds no user line at all. */
 json_object *ipmi_parse_user_list(const char *out);
+
+/* The first slot (id >= 2: slot 1 is IPMI's anonymous user) without a name
+ * in `ipmitool -c user list N` output, or -1 when all are taken. */
+int ipmi_parse_free_user_slot(const char *out);
 
 /* `ipmitool mc info` → {"fw_version", "manufacturer", "product",
  * "ipmi_version"}; NULL when there is no "Firmware Revision". */

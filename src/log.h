@@ -10,8 +10,7 @@
 /* Set the minimum level that is written (from bmc_cfg.log_level). */
 void log_set_level(enum bmc_log_level level);
 
-/* Set the request id that this thread's following lines carry (NULL clears).
- */
+/* Set the request id this thread's following lines carry (NULL clears). */
 void log_set_request_id(const char *request_id);
 
 /* Write `ts=… level=… pid=… [req=…] event=EVENT <fmt…>`; FMT must produce

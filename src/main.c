@@ -10,7 +10,6 @@
 #include "sockets.h"
 #include "taskstore.h"
 
-#include <curl/curl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -38,36 +37,39 @@ static int open_store(struct taskstore **store, char *err, size_t errlen)
     return taskstore_open(path, &opts, store, err, errlen) == TS_OK ? 0 : -1;
 }
 
-/* Store first (its flock refuses a second daemon), then sockets, then the
- * master with its children. */
+/* Store first (its flock refuses a second daemon), then the gate, the
+ * executor's socket and the listening sockets, then the master with its
+ * children. One exit path undoes whatever was set up, in reverse order. */
 static int start(char *err, size_t errlen)
 {
     struct taskstore *store = NULL;
-    struct listen_sockets ls;
-    int executor_fd, rc;
+    struct listen_sockets ls = {.bmc_fd = -1, .light_fd = -1};
+    int executor_fd = -1, rc = 1;
 
     if (open_store(&store, err, errlen))
-        return 1;
+        goto out;
     /* the per-BMC gate: shared memory every child inherits */
-    if (gate_init(GATE_DEFAULT_ENTRIES, bmc_cfg.max_per_bmc, err, errlen)) {
-        taskstore_close(store);
-        return 1;
-    }
+#ifdef BMC_BENCH_GATE_OFF
+    log_warn("gate_off", "reason=\"built with --enable-bench-gate-off, for "
+                         "tests/bench/gate only: BMCs are not protected\"");
+#else
+    if (gate_init(GATE_DEFAULT_ENTRIES, bmc_cfg.max_per_bmc, err, errlen))
+        goto out;
+#endif
     executor_fd = executor_listen(err, errlen);
-    if (executor_fd < 0) {
-        taskstore_close(store);
-        return 1;
-    }
-    if (sockets_open(&ls, err, errlen)) {
-        close(executor_fd);
-        taskstore_close(store);
-        return 1;
-    }
+    if (executor_fd < 0)
+        goto out;
+    if (sockets_open(&ls, err, errlen))
+        goto out;
     rc = master_run(&ls, store, executor_fd);
+out:
     sockets_close(&ls);
-    close(executor_fd);
-    unlink(executor_socket_path());
-    taskstore_close(store);
+    if (executor_fd >= 0) {
+        close(executor_fd);
+        unlink(executor_socket_path());
+    }
+    if (store)
+        taskstore_close(store);
     return rc;
 }
 
@@ -108,6 +110,7 @@ int main(int argc, char **argv)
         return 2;
     }
     log_set_level(bmc_cfg.log_level);
+    log_reopen(); /* BMC_LOG_FILE from the first line on, not after SIGHUP */
     rc = start(err, sizeof(err));
     if (rc)
         fprintf(stderr, "bmc-managerd: %s\n", err);

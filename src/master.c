@@ -8,6 +8,7 @@
 #include "gate.h"
 #include "redfish_transport.h"
 #include "log.h"
+#include "proctable.h"
 #include "sockets.h"
 #include "taskstore.h"
 #include "worker.h"
@@ -24,6 +25,9 @@
 #include <unistd.h>
 
 enum child_kind { CHILD_BMC_WORKER, CHILD_LIGHT_WORKER, CHILD_EXECUTOR };
+_Static_assert((int)CHILD_EXECUTOR == (int)PROCTABLE_EXECUTOR &&
+                   (int)CHILD_LIGHT_WORKER == (int)PROCTABLE_LIGHT_WORKER,
+               "child kinds are proctable kinds");
 
 #define SWEEP_INTERVAL_S 60.0
 
@@ -95,6 +99,7 @@ static void spawn(struct master *m, struct child *c)
         child_main(m, c);
     c->pid = pid;
     c->spawned_at = clock_now_mono();
+    proctable_set((int)(c - m->children), (enum proctable_kind)c->kind, pid);
     log_debug("child_started", "kind=%s child=%d", kind_name(c->kind),
               (int)pid);
 }
@@ -133,6 +138,7 @@ static void reap_children(struct master *m)
                     ? "The executor stopped before the task finished"
                     : "The worker stopped before the task finished");
         c->pid = 0;
+        proctable_set((int)(c - m->children), (enum proctable_kind)c->kind, 0);
         /* A child that dies at once is not respawned in a tight loop. */
         bool quick = clock_now_mono() - c->spawned_at < 1.0;
         c->respawn_after = (!clean && quick) ? clock_now_mono() + 1 : 0;
@@ -182,6 +188,7 @@ static void start_drain(struct master *m)
     if (m->draining)
         return;
     m->draining = true;
+    proctable_set_draining();
     m->drain_deadline = clock_now_mono() + bmc_cfg.timeout +
                         bmc_cfg.max_wait_for_state_seconds + 10;
     log_info("draining", "children=%d", live_children(m));
@@ -250,13 +257,33 @@ static int build_child_table(struct master *m)
     return 0;
 }
 
+/* No task stays running with a dead owner (DESIGN.md "At most once"),
+ * whatever happened to the fail at reap time (store busy): every few
+ * seconds, tasks whose owner process is gone are failed. */
+#define OWNER_SWEEP_INTERVAL_S 3.0
+static void owner_sweep_tick(struct master *m)
+{
+    static double next;
+    long failed = 0;
+
+    if (!m->store || clock_now_mono() < next)
+        return;
+    next = clock_now_mono() + OWNER_SWEEP_INTERVAL_S;
+    int rc = taskstore_fail_dead_owners(
+        m->store, "The process running this task died", &failed);
+    if (rc != TS_OK)
+        next = 0; /* again on the next tick */
+    if (failed)
+        log_warn("dead_owner_tasks_failed", "failed=%ld", failed);
+}
+
 /* Retention and cap, in the master on a timer, never on a request path. */
 static void sweep_tick(struct master *m)
 {
     if (!m->store || clock_now_mono() < m->next_sweep)
         return;
     m->next_sweep = clock_now_mono() + SWEEP_INTERVAL_S;
-    int rc = taskstore_sweep(m->store, clock_now_real());
+    enum ts_rc rc = taskstore_sweep(m->store, clock_now_real());
     if (rc != TS_OK)
         log_warn("sweep_failed", "reason=\"%s\"", taskstore_rc_message(rc));
 }
@@ -269,7 +296,7 @@ int master_run(struct listen_sockets *ls, struct taskstore *store,
     sigset_t set;
     struct timespec tick = {1, 0}, drain_step = {0, 200 * 1000 * 1000};
 
-    if (build_child_table(&m))
+    if (build_child_table(&m) || proctable_init(m.nchildren))
         return 1;
     sigemptyset(&set);
     sigaddset(&set, SIGCHLD);
@@ -296,6 +323,7 @@ int master_run(struct listen_sockets *ls, struct taskstore *store,
         reap_children(&m);
         gate_reap_dead(); /* slots of children that died holding them */
         respawn_missing(&m);
+        owner_sweep_tick(&m);
         if (!m.draining)
             sweep_tick(&m);
     }

@@ -46,6 +46,62 @@ static const struct method_param user_params[] = {
      .doc = "IPMI: the LAN channel whose users are listed (default 1)"},
     END_PARAMS};
 
+static const char *const account_roles[] = {"administrator", "operator",
+                                            "readonly", NULL};
+
+#define ACCOUNT_USER_PARAM(what)                                              \
+    {                                                                         \
+        .name = "user", .type = PARAM_STRING, .required = true,               \
+        .max_len = 64, .doc = what                                            \
+    }
+#define ACCOUNT_PASSWORD_PARAM(req)                                           \
+    {                                                                         \
+        .name = "new_password", .type = PARAM_STRING, .required = req,        \
+        .max_len = 256, .secret = true,                                       \
+        .doc =                                                                \
+            "the account's password (IPMI: at most 20 bytes); never stored, " \
+            "logged or echoed"                                                \
+    }
+#define ACCOUNT_ROLE_PARAM(req)                                               \
+    {                                                                         \
+        .name = "role", .type = PARAM_STRING, .required = req,                \
+        .choices = account_roles,                                             \
+        .doc = "Redfish RoleId Administrator, Operator or ReadOnly; IPMI "    \
+               "privilege ADMINISTRATOR, OPERATOR or USER"                    \
+    }
+#define ACCOUNT_CHANNEL_PARAM                                                 \
+    {                                                                         \
+        .name = "channel", .type = PARAM_INTEGER, .bounded = true, .min = 0,  \
+        .max = 15,                                                            \
+        .doc = "IPMI: the LAN channel whose access is set (default 1)"        \
+    }
+
+static const struct method_param create_user_params[] = {
+    ACCOUNT_USER_PARAM("the new account's name (IPMI: at most 16 bytes)"),
+    ACCOUNT_PASSWORD_PARAM(true),
+    ACCOUNT_ROLE_PARAM(true),
+    {.name = "enabled",
+     .type = PARAM_BOOLEAN,
+     .doc = "whether the account may log in (default true)"},
+    ACCOUNT_CHANNEL_PARAM,
+    END_PARAMS};
+
+static const struct method_param modify_user_params[] = {
+    ACCOUNT_USER_PARAM("the account: its name, or its id as list_users "
+                       "gives it"),
+    ACCOUNT_PASSWORD_PARAM(false),
+    ACCOUNT_ROLE_PARAM(false),
+    {.name = "enabled",
+     .type = PARAM_BOOLEAN,
+     .doc = "whether the account may log in"},
+    ACCOUNT_CHANNEL_PARAM,
+    END_PARAMS};
+
+static const struct method_param delete_user_params[] = {
+    ACCOUNT_USER_PARAM("the account: its name, or its id as list_users "
+                       "gives it"),
+    ACCOUNT_CHANNEL_PARAM, END_PARAMS};
+
 /* Each section is one area of work; new methods go into theirs. */
 static const struct method_def registry[] = {
     /* ---- connection and power ---- */
@@ -93,6 +149,27 @@ static const struct method_def registry[] = {
     /* ---- provisioning: boot device, virtual media ---- */
     /* ---- machine health: sensors, event log, inventory, identify ---- */
     /* ---- BMC accounts ---- */
+    {.name = "create_user",
+     .op_offset = OP(create_user),
+     .params = create_user_params,
+     .flags = METHOD_CALLABLE | METHOD_MUTATING,
+     .summary = "Create a BMC account and read it back",
+     .role = ROLE_ADMIN,
+     .endpoint = "/create-user"},
+    {.name = "modify_user",
+     .op_offset = OP(modify_user),
+     .params = modify_user_params,
+     .flags = METHOD_CALLABLE | METHOD_MUTATING,
+     .summary = "Change a BMC account's password, role or enabled state",
+     .role = ROLE_ADMIN,
+     .endpoint = "/modify-user"},
+    {.name = "delete_user",
+     .op_offset = OP(delete_user),
+     .params = delete_user_params,
+     .flags = METHOD_CALLABLE | METHOD_MUTATING,
+     .summary = "Delete a BMC account (never the one in use)",
+     .role = ROLE_ADMIN,
+     .endpoint = "/delete-user"},
     /* ---- attributes of the connection, as on the Python object: not
      * callable (2003) ---- */
     {.name = "ip", .params = no_params},
@@ -185,8 +262,9 @@ static bool value_in_range(const struct method_param *p, json_object *v)
     return true;
 }
 
-static int check_params(const struct method_def *m, json_object *params,
-                        char *details, size_t dlen)
+static enum bmc_err check_params(const struct method_def *m,
+                                 json_object *params, char *details,
+                                 size_t dlen)
 {
     char want[256];
 
@@ -216,8 +294,9 @@ static int check_params(const struct method_def *m, json_object *params,
     return 0;
 }
 
-int methods_resolve(const char *name, json_object *params,
-                    const struct method_def **out, char *details, size_t dlen)
+enum bmc_err methods_resolve(const char *name, json_object *params,
+                             const struct method_def **out, char *details,
+                             size_t dlen)
 {
     const struct method_def *m;
 
@@ -235,7 +314,7 @@ int methods_resolve(const char *name, json_object *params,
         snprintf(details, dlen, "'%s' is an attribute, not a method", name);
         return BMC_ERR_METHOD_NOT_CALLABLE;
     }
-    int rc = check_params(m, params, details, dlen);
+    enum bmc_err rc = check_params(m, params, details, dlen);
     if (rc)
         return rc;
     *out = m;
@@ -250,9 +329,9 @@ bmc_op_fn methods_op(const struct method_def *method,
     return fn;
 }
 
-int methods_check_supported(const struct method_def *method,
-                            const struct bmc_backend *backend, char *details,
-                            size_t dlen)
+enum bmc_err methods_check_supported(const struct method_def *method,
+                                     const struct bmc_backend *backend,
+                                     char *details, size_t dlen)
 {
     if (methods_op(method, backend))
         return 0;

@@ -66,8 +66,9 @@ struct method_def {
  * 0 and *OUT, or 2001 unknown, 2002 params not matching (unknown, missing,
  * wrong type), 2003 not callable, 2004 private (leading '_'), with a
  * reason in DETAILS. */
-int methods_resolve(const char *name, json_object *params,
-                    const struct method_def **out, char *details, size_t dlen);
+enum bmc_err methods_resolve(const char *name, json_object *params,
+                             const struct method_def **out, char *details,
+                             size_t dlen);
 
 /* The registry entry named NAME, callable or not; NULL if none. */
 const struct method_def *methods_find(const char *name);
@@ -79,9 +80,9 @@ bmc_op_fn methods_op(const struct method_def *method,
 
 /* 0 when BACKEND implements METHOD, else 2002 with "'<method>' is not
  * supported over <backend>" in DETAILS. */
-int methods_check_supported(const struct method_def *method,
-                            const struct bmc_backend *backend, char *details,
-                            size_t dlen);
+enum bmc_err methods_check_supported(const struct method_def *method,
+                                     const struct bmc_backend *backend,
+                                     char *details, size_t dlen);
 
 /* The callable method whose convenience endpoint is PATH, or NULL. */
 const struct method_def *methods_by_endpoint(const char *path);

@@ -19,6 +19,9 @@ const struct bmc_backend redfish_backend = {
     .list_actions = redfish_list_actions,
     .run_action = redfish_run_action,
     .list_users = redfish_list_users,
+    .create_user = redfish_create_user,
+    .modify_user = redfish_modify_user,
+    .delete_user = redfish_delete_user,
     .get_fw_version = redfish_get_fw_version,
     .end_call = redfish_end_call,
 };

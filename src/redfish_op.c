@@ -105,6 +105,7 @@ int rf_get(struct rf_op *op, const char *path, json_object **doc, char *etag,
         outcome_fail(op->out, BMC_ERR_PROTOCOL_ERROR, "GET %s: %s", path, err);
         goto out;
     }
+    snprintf(op->allow, sizeof(op->allow), "%s", resp.allow);
     if (etag) {
         const char *odata = rfp_string(*doc, "@odata.etag");
         snprintf(etag, etaglen, "%s",

@@ -6,9 +6,10 @@
  * Alias mapping (first ResetType the BMC offers wins):
  *   on    → On, ForceOn, PowerOn                      (no-op when On)
  *   off   → ForceOff, PowerOffNonGraceful             (no-op when Off)
- *   soft  → GracefulShutdown, PowerOffGraceful        (no-op when Off; never
- * forced) reset → ForceRestart, GracefulRestart             (reset is a hard
- * reset: forced first; a BMC with only GracefulRestart gets that, and the
+ *   soft  → GracefulShutdown, PowerOffGraceful        (no-op when Off;
+ *                                                      never forced)
+ *   reset → ForceRestart, GracefulRestart             (reset is a hard reset:
+ *           forced first; a BMC with only GracefulRestart gets that, and the
  *           reset_type sent is reported)
  *   cycle → PowerCycle; else the sequence off → wait for Off → on, using
  *           the off and on mappings above (forced off, as a cycle is)
@@ -45,9 +46,9 @@ struct rf_reset {
 };
 
 enum rf_plan_kind {
-    RF_PLAN_UNSUPPORTED, /* not offered: answer "Action 'X' is not supported"
-                          */
-    RF_PLAN_RESET,       /* one POST of reset_type */
+    /* not offered: answer "Action 'X' is not supported" */
+    RF_PLAN_UNSUPPORTED,
+    RF_PLAN_RESET,          /* one POST of reset_type */
     RF_PLAN_CYCLE_SEQUENCE, /* off_type, wait for Off, then on_type */
 };
 

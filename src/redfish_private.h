@@ -34,6 +34,7 @@ struct rf_op {
     json_object *system;
     char system_path[RF_PATH_MAX];
     char seen[RF_NAME_MAX]; /* the last PowerState read */
+    char allow[128];        /* the Allow header of the last rf_get, or "" */
     bool sent; /* a mutating exchange may have reached the BMC: rf_op_end
                   sets out->maybe_delivered (never repeated) */
 };
@@ -109,6 +110,36 @@ int rf_manager_path(struct rf_op *op, char *path, size_t pathlen);
 /* Forget this thread's discovery (end of an engine call). */
 void rf_cache_clear(void);
 
+/* ---- redfish_accounts.c: the accounts as read ------------------------- */
+
+/* One account as read, with the ETag that guards writes to it. */
+struct rf_account {
+    char path[RF_PATH_MAX];
+    char etag[HTTP_HEADER_VALUE_MAX];
+    json_object *doc;
+};
+
+struct rf_accounts {
+    char coll[RF_PATH_MAX];
+    bool post_allowed; /* collection model */
+    struct rf_account *v;
+    size_t n;
+};
+
+/* Load the Accounts collection, its model and every account (bounded);
+ * A is owned by the caller (rf_accounts_free, also after a failure). */
+int rf_accounts_load(struct rf_op *op, struct rf_accounts *a);
+void rf_accounts_free(struct rf_accounts *a);
+
+/* The account whose UserName (else Id) is USER, or NULL (borrowed). */
+struct rf_account *rf_accounts_find(struct rf_accounts *a, const char *user);
+
+/* The first empty slot of the slot model, or NULL (borrowed). */
+struct rf_account *rf_accounts_free_slot(struct rf_accounts *a);
+
+/* Whether ACCT is an empty slot (UserName ""). */
+bool rf_account_is_empty_slot(const struct rf_account *acct);
+
 /* ---- the operations, by resource file ----------------------------------- */
 
 void redfish_validate_connection(const struct bmc_call *call,
@@ -121,6 +152,12 @@ void redfish_run_action(const struct bmc_call *call,
                         struct bmc_outcome *out); /* power */
 void redfish_list_users(const struct bmc_call *call,
                         struct bmc_outcome *out); /* accounts */
+void redfish_create_user(const struct bmc_call *call,
+                         struct bmc_outcome *out); /* accounts */
+void redfish_modify_user(const struct bmc_call *call,
+                         struct bmc_outcome *out); /* accounts */
+void redfish_delete_user(const struct bmc_call *call,
+                         struct bmc_outcome *out); /* accounts */
 void redfish_get_fw_version(const struct bmc_call *call,
                             struct bmc_outcome *out); /* manager */
 

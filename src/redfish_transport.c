@@ -144,11 +144,14 @@ static size_t http_on_header(char *data, size_t size, size_t nmemb,
     if (n > 5 && !strncmp(data, "HTTP/", 5)) { /* a new response starts */
         sink->resp->etag[0] = '\0';
         sink->resp->location[0] = '\0';
+        sink->resp->allow[0] = '\0';
     }
     http_take_header(data, n, "ETag", sink->resp->etag,
                      sizeof(sink->resp->etag));
     http_take_header(data, n, "Location", sink->resp->location,
                      sizeof(sink->resp->location));
+    http_take_header(data, n, "Allow", sink->resp->allow,
+                     sizeof(sink->resp->allow));
     return n;
 }
 
@@ -254,7 +257,7 @@ static int http_setup(CURL *c, const struct rf_request *req, const char *url,
     SET(CURLOPT_SSL_VERIFYHOST, verify ? 2L : 0L);
     if (verify) {
         /* One CA store per handle, cached: Debian's default CAPATH would
-         * disable libcurl's CA cache (DESIGN.md). */
+         * disable libcurl's CA cache (doc/architecture.md, "Backends"). */
         SET(CURLOPT_CAPATH, (char *)NULL);
         if (ca && *ca)
             SET(CURLOPT_CAINFO, ca);

@@ -45,6 +45,7 @@ struct rf_response {
     size_t len;
     char etag[HTTP_HEADER_VALUE_MAX];     /* ETag header or "" */
     char location[HTTP_HEADER_VALUE_MAX]; /* Location header or "" */
+    char allow[128];                      /* Allow header or "" */
     bool maybe_sent; /* the request may have reached the BMC: always true
                         with an answer; after a failure, false only when it
                         is certain nothing was sent (connection or TLS

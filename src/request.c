@@ -97,8 +97,8 @@ static bool get_number(json_object *v, double lo, double hi, double *out)
     return true;
 }
 
-static int check_ip(json_object *obj, struct api_request *out, char *details,
-                    size_t dlen)
+static enum bmc_err check_ip(json_object *obj, struct api_request *out,
+                             char *details, size_t dlen)
 {
     size_t len;
     const char *ip = get_string(obj, "ip", &len);
@@ -115,8 +115,8 @@ static int check_ip(json_object *obj, struct api_request *out, char *details,
     return 0;
 }
 
-static int check_username(json_object *obj, struct api_request *out,
-                          char *details, size_t dlen)
+static enum bmc_err check_username(json_object *obj, struct api_request *out,
+                                   char *details, size_t dlen)
 {
     size_t len;
     const char *u = get_string(obj, "username", &len);
@@ -132,8 +132,8 @@ static int check_username(json_object *obj, struct api_request *out,
     return 0;
 }
 
-static int check_password(json_object *obj, struct api_request *out,
-                          char *details, size_t dlen)
+static enum bmc_err check_password(json_object *obj, struct api_request *out,
+                                   char *details, size_t dlen)
 {
     size_t len;
     const char *p = get_string(obj, "password", &len);
@@ -149,8 +149,8 @@ static int check_password(json_object *obj, struct api_request *out,
     return 0;
 }
 
-static int check_protocol(json_object *obj, struct api_request *out,
-                          char *details, size_t dlen)
+static enum bmc_err check_protocol(json_object *obj, struct api_request *out,
+                                   char *details, size_t dlen)
 {
     size_t len;
     const char *p = get_string(obj, "protocol", &len);
@@ -169,8 +169,8 @@ static int check_protocol(json_object *obj, struct api_request *out,
 }
 
 /* IPMI's own field sizes, checked once the protocol is known. */
-static int check_ipmi_limits(struct api_request *out, char *details,
-                             size_t dlen)
+static enum bmc_err check_ipmi_limits(struct api_request *out, char *details,
+                                      size_t dlen)
 {
     if (out->conn.protocol != BMC_PROTO_IPMI)
         return 0;
@@ -183,8 +183,9 @@ static int check_ipmi_limits(struct api_request *out, char *details,
     return 0;
 }
 
-static int check_cipher_and_port(json_object *obj, struct api_request *out,
-                                 char *details, size_t dlen)
+static enum bmc_err check_cipher_and_port(json_object *obj,
+                                          struct api_request *out,
+                                          char *details, size_t dlen)
 {
     json_object *v;
     long n;
@@ -206,8 +207,9 @@ static int check_cipher_and_port(json_object *obj, struct api_request *out,
     return 0;
 }
 
-static int check_name_field(json_object *obj, const char *key, char *dst,
-                            size_t max, char *details, size_t dlen)
+static enum bmc_err check_name_field(json_object *obj, const char *key,
+                                     char *dst, size_t max, char *details,
+                                     size_t dlen)
 {
     size_t len;
     const char *s = get_string(obj, key, &len);
@@ -224,8 +226,8 @@ static int check_name_field(json_object *obj, const char *key, char *dst,
     return 0;
 }
 
-static int check_params(json_object *obj, struct api_request *out,
-                        char *details, size_t dlen)
+static enum bmc_err check_params(json_object *obj, struct api_request *out,
+                                 char *details, size_t dlen)
 {
     json_object *v;
 
@@ -238,8 +240,9 @@ static int check_params(json_object *obj, struct api_request *out,
     return 0;
 }
 
-static int check_numbers(json_object *obj, unsigned fields,
-                         struct api_request *out, char *details, size_t dlen)
+static enum bmc_err check_numbers(json_object *obj, unsigned fields,
+                                  struct api_request *out, char *details,
+                                  size_t dlen)
 {
     json_object *v;
     long n;
@@ -267,10 +270,12 @@ static int check_numbers(json_object *obj, unsigned fields,
     return 0;
 }
 
-int request_validate(json_object *obj, unsigned fields,
-                     struct api_request *out, char *details, size_t dlen)
+/* Validate the parsed body OBJ (as request_parse). */
+static enum bmc_err request_validate(json_object *obj, unsigned fields,
+                                     struct api_request *out, char *details,
+                                     size_t dlen)
 {
-    int rc;
+    enum bmc_err rc;
 
     memset(out, 0, sizeof(*out));
     out->retry_times = 1;
@@ -304,12 +309,12 @@ out:
     return rc;
 }
 
-int request_parse(const char *body, size_t len, unsigned fields,
-                  struct api_request *out, char *details, size_t dlen)
+enum bmc_err request_parse(const char *body, size_t len, unsigned fields,
+                           struct api_request *out, char *details, size_t dlen)
 {
     char why[128];
     json_object *obj;
-    int rc;
+    enum bmc_err rc;
 
     memset(out, 0, sizeof(*out));
     obj = json_parse_strict(body, len, REQUEST_JSON_DEPTH, why, sizeof(why));
@@ -324,15 +329,17 @@ int request_parse(const char *body, size_t len, unsigned fields,
     return rc;
 }
 
-/* Overwrite the body's copy of the password before the body is freed. */
+/* Overwrite the body's copies of passwords before the body is freed. */
 static void body_wipe_password(json_object *body)
 {
+    static const char *const secrets[] = {"password", "new_password"};
     json_object *v;
 
-    if (body && json_object_object_get_ex(body, "password", &v) &&
-        json_object_is_type(v, json_type_string))
-        explicit_bzero((char *)json_object_get_string(v),
-                       (size_t)json_object_get_string_len(v));
+    for (size_t i = 0; body && i < sizeof(secrets) / sizeof(secrets[0]); i++)
+        if (json_object_object_get_ex(body, secrets[i], &v) &&
+            json_object_is_type(v, json_type_string))
+            explicit_bzero((char *)json_object_get_string(v),
+                           (size_t)json_object_get_string_len(v));
 }
 
 void request_free(struct api_request *req)

@@ -46,12 +46,9 @@ struct api_request {
 
 /* Parse BODY (LEN bytes) as the body of an endpoint taking FIELDS. Returns
  * 0, or the error code with a reason in DETAILS (never the password). */
-int request_parse(const char *body, size_t len, unsigned fields,
-                  struct api_request *out, char *details, size_t dlen);
-
-/* Validate an already-parsed body object (shared with request_parse). */
-int request_validate(json_object *obj, unsigned fields,
-                     struct api_request *out, char *details, size_t dlen);
+enum bmc_err request_parse(const char *body, size_t len, unsigned fields,
+                           struct api_request *out, char *details,
+                           size_t dlen);
 
 /* Wipe the password and free what the request owns. */
 void request_free(struct api_request *req);

@@ -45,7 +45,7 @@ static json_object *string_or_null(const char *s)
     return s ? json_object_new_string(s) : json_object_new_null();
 }
 
-void response_error_msg(struct http_response *resp, int code,
+void response_error_msg(struct http_response *resp, enum bmc_err code,
                         const char *message, const char *method,
                         const char *task_id, const char *details)
 {
@@ -66,8 +66,9 @@ void response_error_msg(struct http_response *resp, int code,
         resp->retry_after = 1;
 }
 
-void response_error(struct http_response *resp, int code, const char *method,
-                    const char *task_id, const char *fmt, ...)
+void response_error(struct http_response *resp, enum bmc_err code,
+                    const char *method, const char *task_id, const char *fmt,
+                    ...)
 {
     char details[1024];
     va_list ap;

@@ -1,21 +1,22 @@
-/* response.h - the JSON envelope every answer carries (DESIGN.md
- * "Envelope and HTTP status"): success, message, method, data, and for
+/* response.h - the JSON envelope every answer carries (doc/architecture.md
+ * "Errors and the envelope"): success, message, method, data, and for
  * service-level failures error_code, details and task_id.
  * Owns: nothing beyond what it stores into the http_response. */
 #ifndef BMC_RESPONSE_H
 #define BMC_RESPONSE_H
 
+#include "errors.h"
 #include "http.h"
 
 /* A service-level failure: HTTP status from the code's table, message the
  * code's literal, DETAILS (printf format; never a password), METHOD and
  * TASK_ID when known (NULL otherwise). */
-void response_error(struct http_response *resp, int code, const char *method,
-                    const char *task_id, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+void response_error(struct http_response *resp, enum bmc_err code,
+                    const char *method, const char *task_id, const char *fmt,
+                    ...) __attribute__((format(printf, 5, 6)));
 
 /* Like response_error but with MESSAGE instead of the code's literal. */
-void response_error_msg(struct http_response *resp, int code,
+void response_error_msg(struct http_response *resp, enum bmc_err code,
                         const char *message, const char *method,
                         const char *task_id, const char *details);
 

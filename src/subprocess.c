@@ -83,8 +83,8 @@ static bool child_exited(pid_t pid)
     return si.si_pid == pid;
 }
 
-static int spawn_child(const struct subproc_spec *spec, int out_w, int err_w,
-                       pid_t *pid)
+static int spawn_child(const struct subproc_spec *spec, int in_r, int out_w,
+                       int err_w, pid_t *pid)
 {
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
@@ -93,7 +93,10 @@ static int spawn_child(const struct subproc_spec *spec, int out_w, int err_w,
 
     posix_spawn_file_actions_init(&fa);
     posix_spawnattr_init(&attr);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    if (in_r >= 0)
+        posix_spawn_file_actions_adddup2(&fa, in_r, 0);
+    else
+        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, out_w, 1);
     posix_spawn_file_actions_adddup2(&fa, err_w, 2);
 #if defined(__GLIBC__) &&                                                     \
@@ -210,7 +213,7 @@ static void reap(pid_t pid, struct subproc_result *res)
 
 int subproc_run(const struct subproc_spec *spec, struct subproc_result *res)
 {
-    int outp[2] = {-1, -1}, errp[2] = {-1, -1};
+    int outp[2] = {-1, -1}, errp[2] = {-1, -1}, inp[2] = {-1, -1};
     struct capture cap[2];
     double started = clock_now_mono();
     pid_t pid = -1;
@@ -224,18 +227,31 @@ int subproc_run(const struct subproc_spec *spec, struct subproc_result *res)
     cap[1].max = spec->err_max ? spec->err_max : SUBPROC_CAPTURE_DEFAULT;
     cap[0].buf = malloc(cap[0].max + 1);
     cap[1].buf = malloc(cap[1].max + 1);
+    if (spec->stdin_data && spec->stdin_len > SUBPROC_STDIN_MAX) {
+        res->spawn_errno = E2BIG;
+        goto out;
+    }
     if (!cap[0].buf || !cap[1].buf || pipe2(outp, O_CLOEXEC) ||
-        pipe2(errp, O_CLOEXEC)) {
+        pipe2(errp, O_CLOEXEC) ||
+        (spec->stdin_data && pipe2(inp, O_CLOEXEC))) {
         res->spawn_errno = errno;
         goto out;
     }
-    res->spawn_errno = spawn_child(spec, outp[1], errp[1], &pid);
+    res->spawn_errno = spawn_child(spec, inp[0], outp[1], errp[1], &pid);
     close(outp[1]);
     close(errp[1]);
     outp[1] = errp[1] = -1;
     rc = 0;
     if (res->spawn_errno)
         goto out;
+    if (spec->stdin_data) {
+        /* Fits the pipe, so it never blocks; our read end is still open,
+         * so no SIGPIPE even if the child is gone already. */
+        (void)!write(inp[1], spec->stdin_data, spec->stdin_len);
+        close(inp[0]);
+        close(inp[1]);
+        inp[0] = inp[1] = -1;
+    }
     res->pid = pid;
     if (spec->on_start)
         spec->on_start(pid, spec->on_start_arg);
@@ -253,6 +269,8 @@ int subproc_run(const struct subproc_spec *spec, struct subproc_result *res)
     reap(pid, res);
 out:
     for (int i = 0; i < 2; i++) {
+        if (inp[i] >= 0)
+            close(inp[i]);
         if (cap[i].fd >= 0)
             close(cap[i].fd);
         if (outp[i] >= 0)

@@ -1,6 +1,8 @@
 /* subprocess.h - run one program to completion: argv array (never a shell),
  * a caller-chosen environment, its own session and process group (no
- * controlling tty), stdin from /dev/null, stdout and stderr captured into
+ * controlling tty), stdin from /dev/null (or a pipe holding the caller's
+ * few bytes: how a secret reaches a program that would otherwise take it
+ * as an argument), stdout and stderr captured into
  * bounded buffers through poll(2), every other descriptor closed, all
  * signal dispositions and the signal mask reset to default. At the
  * deadline the whole process group gets SIGTERM, then SIGKILL after a
@@ -17,7 +19,8 @@
 #include <sys/types.h>
 
 #define SUBPROC_CAPTURE_DEFAULT (64 * 1024) /* bytes per stream */
-#define SUBPROC_GRACE_DEFAULT   0.2 /* seconds from SIGTERM to SIGKILL */
+#define SUBPROC_GRACE_DEFAULT   0.2  /* seconds from SIGTERM to SIGKILL */
+#define SUBPROC_STDIN_MAX       4096 /* PIPE_BUF: written whole, never blocks */
 
 /* What to run. */
 struct subproc_spec {
@@ -27,6 +30,10 @@ struct subproc_spec {
     double deadline;   /* CLOCK_MONOTONIC seconds; <= 0 means none */
     double kill_grace; /* seconds; 0 = SUBPROC_GRACE_DEFAULT */
     size_t out_max, err_max; /* capture caps; 0 = SUBPROC_CAPTURE_DEFAULT */
+    /* When set: the child's stdin is a pipe holding these bytes (at most
+     * SUBPROC_STDIN_MAX), then end of file. The caller wipes its copy. */
+    const char *stdin_data;
+    size_t stdin_len;
     /* Called in the parent once the child runs (e.g. to read
      * /proc/<pid>/cmdline in a test); may be NULL. */
     void (*on_start)(pid_t pid, void *arg);

@@ -14,9 +14,10 @@ const char *taskrun_protocol_name(enum bmc_protocol protocol)
     return protocol == BMC_PROTO_REDFISH ? "redfish" : "ipmitool";
 }
 
-int taskrun_create(struct taskstore *store, const char *method,
-                   const struct bmc_conn *conn, const char *request_id,
-                   enum task_status status, char id_out[TASK_ID_LEN + 1])
+enum ts_rc taskrun_create(struct taskstore *store, const char *method,
+                          const struct bmc_conn *conn, const char *request_id,
+                          enum task_status status,
+                          char id_out[TASK_ID_LEN + 1])
 {
     struct task_new t = {
         .method = method,
@@ -30,8 +31,9 @@ int taskrun_create(struct taskstore *store, const char *method,
 }
 
 /* One attempt at recording RES (with RESULT, its normalized form). */
-static int finish_once(struct taskstore *store, const char *id,
-                       const struct engine_result *res, json_object *result)
+static enum ts_rc finish_once(struct taskstore *store, const char *id,
+                              const struct engine_result *res,
+                              json_object *result)
 {
     if (res->code)
         return taskstore_finish(store, id, TASK_FAILED, NULL, res->code,
@@ -43,26 +45,44 @@ static int finish_once(struct taskstore *store, const char *id,
                             BMC_ERR_EXECUTION_FAILED, res->message, NULL);
 }
 
-void taskrun_finish(struct taskstore *store, const char *id,
-                    const struct engine_result *res)
+/* The caller answers what the store keeps: RES becomes the recorded
+ * failure (a sync caller must not get a result its task says failed). */
+static void result_becomes_failure(struct engine_result *res,
+                                   const char *details)
 {
+    engine_result_clear(res);
+    res->code = BMC_ERR_EXECUTION_FAILED;
+    res->success = false;
+    snprintf(res->message, sizeof(res->message), "%s",
+             bmc_err_message(BMC_ERR_EXECUTION_FAILED));
+    snprintf(res->details, sizeof(res->details), "%s", details);
+}
+
+void taskrun_finish(struct taskstore *store, const char *id,
+                    struct engine_result *res)
+{
+    static const char too_large[] =
+        "The result is larger than the task store keeps (1 MiB); it was not "
+        "stored";
     json_object *result = res->code ? NULL : engine_result_normalized(res);
-    int rc = finish_once(store, id, res, result);
+    enum ts_rc rc = finish_once(store, id, res, result);
 
     for (int tries = 0; rc == TS_BUSY && tries < 5; tries++)
         rc = finish_once(store, id, res, result);
-    if (rc == TS_TOO_LARGE)
-        rc = taskstore_finish(store, id, TASK_FAILED, NULL,
-                              BMC_ERR_EXECUTION_FAILED,
-                              bmc_err_message(BMC_ERR_EXECUTION_FAILED),
-                              "The result is larger than the task store keeps "
-                              "(1 MiB); it was not stored");
+    if (rc == TS_TOO_LARGE) {
+        result_becomes_failure(res, too_large);
+        rc = taskstore_finish(store, id, TASK_FAILED, NULL, res->code,
+                              res->message, res->details);
+    }
     /* Never leave a task running because its texts did not fit: a failure
      * without texts needs no space. */
-    if (rc == TS_FULL || rc == TS_TOO_LARGE)
-        rc = taskstore_finish(store, id, TASK_FAILED, NULL,
-                              res->code ? res->code : BMC_ERR_EXECUTION_FAILED,
-                              NULL, NULL);
+    if (rc == TS_FULL || rc == TS_TOO_LARGE) {
+        if (!res->code)
+            result_becomes_failure(res, "The task store is full; the result "
+                                        "was not stored");
+        rc = taskstore_finish(store, id, TASK_FAILED, NULL, res->code, NULL,
+                              NULL);
+    }
     if (rc != TS_OK)
         log_error("task_finish_failed", "task=%s rc=%d reason=\"%s\"", id, rc,
                   taskstore_rc_message(rc));

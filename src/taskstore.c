@@ -11,6 +11,7 @@
  * EOWNERDEAD, rolls back, and calls pthread_mutex_consistent. */
 #include "autoconfig.h"
 #include "taskstore.h"
+#include "proctable.h"
 #include "shmutex.h"
 
 #include <errno.h>
@@ -60,6 +61,8 @@
 #define DEFAULT_MAX  (4LL << 30)
 #define GROW_MIN     (1u << 20)
 #define SWEEP_BATCH  256
+#define SWEEP_SCAN_MAX 1000000 /* records walked per retention batch */
+#define SWEEP_FUTURE_SLACK_S 60.0 /* stamped later than now + this: future */
 #define LOCAL_COPY   16384
 #define RESULT_DEPTH 64
 
@@ -246,7 +249,7 @@ static bool status_active(uint32_t s)
     return s == TASK_QUEUED || s == TASK_RUNNING;
 }
 
-const char *taskstore_rc_message(int rc)
+const char *taskstore_rc_message(enum ts_rc rc)
 {
     switch (rc) {
     case TS_OK: return "OK";
@@ -255,14 +258,16 @@ const char *taskstore_rc_message(int rc)
     case TS_BUSY:
         return "Task store busy (lock not acquired in time); retry shortly";
     case TS_FULL:
-        return "Task store full: BMC_STORE_MAX_BYTES reached (or the disk is "
-               "full); "
-               "raise BMC_STORE_MAX_BYTES, set BMC_MAX_TASKS or lower "
-               "BMC_TASK_RETENTION_DAYS";
+        return "Task store full: "
+               "BMC_STORE_MAX_BYTES reached (or the disk is full); "
+               "raise BMC_STORE_MAX_BYTES, set BMC_MAX_TASKS "
+               "or lower BMC_TASK_RETENTION_DAYS";
     case TS_TOO_LARGE:
         return "Task result exceeds the task store's 1 MiB limit";
-    default: return "Task store error";
+    case TS_ERROR: break;
     }
+    /* no default: -Wswitch names a new code that has no message here */
+    return "Task store error";
 }
 
 /* ---- journal -------------------------------------------------------- */
@@ -646,32 +651,17 @@ static void rec_seal(struct ts_rec *r)
     r->sum = rec_sum(r);
 }
 
-/* The start time of process PID (field 22 of /proc/PID/stat, clock ticks
- * since boot), or 0 when it cannot be read (no such process). Together
- * with the pid it names one process: pids are reused, start times not. */
+/* The start time of process PID (proctable_stat), cached for this
+ * process's own pid: with the pid it names one process (pids are reused,
+ * start times not). 0 when unknown. */
 static uint64_t proc_start_time(pid_t pid)
 {
     static __thread pid_t cached_pid;
     static __thread uint64_t cached;
-    char path[64], buf[1024];
-    unsigned long long start = 0;
 
     if (pid == cached_pid && cached)
         return cached;
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    ssize_t n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
-    const char *p = strrchr(buf, ')'); /* comm may hold spaces */
-    for (int field = 2; p && field < 22; field++)
-        p = strchr(p + 1, ' ');
-    if (!p || sscanf(p + 1, "%llu", &start) != 1)
-        return 0;
+    uint64_t start = proctable_stat(pid, NULL);
     if (pid == getpid()) {
         cached_pid = pid;
         cached = start;
@@ -995,8 +985,8 @@ static int ts_create_locked(struct taskstore *ts, const struct task_new *t,
     return record_link_new(ts, off);
 }
 
-int taskstore_create_at(struct taskstore *ts, const struct task_new *t,
-                        double started_at, char id_out[TASK_ID_LEN + 1])
+enum ts_rc taskstore_create_at(struct taskstore *ts, const struct task_new *t,
+                               double started_at, char id_out[TASK_ID_LEN + 1])
 {
     static const size_t maxes[META_N] = {
         TASKSTORE_MAX_TEXT_BYTES, TASKSTORE_MAX_TEXT_BYTES,
@@ -1027,8 +1017,8 @@ out:
     return rc;
 }
 
-int taskstore_create(struct taskstore *ts, const struct task_new *t,
-                     char id_out[TASK_ID_LEN + 1])
+enum ts_rc taskstore_create(struct taskstore *ts, const struct task_new *t,
+                            char id_out[TASK_ID_LEN + 1])
 {
     return taskstore_create_at(ts, t, 0, id_out);
 }
@@ -1095,21 +1085,22 @@ static int transition(struct taskstore *ts, const char *id, pid_t from,
     return ts_unlock(ts, rc);
 }
 
-int taskstore_mark_running(struct taskstore *ts, const char *id, pid_t owner)
+enum ts_rc taskstore_mark_running(struct taskstore *ts, const char *id,
+                                  pid_t owner)
 {
     return transition(ts, id, 0, TASK_RUNNING, owner);
 }
 
-int taskstore_claim(struct taskstore *ts, const char *id, pid_t from,
-                    enum task_status status, pid_t owner)
+enum ts_rc taskstore_claim(struct taskstore *ts, const char *id, pid_t from,
+                           enum task_status status, pid_t owner)
 {
     if (from <= 0 || (status != TASK_QUEUED && status != TASK_RUNNING))
         return TS_ERROR;
     return transition(ts, id, from, status, owner);
 }
 
-int taskstore_abandon(struct taskstore *ts, const char *id, pid_t owner,
-                      const char *details)
+enum ts_rc taskstore_abandon(struct taskstore *ts, const char *id,
+                             pid_t owner, const char *details)
 {
     static const size_t maxes[RES_N] = {0, TASKSTORE_MAX_TEXT_BYTES,
                                         TASKSTORE_MAX_TEXT_BYTES};
@@ -1138,10 +1129,10 @@ int taskstore_abandon(struct taskstore *ts, const char *id, pid_t owner,
     return rc;
 }
 
-int taskstore_finish(struct taskstore *ts, const char *id,
-                     enum task_status final, const char *result_json,
-                     int error_code, const char *error_message,
-                     const char *details)
+enum ts_rc taskstore_finish(struct taskstore *ts, const char *id,
+                            enum task_status final, const char *result_json,
+                            enum bmc_err error_code, const char *error_message,
+                            const char *details)
 {
     static const size_t maxes[RES_N] = {TASKSTORE_MAX_RESULT_BYTES,
                                         TASKSTORE_MAX_TEXT_BYTES,
@@ -1296,7 +1287,8 @@ static int id_classify(const struct taskstore *ts, const char *id,
     return TS_OK;
 }
 
-int taskstore_get(struct taskstore *ts, const char *id, json_object **task_out)
+enum ts_rc taskstore_get(struct taskstore *ts, const char *id,
+                         json_object **task_out)
 {
     char local[LOCAL_COPY], *heap = NULL, *buf = local;
     size_t cap = sizeof(local);
@@ -1333,9 +1325,9 @@ out:
     return rc;
 }
 
-int taskstore_test_extents(struct taskstore *ts, const char *id,
-                           unsigned long long off[3],
-                           unsigned long long len[3])
+enum ts_rc taskstore_test_extents(struct taskstore *ts, const char *id,
+                                  unsigned long long off[3],
+                                  unsigned long long len[3])
 {
     uint8_t bin[16];
     int rc;
@@ -1366,12 +1358,12 @@ int taskstore_test_extents(struct taskstore *ts, const char *id,
     return r ? TS_OK : TS_NOT_FOUND;
 }
 
-int taskstore_test_lock(struct taskstore *ts)
+enum ts_rc taskstore_test_lock(struct taskstore *ts)
 {
     return ts_lock(ts);
 }
 
-int taskstore_count_running(struct taskstore *ts, long *n)
+enum ts_rc taskstore_count_running(struct taskstore *ts, long *n)
 {
     int rc = ts_lock(ts);
 
@@ -1382,7 +1374,7 @@ int taskstore_count_running(struct taskstore *ts, long *n)
     return TS_OK;
 }
 
-int taskstore_stats(struct taskstore *ts, struct taskstore_stats *st)
+enum ts_rc taskstore_stats(struct taskstore *ts, struct taskstore_stats *st)
 {
     int rc = ts_lock(ts);
 
@@ -1399,7 +1391,7 @@ int taskstore_stats(struct taskstore *ts, struct taskstore_stats *st)
 
 /* Fail the first active task owned by PID (any owner when PID <= 0).
  * 1 when none is left. */
-static int fail_one_locked(struct taskstore *ts, pid_t pid,
+static int fail_one_locked(struct taskstore *ts, pid_t pid, uint64_t start,
                            const struct blob *res)
 {
     uint64_t off = ts->h->active_head;
@@ -1407,7 +1399,8 @@ static int fail_one_locked(struct taskstore *ts, pid_t pid,
 
     for (uint64_t k = 0; off && k <= limit; k++) {
         struct ts_rec *r = at(ts, off);
-        if (pid <= 0 || r->owner == (int32_t)pid) {
+        if (pid <= 0 || (r->owner == (int32_t)pid &&
+                         (!start || r->owner_start == start))) {
             int rc = record_finish(ts, off, TASK_FAILED, res,
                                    BMC_ERR_EXECUTION_FAILED, clock_now_real());
             if (rc == TS_FULL) /* no room for the texts: fail it without */
@@ -1420,8 +1413,8 @@ static int fail_one_locked(struct taskstore *ts, pid_t pid,
     return 1;
 }
 
-static int fail_owned(struct taskstore *ts, pid_t pid, const char *message,
-                      long *failed)
+static int fail_owned_since(struct taskstore *ts, pid_t pid, uint64_t start,
+                            const char *message, long *failed)
 {
     static const size_t maxes[RES_N] = {0, TASKSTORE_MAX_TEXT_BYTES,
                                         TASKSTORE_MAX_TEXT_BYTES};
@@ -1438,7 +1431,7 @@ static int fail_owned(struct taskstore *ts, pid_t pid, const char *message,
             break;
         int one = 0;
         for (int k = 0; k < SWEEP_BATCH; k++) {
-            one = fail_one_locked(ts, pid, &res);
+            one = fail_one_locked(ts, pid, start, &res);
             if (one != TS_OK)
                 break;
             journal_commit(ts);
@@ -1452,8 +1445,64 @@ static int fail_owned(struct taskstore *ts, pid_t pid, const char *message,
     return rc;
 }
 
-int taskstore_fail_owned_by(struct taskstore *ts, pid_t pid,
-                            const char *message)
+static int fail_owned(struct taskstore *ts, pid_t pid, const char *message,
+                      long *failed)
+{
+    return fail_owned_since(ts, pid, 0, message, failed);
+}
+
+#define OWNERS_MAX 64
+
+struct owner {
+    pid_t pid;
+    uint64_t start;
+};
+
+/* The distinct owners of active tasks (at most OWNERS_MAX) into O. */
+static int owners_collect(struct taskstore *ts, struct owner *o, int *n)
+{
+    int rc = ts_lock(ts);
+
+    *n = 0;
+    if (rc != TS_OK)
+        return rc;
+    uint64_t off = ts->h->active_head;
+    uint64_t limit = ts->h->n_running + ts->h->n_queued;
+    for (uint64_t k = 0; off && k <= limit && *n < OWNERS_MAX; k++) {
+        const struct ts_rec *r = at(ts, off);
+        int i = 0;
+        while (i < *n && (o[i].pid != r->owner || o[i].start != r->owner_start))
+            i++;
+        if (i == *n)
+            o[(*n)++] = (struct owner){r->owner, r->owner_start};
+        off = r->act_next;
+    }
+    pthread_mutex_unlock(&ts->h->mutex);
+    return TS_OK;
+}
+
+enum ts_rc taskstore_fail_dead_owners(struct taskstore *ts,
+                                      const char *message, long *failed)
+{
+    struct owner o[OWNERS_MAX];
+    int n, rc = owners_collect(ts, o, &n);
+
+    *failed = 0;
+    for (int i = 0; rc == TS_OK && i < n; i++) {
+        char state = 0;
+        uint64_t now = proctable_stat(o[i].pid, &state);
+        /* a zombie is dead; an unknown start time (0) compares by pid */
+        bool alive = now && state != 'Z' && (!o[i].start || now == o[i].start);
+        long k = 0;
+        if (!alive && o[i].pid > 0)
+            rc = fail_owned_since(ts, o[i].pid, o[i].start, message, &k);
+        *failed += k;
+    }
+    return (enum ts_rc)rc;
+}
+
+enum ts_rc taskstore_fail_owned_by(struct taskstore *ts, pid_t pid,
+                                   const char *message)
 {
     long n;
 
@@ -1462,36 +1511,64 @@ int taskstore_fail_owned_by(struct taskstore *ts, pid_t pid,
     return fail_owned(ts, pid, message, &n);
 }
 
-int taskstore_sweep(struct taskstore *ts, double now_unix)
+/* One batch of retention under the lock: walk the list from its head,
+ * removing finished tasks submitted before CUTOFF. Queued and running tasks
+ * are never removed, and records stamped in the future (the clock was
+ * ahead when they were made) are kept but walked past: neither stops
+ * retention. The walk ends at the first finished task inside retention
+ * (the rest is younger). 1 when there is nothing more to remove. */
+static int sweep_batch_locked(struct taskstore *ts, double now, double cutoff)
+{
+    uint64_t prev = 0, off = ts->h->fifo_head;
+    int removed = 0, rc;
+
+    for (uint64_t scanned = 0; off && scanned < SWEEP_SCAN_MAX; scanned++) {
+        struct ts_rec *r = at(ts, off);
+        uint64_t next = r->h.link;
+        bool active = status_active(r->status);
+        if (!active && r->submitted_at < cutoff) {
+            if ((rc = record_remove(ts, prev, off)) != TS_OK)
+                return rc;
+            journal_commit(ts);
+            if (++removed == SWEEP_BATCH)
+                return TS_OK;
+            off = next;
+            continue;
+        }
+        if (!active && r->submitted_at <= now + SWEEP_FUTURE_SLACK_S)
+            break;
+        prev = off;
+        off = next;
+    }
+    return removed ? TS_OK : 1;
+}
+
+enum ts_rc taskstore_sweep(struct taskstore *ts, double now_unix)
 {
     double cutoff = now_unix - (double)ts->retention_days * 86400.0;
-    int rc = TS_OK, more = 1;
+    int rc = TS_OK, step = TS_OK;
 
-    while (more && rc == TS_OK) {
+    do { /* retention, the lock released between batches */
+        if ((rc = ts_lock(ts)) != TS_OK)
+            return (enum ts_rc)rc;
+        step = sweep_batch_locked(ts, now_unix, cutoff);
+        rc = ts_unlock(ts, step == 1 ? TS_OK : step);
+    } while (rc == TS_OK && step == TS_OK);
+    while (rc == TS_OK && ts->max_tasks > 0) { /* then the cap */
         if ((rc = ts_lock(ts)) != TS_OK)
             break;
-        int step = TS_OK;
-        more = 0;
-        for (int k = 0; k < SWEEP_BATCH; k++) {
-            uint64_t head = ts->h->fifo_head;
-            struct ts_rec *r = head ? at(ts, head) : NULL;
-            if (r && r->started_at < cutoff)
-                step = record_remove(ts, 0, head);
-            else if (ts->max_tasks > 0 &&
-                     ts->h->count > (uint64_t)ts->max_tasks)
-                step = record_evict_oldest(ts);
-            else
-                break;
-            if (step != TS_OK)
-                break;
-            journal_commit(ts);
-            more = 1;
-        }
+        step = TS_OK;
+        for (int k = 0; k < SWEEP_BATCH && step == TS_OK &&
+                        ts->h->count > (uint64_t)ts->max_tasks;
+             k++)
+            if ((step = record_evict_oldest(ts)) == TS_OK)
+                journal_commit(ts);
+        bool more = step == TS_OK && ts->h->count > (uint64_t)ts->max_tasks;
         rc = ts_unlock(ts, step == 1 ? TS_OK : step);
-        if (step == 1)
-            more = 0;
+        if (!more)
+            break;
     }
-    return rc;
+    return (enum ts_rc)rc;
 }
 
 
@@ -1740,8 +1817,8 @@ static int header_validate(const char *base, uint64_t size, char *why,
         h->arena_off != ARENA_OFF) {
         snprintf(why, whylen,
                  "store format version %u (mutex %u bytes, record %u bytes) "
-                 "differs from "
-                 "this build's version %d (mutex %zu bytes, record %zu bytes)",
+                 "differs from this build's "
+                 "version %d (mutex %zu bytes, record %zu bytes)",
                  h->version, h->mutex_size, h->record_size,
                  TASKSTORE_FORMAT_VERSION, sizeof(pthread_mutex_t),
                  sizeof(struct ts_rec));
@@ -1754,8 +1831,8 @@ static int header_validate(const char *base, uint64_t size, char *why,
     if (h->file_bytes < ARENA_OFF || h->file_bytes > size ||
         h->heap_top < ARENA_OFF || h->heap_top > h->file_bytes) {
         snprintf(why, whylen,
-                 "header sizes are inconsistent (file %llu bytes, header says "
-                 "%llu, heap %llu)",
+                 "header sizes are inconsistent "
+                 "(file %llu bytes, header says %llu, heap %llu)",
                  (unsigned long long)size, (unsigned long long)h->file_bytes,
                  (unsigned long long)h->heap_top);
         return -1;
@@ -1880,8 +1957,8 @@ static void opts_apply(struct taskstore *ts, const struct taskstore_opts *o)
 
 static int store_problems(char *base);
 
-int taskstore_open(const char *path, const struct taskstore_opts *opts,
-                   struct taskstore **out, char *err, size_t errlen)
+enum ts_rc taskstore_open(const char *path, const struct taskstore_opts *opts,
+                          struct taskstore **out, char *err, size_t errlen)
 {
     return open_store(path, opts, out, err, errlen, true);
 }
@@ -1908,9 +1985,9 @@ static int open_store(const char *path, const struct taskstore_opts *opts,
         goto out;
     if (flock(ts->fd, LOCK_EX | LOCK_NB) != 0) {
         snprintf(err, errlen,
-                 "task store %s is in use by another bmc-managerd (flock: "
-                 "%s); stop that "
-                 "instance or give this one its own BMC_STATE_DIR",
+                 "task store %s is in use by another bmc-managerd "
+                 "(flock: %s); "
+                 "stop that instance or give this one its own BMC_STATE_DIR",
                  path, strerror(errno));
         goto out;
     }
@@ -1988,10 +2065,9 @@ refuse:
         return rc;
     }
     snprintf(err, errlen,
-             "refusing task store %s: %s. It was not modified. Move it aside "
-             "(its tasks "
-             "are then no longer served) or point BMC_STATE_DIR at another "
-             "directory; "
+             "refusing task store %s: %s. It was not modified. "
+             "Move it aside (its tasks are then no longer served) "
+             "or point BMC_STATE_DIR at another directory; "
              "`bmc-managerd --check-store %s` reports details",
              path, why, path);
 out:
@@ -2375,9 +2451,9 @@ int taskstore_check_file(const char *path, FILE *report)
         }
         if (report)
             fprintf(report,
-                    "note: %s: %llu journal bytes pending (rolled back for "
-                    "the check, "
-                    "as the next open or lock will)\n",
+                    "note: %s: %llu journal bytes pending "
+                    "(rolled back for the check, as the next open or lock "
+                    "will)\n",
                     path, (unsigned long long)pending);
         if (header_validate(base, (uint64_t)st.st_size, why, sizeof(why))) {
             chk_fail(&c, "%s: after rollback: %s", path, why);

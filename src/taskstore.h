@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "errors.h"
 #include "taskid.h"
 
 #define TASKSTORE_FORMAT_VERSION   2
@@ -85,24 +86,26 @@ struct taskstore_stats {
  * logged (event taskstore_salvaged). Refused only when another process
  * holds the store or the file cannot be read or replaced (ERR says so).
  * *OUT is the caller's (taskstore_close). */
-int taskstore_open(const char *path, const struct taskstore_opts *opts,
-                   struct taskstore **out, char *err, size_t errlen);
+enum ts_rc taskstore_open(const char *path, const struct taskstore_opts *opts,
+                          struct taskstore **out, char *err, size_t errlen);
 
 /* Unmap, close (drops the flock when no child shares the fd) and free. */
 void taskstore_close(struct taskstore *ts);
 
 /* Record a new task (status QUEUED or RUNNING, started now); its id into
  * ID_OUT. TS_FULL / TS_BUSY / TS_TOO_LARGE / TS_ERROR. */
-int taskstore_create(struct taskstore *ts, const struct task_new *t,
-                     char id_out[TASK_ID_LEN + 1]);
+enum ts_rc taskstore_create(struct taskstore *ts, const struct task_new *t,
+                            char id_out[TASK_ID_LEN + 1]);
 
 /* As taskstore_create with started_at = STARTED_AT (tests and tools). */
-int taskstore_create_at(struct taskstore *ts, const struct task_new *t,
-                        double started_at, char id_out[TASK_ID_LEN + 1]);
+enum ts_rc taskstore_create_at(struct taskstore *ts, const struct task_new *t,
+                               double started_at,
+                               char id_out[TASK_ID_LEN + 1]);
 
 /* QUEUED -> RUNNING under OWNER (started_at set now). TS_NOT_FOUND if
  * unknown or finished. */
-int taskstore_mark_running(struct taskstore *ts, const char *id, pid_t owner);
+enum ts_rc taskstore_mark_running(struct taskstore *ts, const char *id,
+                                  pid_t owner);
 
 /* The async hand-off, a two-party commit (DESIGN.md "At most once"): the
  * submitting worker creates the task QUEUED under its own pid; the executor
@@ -110,20 +113,20 @@ int taskstore_mark_running(struct taskstore *ts, const char *id, pid_t owner);
  * or RUNNING, under OWNER); a worker that must answer 503 first calls
  * taskstore_abandon (QUEUED and owned by OWNER -> FAILED, 3004, DETAILS).
  * Each answers TS_NOT_FOUND when the other came first: exactly one wins. */
-int taskstore_claim(struct taskstore *ts, const char *id, pid_t from,
-                    enum task_status status, pid_t owner);
-int taskstore_abandon(struct taskstore *ts, const char *id, pid_t owner,
-                      const char *details);
+enum ts_rc taskstore_claim(struct taskstore *ts, const char *id, pid_t from,
+                           enum task_status status, pid_t owner);
+enum ts_rc taskstore_abandon(struct taskstore *ts, const char *id,
+                             pid_t owner, const char *details);
 
 /* Finish task ID as FINAL (SUCCESS/FAILED) with RESULT_JSON (compact
  * {success,message,data}, or NULL), ERROR_CODE (0 = none), ERROR_MESSAGE,
  * DETAILS (NULL = absent). TS_TOO_LARGE leaves the task unfinished: the
  * caller then finishes it with an explicit error. TS_NOT_FOUND if unknown
  * or already finished. */
-int taskstore_finish(struct taskstore *ts, const char *id,
-                     enum task_status final, const char *result_json,
-                     int error_code, const char *error_message,
-                     const char *details);
+enum ts_rc taskstore_finish(struct taskstore *ts, const char *id,
+                            enum task_status final, const char *result_json,
+                            enum bmc_err error_code, const char *error_message,
+                            const char *details);
 
 /* The task as a new json object (caller puts it): status, method, ip,
  * protocol, request_id, requested_by (null when none), submitted_at,
@@ -131,24 +134,35 @@ int taskstore_finish(struct taskstore *ts, const char *id,
  * error_code, error_message, details (only the keys that apply).
  * TS_NOT_FOUND (also malformed/non-v7/future ids), TS_EXPIRED (id time
  * older than retention), TS_BUSY, TS_ERROR. */
-int taskstore_get(struct taskstore *ts, const char *id,
-                  json_object **task_out);
+enum ts_rc taskstore_get(struct taskstore *ts, const char *id,
+                         json_object **task_out);
 
 /* Number of tasks RUNNING now (O(1)). */
-int taskstore_count_running(struct taskstore *ts, long *n);
+enum ts_rc taskstore_count_running(struct taskstore *ts, long *n);
 
 /* Fail every queued/running task owned by PID (a worker or the executor
  * died): error 3001 with MESSAGE as details. */
-int taskstore_fail_owned_by(struct taskstore *ts, pid_t pid,
-                            const char *message);
+enum ts_rc taskstore_fail_owned_by(struct taskstore *ts, pid_t pid,
+                                   const char *message);
 
-/* Remove tasks older than retention at NOW_UNIX and, with max_tasks, the
- * oldest finished ones beyond the cap; space goes to the free lists.
- * Releases the lock between batches. Master timer only. */
-int taskstore_sweep(struct taskstore *ts, double now_unix);
+/* Fail every queued/running task whose owner process is gone (its pid
+ * is dead, a zombie, or now names another process: the start time
+ * recorded with the task differs): error 3001 with MESSAGE as details;
+ * the count into *FAILED. Whatever the store's lock did when the owner
+ * died. The master runs it on its tick until it succeeds. */
+enum ts_rc taskstore_fail_dead_owners(struct taskstore *ts,
+                                      const char *message, long *failed);
+
+/* Remove finished tasks submitted longer than retention before NOW_UNIX
+ * and, with max_tasks, the oldest finished ones beyond the cap; space goes
+ * to the free lists. Safe under clock steps: queued and running tasks are
+ * never removed, and tasks stamped in the future are kept without stopping
+ * the sweep of older ones behind them. Releases the lock between batches.
+ * Master timer only. */
+enum ts_rc taskstore_sweep(struct taskstore *ts, double now_unix);
 
 /* Sizes and counts (file bytes, ceiling, tasks, running, queued). */
-int taskstore_stats(struct taskstore *ts, struct taskstore_stats *st);
+enum ts_rc taskstore_stats(struct taskstore *ts, struct taskstore_stats *st);
 
 /* Verify the store file PATH offline (read-only, private mapping, no lock;
  * a pending journal is rolled back in the private copy first, as open
@@ -158,7 +172,7 @@ int taskstore_stats(struct taskstore *ts, struct taskstore_stats *st);
 int taskstore_check_file(const char *path, FILE *report);
 
 /* Static human text for RC (TS_FULL names BMC_STORE_MAX_BYTES). */
-const char *taskstore_rc_message(int rc);
+const char *taskstore_rc_message(enum ts_rc rc);
 
 /* Test hooks (unit and kill tests only). The hook runs at every journal
  * step of an operation (before and after each undo entry, before commit);
@@ -168,11 +182,11 @@ extern void (*taskstore_test_hook)(void);
 /* Where task ID's bytes are in the file: its record and blobs (up to 3
  * extents, OFF/LEN, the rest 0). The salvage test damages pages and
  * expects every task whose extents were not touched to survive. */
-int taskstore_test_extents(struct taskstore *ts, const char *id,
-                           unsigned long long off[3],
-                           unsigned long long len[3]);
+enum ts_rc taskstore_test_extents(struct taskstore *ts, const char *id,
+                                  unsigned long long off[3],
+                                  unsigned long long len[3]);
 
 /* Take the store's lock and keep it (tests of a holder that dies). */
-int taskstore_test_lock(struct taskstore *ts);
+enum ts_rc taskstore_test_lock(struct taskstore *ts);
 
 #endif

@@ -38,6 +38,7 @@ def ok(r, method):
     return body["data"]
 
 
+@pytest.mark.valgrind
 def test_every_endpoint(svc, ipmi_sim):
     bmc = ipmi_sim(power=0)
     assert ok(svc.post("/validate", creds(bmc)), "validate_connection") == {"ok": True}

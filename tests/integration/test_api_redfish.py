@@ -3,7 +3,6 @@ against the HTTPS Redfish simulator. Sync and async, tasks, retries,
 deadline, wait_for_state, every 1xxx/2xxx code, queue-full, executor kill,
 restart survival, and no password in the store."""
 import concurrent.futures
-import importlib
 import os
 import signal
 import time
@@ -55,6 +54,7 @@ def ok_envelope(r, method):
 
 # ---- the guide's curl examples ----------------------------------------------
 
+@pytest.mark.valgrind
 def test_guide_convenience_endpoints(svc, bmc):
     ok_envelope(svc.post("/validate", creds(bmc)), "validate_connection")
     body = ok_envelope(svc.post("/validate", creds(bmc)), "validate_connection")
@@ -71,6 +71,7 @@ def test_guide_convenience_endpoints(svc, bmc):
     assert ps["data"]["power_state"] in ("On", "Off", "PoweringOn", "PoweringOff")
 
 
+@pytest.mark.valgrind
 def test_guide_action_examples(svc, bmc):
     r = svc.post("/action", creds(bmc, action="on", delay=5.0, retry_times=3))
     body = ok_envelope(r, "run_action")
@@ -85,6 +86,7 @@ def test_guide_action_examples(svc, bmc):
     assert data["power_state"] == "On" and data["power_state_stable"] is True
 
 
+@pytest.mark.valgrind
 def test_guide_execute_examples(svc, bmc):
     r = svc.post("/execute", creds(bmc, method="validate_connection", params={}))
     assert ok_envelope(r, "validate_connection")["data"] == {"ok": True}
@@ -127,48 +129,7 @@ def test_execute_async_and_sync_tasks_are_refetchable(svc, bmc):
     assert t["result"]["data"] == sync["data"]
 
 
-# ---- the guide's Python examples, run as written ------------------------------
-
-@pytest.fixture
-def guide_bmc(redfish_sim):
-    """A simulated BMC on the port the guide's examples assume (443)."""
-    if os.geteuid() != 0:
-        pytest.skip("port 443 needs root")
-    return redfish_sim(addresses="127.0.1.77", port=443, initial_power="Off",
-                       users=[f"admin:{PASSWORD}:Administrator"])
-
-
-@pytest.fixture
-def guide(svc, guide_bmc, monkeypatch):
-    monkeypatch.setenv("GUIDE_SERVICE_URL", svc.url)
-    monkeypatch.setenv("GUIDE_BMC_IP", guide_bmc.host)
-    monkeypatch.setenv("GUIDE_BMC_PASS", PASSWORD)
-    import guide_examples
-    return importlib.reload(guide_examples)
-
-
-def test_guide_python_examples(svc, guide_bmc, guide):
-    """The guide's functions, unmodified but for their constants (service
-    URL, BMC address and password)."""
-    bmc = guide_bmc
-    assert bmc.port == 443
-    result = guide.validate_bmc()
-    assert result.get("success")
-    result = guide.power_on_bmc()
-    assert result.get("success"), result
-    r = requests.post(f"{svc.url}/action/async",
-                      json=creds(bmc, action="on"))
-    ok, result = guide.wait_for_task_completion(r.json()["task_id"])
-    assert ok is True and result["success"] is True
-    r = requests.post(f"{svc.url}/action/async",
-                      json=creds(bmc, action="on", password="wrong"))
-    ok, message = guide.wait_for_task_completion(r.json()["task_id"])
-    assert ok is False and message == "HTTP Unauthorized"
-    assert guide.execute_action_with_error_handling(
-        bmc.host, "admin", PASSWORD, "on") == (True, "Method executed successfully")
-    ok, message = guide.execute_action_with_error_handling(
-        bmc.host, "admin", "wrong", "on")
-    assert ok is False and message == "Error 1004: HTTP Unauthorized"
+# The guide's Python and curl examples themselves run in test_guide.py.
 
 
 # ---- codes ------------------------------------------------------------------
@@ -426,3 +387,45 @@ def test_action_costs_four_requests_on_one_connection(svc, bmc):
     assert bmc.stats(bmc.host)["tls_handshakes"] == 2
     conns = [q["connection"] for q in bmc.requests()]
     assert len(set(conns[:3])) == 1 and conns[3] != conns[0], conns
+
+
+# ---- results over the store's 1 MiB -------------------------------------------
+
+TOO_LARGE = ("The result is larger than the task store keeps (1 MiB); it was "
+             "not stored")
+
+
+@pytest.mark.valgrind
+def test_result_over_1mib_is_3001_for_sync_and_async_alike(svc, redfish_sim):
+    """A list_users result over 1 MiB (255 accounts of 4.5 KiB names): the
+    task records 3001 saying so, and the sync caller gets that same answer,
+    not the result its task says was not kept."""
+    bmc = redfish_sim(profile="dmtf", fault="huge_accounts",
+                      users=[f"admin:{PASSWORD}:Administrator"])
+    r = svc.post("/list-users", creds(bmc))
+    assert r.status_code == 500, r.text[:300]
+    assert len(r.content) < 4096
+    body = r.json()
+    assert body["success"] is False
+    assert body["error_code"] == 3001
+    assert body["message"] == "Method execution failed"
+    assert body["details"] == TOO_LARGE
+    assert body["method"] == "list_users"
+    task = svc.get(f"/tasks/{body['task_id']}").json()
+    assert task["status"] == "failed"
+    assert task["error_code"] == body["error_code"]
+    assert task["error_message"] == body["message"]
+    assert task["details"] == body["details"]
+    assert task.get("result") is None
+
+    r = svc.post("/execute/async", creds(bmc, method="list_users"))
+    assert r.status_code == 202, r.text
+    task = poll_task(svc, r.json()["task_id"])
+    assert task["status"] == "failed" and task["error_code"] == 3001
+    assert task["details"] == TOO_LARGE
+    # A normal-sized result is still kept.
+    bmc.control({"fault": []})
+    r = svc.post("/list-users", creds(bmc))
+    assert r.status_code == 200 and r.json()["success"] is True
+    task = svc.get(f"/tasks/{r.json()['task_id']}").json()
+    assert task["status"] == "success" and task["result"]["data"]["users"]

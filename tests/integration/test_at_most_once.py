@@ -57,6 +57,7 @@ def rf_svc(service_factory):
                             "BMC_TIMEOUT": 20})
 
 
+@pytest.mark.valgrind
 @pytest.mark.parametrize("path", ["/action", "/action/async"])
 @pytest.mark.parametrize("fault", ["late_answer", "drop_reply"])
 def test_redfish_reset_delivered_once(rf_svc, redfish_sim, path, fault):
@@ -153,7 +154,13 @@ def settle(svc, sim, answers):
     for r in answers:
         body = r.json()
         if r.status_code == 202:
-            ends.append(poll_task(svc, body["task_id"], timeout=120))
+            try:
+                ends.append(poll_task(svc, body["task_id"], timeout=20))
+            except TimeoutError:
+                tid = body["task_id"]
+                lines = [ln for ln in svc.log().splitlines()
+                         if "event=request" not in ln or tid in ln]
+                raise AssertionError((r.text, "\n".join(lines[-60:])))
         else:
             assert r.status_code == 503 and "task_id" not in body, r.text
     ok = sum(1 for t in ends if t["status"] == "success")
@@ -175,8 +182,11 @@ def test_sighup_storm_during_async_submissions(service_factory, bmc_on):
     svc = service_factory({"BMC_LIGHT_WORKERS": 2})
     answers = fire_async(svc, bmc_on, 50,
                          lambda: os.kill(svc.daemon.pid, signal.SIGHUP))
-    assert [r.status_code for r in answers] == [202] * 50, \
-        [r.text for r in answers if r.status_code != 202]
+    assert [r.status_code for r in answers] == [202] * 50, (
+        [r.text for r in answers if r.status_code != 202],
+        [ln for ln in svc.log().splitlines()
+         if "event=request" not in ln or "status=202" not in ln][-40:],
+        (svc.root / "nginx" / "error.log").read_text()[-3000:])
     ends = settle(svc, bmc_on, answers)
     assert all(t["status"] == "success" for t in ends), ends
 

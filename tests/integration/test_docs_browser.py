@@ -43,6 +43,7 @@ def docs_service(service, docs_assets):
     return service
 
 
+@pytest.mark.valgrind
 def test_swagger_ui_lists_every_endpoint(docs_service, tmp_path):
     dom = dump_dom(docs_service.url + "/docs", tmp_path)
     assert 'class="swagger-ui' in dom, dom[:2000]

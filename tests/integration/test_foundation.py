@@ -3,6 +3,7 @@ CORS, worker replacement and recycling, configuration errors."""
 import concurrent.futures
 import json
 import os
+import pathlib
 import signal
 import socket
 import subprocess
@@ -82,6 +83,7 @@ def test_base_field_validation(service, fields, code):
     assert_envelope(r, 400, code)
 
 
+@pytest.mark.valgrind
 def test_first_bad_field_is_reported(service):
     r = service.post("/validate", {"ip": "bad", "username": "",
                                    "password": "", "protocol": "x"})
@@ -129,6 +131,7 @@ def test_malformed_bodies(service, path, raw):
     assert_envelope(r, 400, 4006)
 
 
+@pytest.mark.valgrind
 def test_missing_content_length(service):
     # A POST without a body has no Content-Length at all.
     with socket.create_connection(("127.0.0.1", service.port)) as s:
@@ -143,6 +146,7 @@ def test_missing_content_length(service):
     assert json.loads(body)["error_code"] == 4006
 
 
+@pytest.mark.valgrind
 def test_body_over_limit(service):
     r = requests.post(service.url + "/validate", data=b" " * 70000,
                       headers={"Content-Type": "application/json"})
@@ -150,6 +154,7 @@ def test_body_over_limit(service):
     assert "X-Request-ID" in r.headers
 
 
+@pytest.mark.valgrind
 def test_unknown_path_and_wrong_method(service):
     assert_envelope(service.get("/nope"), 404, 4040)
     assert_envelope(service.post("/nope", {}), 404, 4040)
@@ -162,6 +167,7 @@ def test_unknown_path_and_wrong_method(service):
     assert "GET" in r.headers["Allow"]
 
 
+@pytest.mark.valgrind
 def test_health_shape_defaults(service):
     r = service.get("/health")
     assert r.status_code == 200
@@ -220,6 +226,7 @@ def test_health_under_custom_env(service_factory):
     assert_envelope(r, 400, 2002)
 
 
+@pytest.mark.valgrind
 def test_request_ids(service):
     ids = {service.get("/health").headers["X-Request-ID"] for _ in range(20)}
     assert len(ids) == 20
@@ -267,6 +274,7 @@ def test_cors_narrowed_origins(service_factory):
     assert "Access-Control-Allow-Origin" not in r.headers
 
 
+@pytest.mark.valgrind
 def test_killed_worker_is_replaced(service):
     before = set(service.worker_pids())
     victim = sorted(before)[0]
@@ -281,6 +289,7 @@ def test_killed_worker_is_replaced(service):
     assert service.daemon.poll() is None
 
 
+@pytest.mark.valgrind
 def test_recycling_under_load_loses_nothing(service_factory):
     svc = service_factory({"BMC_WORKER_MAX_REQUESTS": 50,
                            "BMC_MAX_WORKERS": 2, "BMC_LIGHT_WORKERS": 2})
@@ -336,6 +345,7 @@ def test_second_daemon_on_same_socket_refuses(service):
     assert service.get("/health").status_code == 200
 
 
+@pytest.mark.valgrind
 def test_sighup_reopens_logs(service):
     os.kill(service.daemon.pid, signal.SIGHUP)
     wait_until(lambda: "logs_reopened" in service.log(), what="reopen event")
@@ -374,3 +384,16 @@ def test_systemd_socket_activation(tmp_path):
         svc.nginx and svc.nginx.terminate()
     # The daemon did not create or remove the sockets systemd owns.
     assert bmc_sock.exists()
+
+
+def test_every_integration_file_has_a_valgrind_test():
+    """tests/valgrind/run takes the tests marked `valgrind` from every file
+    of this directory; each file has one (conftest.py also refuses to run a
+    collection where one lacks it)."""
+    here = pathlib.Path(__file__).parent
+    files = sorted(here.glob("test_*.py"))
+    assert len(files) >= 14
+    for f in files:
+        assert "@pytest.mark.valgrind" in f.read_text(), f.name
+    runner = (here.parents[1] / "tests" / "valgrind" / "run").read_text()
+    assert '-m "$marker"' in runner and '"$top"/tests/integration' in runner

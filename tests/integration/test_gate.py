@@ -74,6 +74,7 @@ def run_parallel(fn, args):
         return list(pool.map(fn, args))
 
 
+@pytest.mark.valgrind
 def test_health_and_metrics_show_the_gate(svc):
     g = gate_health(svc)
     assert g == {"max_per_bmc": 2, "slots_in_use": 0, "waiting": 0, "bmcs_busy": 0}

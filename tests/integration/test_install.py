@@ -90,6 +90,7 @@ def test_units_pass_systemd_analyze_verify(tree, tmp_path):
     assert p.returncode == 0 and "bmc-manager" not in p.stderr, p.stderr
 
 
+@pytest.mark.valgrind
 def test_nginx_accepts_installed_site(tree, tmp_path):
     site = (tree / "etc/nginx/sites-available/bmc-manager").read_text()
     assert "include /etc/nginx/snippets/bmc-manager-fastcgi.conf;" in site

@@ -12,6 +12,8 @@ import time
 
 import pytest
 
+from fixtures_service import WRAPPER
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
 BUILD = pathlib.Path(os.environ.get("BMC_BUILD_DIR", REPO / "build"))
 BMC_CALL = BUILD / "tests" / "tools" / "bmc_call"
@@ -43,7 +45,9 @@ def bmc_call_argv(sim_or_host, op, user, params, cipher, timeout, port=None):
 def run(sim, op, user="admin", password="password", params=None, cipher=3,
         timeout=10, port=None, **env):
     """Run bmc_call; returns (outcome dict, seconds, stderr)."""
-    argv = bmc_call_argv(sim, op, user, params, cipher, timeout, port)
+    # Under the valgrind pass (BMC_TEST_WRAPPER) bmc_call runs under it too.
+    argv = WRAPPER + bmc_call_argv(sim, op, user, params, cipher, timeout,
+                                   port)
     t0 = time.monotonic()
     p = subprocess.run(argv, env=call_env(password, **env), capture_output=True,
                        text=True, timeout=timeout + 10)
@@ -60,6 +64,7 @@ def action(sim, name, **kw):
 
 # ---- every operation --------------------------------------------------------
 
+@pytest.mark.valgrind
 def test_validate_connection(ipmi_sim):
     out, took, _ = run(ipmi_sim(), "validate_connection")
     assert out["code"] == 0 and out["success"] is True
@@ -85,7 +90,7 @@ def test_list_users(ipmi_sim):
     users = {u["name"]: u for u in out["data"]["users"]}
     # empty slots left out
     assert set(users) == {"admin", "operator", "viewer", "disabled", "secure"}
-    assert users["admin"] == {"id": 2, "name": "admin", "role": "Administrator",
+    assert users["admin"] == {"id": "2", "name": "admin", "role": "Administrator",
                               "enabled": True, "callin": True, "link_auth": False,
                               "ipmi_msg": True, "privilege": "ADMINISTRATOR"}
     assert users["operator"]["role"] == "Operator"

@@ -231,6 +231,7 @@ def test_checker_rejects_what_the_document_does_not_say(openapi_checker):
 
 # ---- served by nginx -------------------------------------------------------------
 
+@pytest.mark.valgrind
 def test_every_operation_answers_as_documented(service):
     """One request per documented operation (and a wrong method on each
     path); fixtures_openapi validates every answer."""
@@ -303,6 +304,7 @@ def test_install_docs_assets_is_idempotent_and_fast(docs_assets, tmp_path):
     assert p.returncode == 2 and "usage" in p.stderr
 
 
+@pytest.mark.valgrind
 def test_raw_socket_answers_conform(service, openapi_checker):
     """Requests `requests` cannot make (no Content-Length) are checked here."""
     import socket

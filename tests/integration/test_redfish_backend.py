@@ -16,6 +16,8 @@ import time
 
 import pytest
 
+from fixtures_service import WRAPPER
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
 BUILD = pathlib.Path(os.environ.get("BMC_BUILD_DIR", REPO / "build"))
 BMC_CALL = BUILD / "tests" / "tools" / "bmc_call"
@@ -46,7 +48,8 @@ def call_env(password, **env):
 def run(sim, op, params=None, user="admin", password="password", timeout=15,
         port=None, host=None, **env):
     """Run bmc_call; returns (outcome dict, seconds, stderr)."""
-    argv = [str(BMC_CALL), "redfish", host or sim.host,
+    # Under the valgrind pass (BMC_TEST_WRAPPER) bmc_call runs under it too.
+    argv = WRAPPER + [str(BMC_CALL), "redfish", host or sim.host,
             str(port if port is not None else sim.port), user, op]
     if params is not None:
         argv.append(json.dumps(params))
@@ -384,6 +387,7 @@ def test_unreachable_and_refused(redfish_sim):
 
 # ---- authentication ---------------------------------------------------------
 
+@pytest.mark.valgrind
 def test_auth_failures(redfish_sim):
     sim = sim_for(redfish_sim, "dell")
     out = run(sim, "validate_connection", password="wrong")[0]

@@ -84,6 +84,7 @@ def allowed_reset_types(sim, system):
 # ---------------------------------------------------------------------------
 
 
+@pytest.mark.valgrind
 def test_auth_basic_and_roles(redfish_sim):
     sim = redfish_sim(users=["admin:password:Administrator",
                              "op:oppw:Operator", "viewer:v:ReadOnly"],

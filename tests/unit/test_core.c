@@ -11,6 +11,8 @@
 #include "response.h"
 #include "router.h"
 
+#include "unit.h"
+
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -269,21 +271,23 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("core");
-    TCase *tc = tcase_create("core");
+    TCase *tc;
+
+    tc = unit_case(s, "json", NULL, NULL, 0);
     tcase_add_test(tc, numbers_print_shortest);
     tcase_add_test(tc, strict_parse_rejects_garbage);
+    tc = unit_case(s, "config", NULL, NULL, 0);
     tcase_add_test(tc, config_defaults);
     tcase_add_test(tc, config_bad_values_name_the_variable);
+    tc = unit_case(s, "request", NULL, NULL, 0);
     tcase_add_test(tc, request_defaults_and_ports);
     tcase_add_test(tc, request_codes_in_documented_order);
+    tc = unit_case(s, "envelope", NULL, NULL, 0);
     tcase_add_test(tc, envelope_error_shape);
     tcase_add_test(tc, error_table_statuses);
+    tc = unit_case(s, "methods", NULL, NULL, 0);
     tcase_add_test(tc, registry_checks_declared_bounds);
+    tc = unit_case(s, "router", NULL, NULL, 0);
     tcase_add_test(tc, router_404_and_405);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(s);
 }

@@ -4,6 +4,8 @@
  * dead holders and dead waiters reclaimed; different BMCs independent;
  * a full table; a process that dies holding the gate's lock. */
 #include "autoconfig.h"
+#include "unit.h"
+
 #include <check.h>
 #include <signal.h>
 #include <stdio.h>
@@ -526,30 +528,24 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("gate");
-    TCase *tc = tcase_create("gate");
-    SRunner *sr;
-    int failed;
+    TCase *tc;
 
     log_set_level(BMC_LOG_WARNING); /* every wait is an INFO line */
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 60);
+    tc = unit_case(s, "limits", setup, teardown, 60);
     tcase_add_test(tc, limit_across_processes);
     tcase_add_test(tc, limit_of_four);
     tcase_add_test(tc, exclusive_is_alone);
-    tcase_add_test(tc, first_come_first_served);
-    tcase_add_test(tc, deadline_while_waiting);
-    tcase_add_test(tc, dead_holder_reclaimed);
-    tcase_add_test(tc, dead_waiter_reclaimed);
-    tcase_add_test(tc, master_reaps_dead);
     tcase_add_test(tc, bmcs_independent);
     tcase_add_test(tc, many_bmcs_in_parallel);
     tcase_add_test(tc, full_table_reuses_idle_entries);
-    tcase_add_test(tc, lock_holder_dies);
     tcase_add_test(tc, open_without_init);
-    suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    tc = unit_case(s, "order", setup, teardown, 60);
+    tcase_add_test(tc, first_come_first_served);
+    tcase_add_test(tc, deadline_while_waiting);
+    tc = unit_case(s, "dead", setup, teardown, 60);
+    tcase_add_test(tc, dead_holder_reclaimed);
+    tcase_add_test(tc, dead_waiter_reclaimed);
+    tcase_add_test(tc, master_reaps_dead);
+    tcase_add_test(tc, lock_holder_dies);
+    return unit_run(s);
 }

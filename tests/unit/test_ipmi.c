@@ -10,6 +10,8 @@
 #include "ipmi.h"
 #include "ipmi_parse.h"
 
+#include "unit.h"
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,8 +67,7 @@ START_TEST(timing_formula_matches_recorded)
 }
 END_TEST
 
-/* ---- classification: every row of the table ------------------------------
- */
+/* ---- classification: every row of the table ----------------------------- */
 
 START_TEST(every_row_is_reachable)
 {
@@ -250,8 +251,7 @@ START_TEST(details_never_overflow)
 }
 END_TEST
 
-/* ---- stdout parsers ------------------------------------------------------
- */
+/* ---- stdout parsers ----------------------------------------------------- */
 
 START_TEST(parse_power)
 {
@@ -314,7 +314,8 @@ START_TEST(parse_users)
     json_object *admin = user_at(data, 0);
     ck_assert_str_eq(
         json_object_to_json_string_ext(admin, JSON_C_TO_STRING_PLAIN),
-        "{\"id\":2,\"name\":\"admin\",\"role\":\"Administrator\",\"enabled\":"
+        "{\"id\":\"2\",\"name\":\"admin\",\"role\":\"Administrator\","
+        "\"enabled\":"
         "true,"
         "\"callin\":true,\"link_auth\":false,\"ipmi_msg\":true,"
         "\"privilege\":\"ADMINISTRATOR\"}");
@@ -326,6 +327,10 @@ START_TEST(parse_users)
     ck_assert_str_eq(field_s(user_at(data, 4), "role"), "NoAccess");
     ck_assert_str_eq(field_s(user_at(data, 4), "enabled"), "false");
     json_object_put(data);
+    ck_assert_int_eq(ipmi_parse_free_user_slot(out), 6);
+    ck_assert_int_eq(ipmi_parse_free_user_slot("1,,true,false,false,x\n"
+                                               "2,admin,true,false,true,A\n"),
+                     -1);
 }
 END_TEST
 
@@ -389,8 +394,7 @@ START_TEST(roles)
 }
 END_TEST
 
-/* ---- backend checks that need no BMC --------------------------------------
- */
+/* ---- backend checks that need no BMC ------------------------------------ */
 
 static void call_op(bmc_op_fn fn, const char *user, const char *pw,
                     json_object *params, struct bmc_outcome *out)
@@ -509,34 +513,31 @@ int main(void)
         return EXIT_FAILURE;
     }
     Suite *s = suite_create("ipmi");
-    TCase *tc = tcase_create("parse");
+    TCase *tc;
+
+    tc = unit_case(s, "timing", NULL, NULL, 0);
     tcase_add_test(tc, timing_reads_fit_deadline);
     tcase_add_test(tc, timing_power_changes_never_retransmit);
     tcase_add_test(tc, timing_formula_matches_recorded);
+    tc = unit_case(s, "classify", NULL, NULL, 0);
     tcase_add_test(tc, every_row_is_reachable);
     tcase_add_test(tc, rows_use_only_connection_codes);
     tcase_add_test(tc, recorded_failures);
     tcase_add_test(tc, refusals_are_not_table_rows);
     tcase_add_test(tc, noise_and_last_line);
     tcase_add_test(tc, details_never_overflow);
+    tc = unit_case(s, "parse", NULL, NULL, 0);
     tcase_add_test(tc, parse_power);
     tcase_add_test(tc, parse_users);
     tcase_add_test(tc, parse_users_rejects_garbage);
     tcase_add_test(tc, parse_mc_info);
     tcase_add_test(tc, roles);
-    suite_add_tcase(s, tc);
-    TCase *tb = tcase_create("backend");
-    tcase_set_timeout(tb,
-                      30); /* two ipmitool runs time out on a silent port */
-    tcase_add_test(tb, missing_ipmitool_everywhere);
-    tcase_add_test(tb, tool_found_on_path);
-    tcase_add_test(tb, refuses_ipmi_length_limits);
-    tcase_add_test(tb, list_and_unsupported_actions_open_a_session);
-    tcase_add_test(tb, expired_deadline_is_3002);
-    suite_add_tcase(s, tb);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    /* 30 s: two ipmitool runs time out on a silent port */
+    tc = unit_case(s, "backend", NULL, NULL, 30);
+    tcase_add_test(tc, missing_ipmitool_everywhere);
+    tcase_add_test(tc, tool_found_on_path);
+    tcase_add_test(tc, refuses_ipmi_length_limits);
+    tcase_add_test(tc, list_and_unsupported_actions_open_a_session);
+    tcase_add_test(tc, expired_deadline_is_3002);
+    return unit_run(s);
 }

@@ -4,6 +4,8 @@
 
 #include "redfish_parse.h"
 
+#include "unit.h"
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -425,27 +427,23 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("redfish");
-    TCase *map = tcase_create("mapping");
-    TCase *prs = tcase_create("parsing");
-    tcase_add_test(map, map_dmtf);
-    tcase_add_test(map, map_vendors);
-    tcase_add_test(map, noop_states);
-    tcase_add_test(map, actions_list);
-    tcase_add_test(map, default_types);
-    tcase_add_test(prs, types_bounded);
-    tcase_add_test(prs, reset_inline_and_actioninfo);
-    tcase_add_test(prs, reset_hostile);
-    tcase_add_test(prs, parse_limits);
-    tcase_add_test(prs, links_and_members);
-    tcase_add_test(prs, location);
-    tcase_add_test(prs, users);
-    tcase_add_test(prs, error_bodies);
-    tcase_add_test(prs, tasks);
-    suite_add_tcase(s, map);
-    suite_add_tcase(s, prs);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    TCase *tc;
+
+    tc = unit_case(s, "mapping", NULL, NULL, 0);
+    tcase_add_test(tc, map_dmtf);
+    tcase_add_test(tc, map_vendors);
+    tcase_add_test(tc, noop_states);
+    tcase_add_test(tc, actions_list);
+    tcase_add_test(tc, default_types);
+    tc = unit_case(s, "parsing", NULL, NULL, 0);
+    tcase_add_test(tc, types_bounded);
+    tcase_add_test(tc, reset_inline_and_actioninfo);
+    tcase_add_test(tc, reset_hostile);
+    tcase_add_test(tc, parse_limits);
+    tcase_add_test(tc, links_and_members);
+    tcase_add_test(tc, location);
+    tcase_add_test(tc, users);
+    tcase_add_test(tc, error_bodies);
+    tcase_add_test(tc, tasks);
+    return unit_run(s);
 }

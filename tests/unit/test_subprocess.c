@@ -6,6 +6,8 @@
 #include "clock.h"
 #include "subprocess.h"
 
+#include "unit.h"
+
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +44,37 @@ START_TEST(captures_stdout_and_stderr)
     ck_assert_str_eq(res.err, "err\n");
     ck_assert(!res.out_truncated && !res.err_truncated);
     ck_assert_int_gt(res.pid, 0);
+    subproc_result_free(&res);
+}
+END_TEST
+
+/* A secret handed over on stdin reaches the child, never its argv, and a
+ * child that never reads it is no trouble. */
+START_TEST(stdin_data_reaches_the_child)
+{
+    char *const argv[] = {"cat", NULL};
+    struct subproc_spec spec = {.path = "/bin/cat",
+                                .argv = argv,
+                                .envp = no_env,
+                                .deadline = clock_now_mono() + 5,
+                                .stdin_data = "s3cret\ns3cret\n",
+                                .stdin_len = 14};
+    struct subproc_result res;
+
+    ck_assert_int_eq(subproc_run(&spec, &res), 0);
+    ck_assert_int_eq(res.exit_code, 0);
+    ck_assert_str_eq(res.out, "s3cret\ns3cret\n");
+    subproc_result_free(&res);
+    char *const argv2[] = {"true", NULL};
+    spec.path = "/bin/true";
+    spec.argv = argv2;
+    ck_assert_int_eq(subproc_run(&spec, &res), 0);
+    ck_assert_int_eq(res.exit_code, 0);
+    subproc_result_free(&res);
+    spec.stdin_len = SUBPROC_STDIN_MAX + 1;
+    ck_assert_int_eq(subproc_run(&spec, &res), -1);
+    ck_assert_int_eq(res.status, SUBPROC_SPAWN_FAILED);
+    ck_assert_int_eq(res.spawn_errno, E2BIG);
     subproc_result_free(&res);
 }
 END_TEST
@@ -300,8 +333,8 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("subprocess");
-    TCase *tc = tcase_create("run");
-    tcase_set_timeout(tc, 30);
+    TCase *tc = unit_case(s, "run", NULL, NULL, 30);
+
     tcase_add_test(tc, captures_stdout_and_stderr);
     tcase_add_test(tc, caps_output_and_keeps_draining);
     tcase_add_test(tc, missing_program_is_enoent);
@@ -313,10 +346,6 @@ int main(void)
     tcase_add_test(tc, on_start_sees_running_child);
     tcase_add_test(tc, many_threads_at_once);
     tcase_add_test(tc, no_descriptor_leak_in_parent);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    tcase_add_test(tc, stdin_data_reaches_the_child);
+    return unit_run(s);
 }

@@ -1,5 +1,7 @@
 /* Unit tests for taskid: UUIDv7 layout, node byte, strict parsing. */
 #include "autoconfig.h"
+#include "unit.h"
+
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,15 +84,11 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("taskid");
-    TCase *tc = tcase_create("ids");
+    TCase *tc = unit_case(s, "ids", NULL, NULL, 0);
+
     tcase_add_test(tc, new_is_canonical_v7);
     tcase_add_test(tc, ids_differ_and_order_by_time);
     tcase_add_test(tc, parse_rejects_non_canonical);
     tcase_add_test(tc, node_out_of_range);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(s);
 }

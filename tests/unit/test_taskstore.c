@@ -2,6 +2,8 @@
  * persistence, refusal of foreign files, and recovery from a process that
  * dies holding the lock (at every journal step of an operation). */
 #include "autoconfig.h"
+#include "unit.h"
+
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
@@ -189,6 +191,8 @@ START_TEST(not_found_vs_expired)
      * order unless the wall clock steps back) */
     ck_assert_int_eq(
         taskstore_create_at(ts, &running_task, now - 8 * 86400.0, old), TS_OK);
+    ck_assert_int_eq(
+        taskstore_finish(ts, old, TASK_SUCCESS, NULL, 0, NULL, NULL), TS_OK);
     ck_assert_int_eq(taskstore_create(ts, &running_task, id), TS_OK);
     ck_assert_int_eq(taskstore_get(ts, old, &o), TS_EXPIRED);
     ck_assert_ptr_null(o);
@@ -419,6 +423,56 @@ static void expect_salvaged(const char *id, bool keeps)
     free(before);
     free(after);
 }
+
+/* Retention under clock steps (the clock injected through
+ * taskstore_create_at and taskstore_sweep's NOW): a forward jump never
+ * removes a queued or running task; a task stamped in the future (the
+ * clock was ahead, then stepped back) neither is removed nor stops the
+ * sweep of the old finished tasks behind it. */
+START_TEST(retention_under_clock_steps)
+{
+    struct taskstore *ts = store_open(0, 0, 0);
+    struct task_new q = running_task;
+    char future[TASK_ID_LEN + 1], old[TASK_ID_LEN + 1], run[TASK_ID_LEN + 1],
+        queued[TASK_ID_LEN + 1], young[TASK_ID_LEN + 1];
+    struct taskstore_stats st;
+    double now = clock_now_real();
+
+    q.status = TASK_QUEUED;
+    ck_assert_int_eq(taskstore_create_at(ts, &running_task, now + 30 * 86400.0,
+                                         future),
+                     TS_OK);
+    ck_assert_int_eq(taskstore_finish(ts, future, TASK_SUCCESS, NULL, 0,
+                                      NULL, NULL),
+                     TS_OK);
+    ck_assert_int_eq(
+        taskstore_create_at(ts, &running_task, now - 9 * 86400.0, old), TS_OK);
+    ck_assert_int_eq(
+        taskstore_finish(ts, old, TASK_FAILED, NULL, 1002, "t", "d"), TS_OK);
+    ck_assert_int_eq(
+        taskstore_create_at(ts, &running_task, now - 9 * 86400.0, run), TS_OK);
+    ck_assert_int_eq(taskstore_create_at(ts, &q, now - 9 * 86400.0, queued),
+                     TS_OK);
+    ck_assert_int_eq(taskstore_create(ts, &running_task, young), TS_OK);
+    ck_assert_int_eq(
+        taskstore_finish(ts, young, TASK_SUCCESS, NULL, 0, NULL, NULL), TS_OK);
+    /* now: the old finished one goes, past the future-dated one */
+    ck_assert_int_eq(taskstore_sweep(ts, now), TS_OK);
+    ck_assert_int_eq(taskstore_stats(ts, &st), TS_OK);
+    ck_assert_int_eq(st.tasks, 4);
+    ck_assert_int_eq(st.running, 1);
+    ck_assert_int_eq(st.queued, 1);
+    /* a forward jump of a year: every finished task goes, the active stay */
+    ck_assert_int_eq(taskstore_sweep(ts, now + 365 * 86400.0), TS_OK);
+    ck_assert_int_eq(taskstore_stats(ts, &st), TS_OK);
+    ck_assert_int_eq(st.tasks, 2);
+    ck_assert_int_eq(st.running, 1);
+    ck_assert_int_eq(st.queued, 1);
+    check_clean();
+    taskstore_close(ts);
+    dir_teardown();
+}
+END_TEST
 
 START_TEST(damaged_or_foreign_salvaged)
 {
@@ -690,6 +744,10 @@ static void kill_steps(long cap)
                              ts, &running_task,
                              clock_now_real() - (cap ? 1 : 9) * 86400.0, old),
                          TS_OK);
+        /* finished: retention never removes a running task */
+        ck_assert_int_eq(
+            taskstore_finish(ts, old, TASK_SUCCESS, NULL, 0, NULL, NULL),
+            TS_OK);
         for (int i = 0; i < 509; i++)
             ck_assert_int_eq(taskstore_create(ts, &running_task, pre), TS_OK);
         ck_assert_int_eq(taskstore_create(ts, &running_task, pre), TS_OK);
@@ -805,28 +863,27 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("taskstore");
-    TCase *tc = tcase_create("store");
-    tcase_add_checked_fixture(tc, dir_setup, NULL);
-    tcase_set_timeout(tc, 60);
+    TCase *tc;
+
+    tc = unit_case(s, "tasks", dir_setup, NULL, 60);
     tcase_add_test(tc, create_finish_get);
     tcase_add_test(tc, failed_task_fields);
     tcase_add_test(tc, not_found_vs_expired);
+    tcase_add_test(tc, retention_under_clock_steps);
+    tcase_add_test(tc, running_counts_and_owners);
+    tc = unit_case(s, "space", dir_setup, NULL, 60);
     tcase_add_test(tc, cap_evicts_oldest_finished);
     tcase_add_test(tc, cap_lowered_across_restart);
+    tcase_add_test(tc, too_large_and_big_results);
+    tcase_add_test(tc, ceiling_full);
+    tcase_add_test(tc, many_tasks_grow_index);
+    tc = unit_case(s, "file", dir_setup, NULL, 60);
     tcase_add_test(tc, persists_and_fails_interrupted);
     tcase_add_test(tc, second_open_refused);
     tcase_add_test(tc, damaged_or_foreign_salvaged);
-    tcase_add_test(tc, too_large_and_big_results);
-    tcase_add_test(tc, ceiling_full);
-    tcase_add_test(tc, running_counts_and_owners);
-    tcase_add_test(tc, many_tasks_grow_index);
+    tc = unit_case(s, "crash", dir_setup, NULL, 60);
     tcase_add_test(tc, holder_dies_with_lock);
     tcase_add_test(tc, kill_at_every_step);
     tcase_add_test(tc, kill_at_every_step_evicting);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(s);
 }

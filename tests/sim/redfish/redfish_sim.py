@@ -60,7 +60,12 @@ FAULTS = (
     # --slow-ms late (late_answer) or never: the connection is reset
     # (drop_reply). Each is what a client cannot tell from "not received".
     "late_answer", "drop_reply",
+    "huge_accounts",
 )
+# "huge_accounts": this many extra accounts, each with a UserName this long
+# (together well over the service's 1 MiB task result limit).
+HUGE_ACCOUNTS = 256
+HUGE_NAME_BYTES = 4608
 MAX_LINE = 8192
 MAX_HEADERS = 100
 MAX_BODY = 1 << 20
@@ -243,6 +248,32 @@ BASE_MESSAGES = {
                               "because its value would conflict with the "
                               "value of the '%2' property.", "Warning",
                               "No resolution is required."),
+    "PropertyValueFormatError": ("The value '%1' for the property '%2' is "
+                                 "of a different format than the property "
+                                 "can accept.", "Warning", "Correct the "
+                                 "value for the property in the request "
+                                 "body and resubmit the request if the "
+                                 "operation failed."),
+    "PropertyValueNotInList": ("The value '%1' for the property '%2' is not "
+                               "in the list of acceptable values.", "Warning",
+                               "Choose a value from the enumeration list "
+                               "that the implementation can support and "
+                               "resubmit the request if the operation "
+                               "failed."),
+    "PropertyUnknown": ("The property '%1' is not in the list of valid "
+                        "properties for the resource.", "Warning", "Remove "
+                        "the unknown property from the request body and "
+                        "resubmit the request if the operation failed."),
+    "PropertyMissing": ("The property '%1' is a required property and must "
+                        "be included in the request.", "Warning", "Ensure "
+                        "that the property is in the request body and has a "
+                        "valid value and resubmit the request if the "
+                        "operation failed."),
+    "ResourceAlreadyExists": ("The requested resource of type '%1' with the "
+                              "property '%2' with the value '%3' already "
+                              "exists.", "Critical", "Do not repeat the "
+                              "create operation as the resource has already "
+                              "been created."),
     "ResetNotAllowed": ("The reset '%1' is not allowed while the system is "
                         "in the power state '%2'.", "Warning",
                         "Check the power state and resubmit the request."),
@@ -853,20 +884,7 @@ class Service:
                                   "/redfish/v1/AccountService/Accounts"}}))
             if rest[1] != "Accounts":
                 return self.error(404, "ResourceMissingAtURI", (path,))
-            if n == 2:
-                return only("GET") or self.collection(
-                    req, "/redfish/v1/AccountService/Accounts",
-                    "#ManagerAccountCollection.ManagerAccountCollection",
-                    "Accounts Collection",
-                    ["/redfish/v1/AccountService/Accounts/%d" % a.slot
-                     for a in bmc.accounts])
-            if n == 3:
-                with bmc.lock:
-                    for a in bmc.accounts:
-                        if str(a.slot) == rest[2]:
-                            return only("GET") or Response(
-                                200, self.account_body(a))
-            return self.error(404, "ResourceMissingAtURI", (path,))
+            return self.accounts_route(bmc, req, m, rest, path, acct, only)
         if rest[:1] == ["SessionService"]:
             if n == 1:
                 return only("GET") or Response(200, self.odata(
@@ -896,6 +914,169 @@ class Service:
         if rest[:1] == ["TaskService"]:
             return self.task_route(bmc, req, m, rest, path, only)
         return self.error(404, "ResourceMissingAtURI", (path,))
+
+    # -- accounts ------------------------------------------------------------
+    # Two models, as real services have them: a collection that takes POST
+    # and DELETE (DMTF, OpenBMC/bmcweb, HPE, Supermicro, Lenovo), and
+    # iDRAC's 16 fixed slots that are PATCHed to create or clear an account
+    # (collection Allow: GET only; DELETE answers 405). Writes need an
+    # Administrator; passwords follow a policy (8-20 characters, a digit
+    # and a letter) answered as PropertyValueFormatError, as bmcweb and
+    # iDRAC do; PATCH honours If-Match against the account's ETag.
+
+    ACCOUNT_ROLES = ("Administrator", "Operator", "ReadOnly")
+
+    def account_etag(self, a):
+        return 'W/"%08x"' % zlib.crc32(
+            ("%s|%s|%s|%s" % (a.name, a.role, a.enabled, a.password)).encode())
+
+    def account_response(self, a, status=200):
+        body = self.account_body(a)
+        body["@odata.etag"] = self.account_etag(a)
+        return Response(status, body, [("ETag", self.account_etag(a))])
+
+    def password_error(self, pw):
+        if not isinstance(pw, str) or not (8 <= len(pw) <= 20) or \
+                not any(c.isdigit() for c in pw) or \
+                not any(c.isalpha() for c in pw):
+            return self.error(400, "PropertyValueFormatError",
+                              ("<hidden>", "Password"),
+                              text="The password does not meet the policy: "
+                                   "8 to 20 characters with a letter and a "
+                                   "digit.")
+        return None
+
+    def account_fields(self, data, require_all):
+        """Check a POST/PATCH body -> (fields dict, error Response)."""
+        allowed = {"UserName", "Password", "RoleId", "Enabled"}
+        if not isinstance(data, dict) or not data:
+            return None, self.error(400, "MalformedJSON")
+        for k in data:
+            if k not in allowed:
+                return None, self.error(400, "PropertyUnknown", (k,))
+        if require_all and not {"UserName", "Password", "RoleId"} <= set(data):
+            return None, self.error(400, "PropertyMissing", ("UserName",))
+        if "RoleId" in data and data["RoleId"] not in self.ACCOUNT_ROLES + (
+                ("None",) if self.p["account_slots"] else ()):
+            return None, self.error(400, "PropertyValueNotInList",
+                                    (str(data["RoleId"]), "RoleId"))
+        if "Password" in data:
+            bad = self.password_error(data["Password"])
+            if bad:
+                return None, bad
+        if "UserName" in data and (not isinstance(data["UserName"], str) or
+                                   len(data["UserName"]) > 16):
+            return None, self.error(400, "PropertyValueFormatError",
+                                    (str(data["UserName"]), "UserName"))
+        return data, None
+
+    def apply_account(self, a, f):
+        if "UserName" in f:
+            a.name = f["UserName"]
+        if "Password" in f:
+            a.password = f["Password"]
+        if "RoleId" in f:
+            a.role = f["RoleId"]
+        if "Enabled" in f:
+            a.enabled = bool(f["Enabled"])
+        if not a.name:  # a cleared slot
+            a.password, a.role, a.enabled = "", "None", False
+        a.failures, a.locked = 0, False
+
+    def accounts_route(self, bmc, req, m, rest, path, acct, only):
+        n = len(rest)
+        slots = self.p["account_slots"]
+        if n == 2:
+            bad = only("GET") if slots else only("GET", "POST")
+            if bad:
+                return bad
+            if m == "POST":
+                return self.create_account(bmc, req, acct)
+            with bmc.lock:
+                members = ["/redfish/v1/AccountService/Accounts/%d" % a.slot
+                           for a in bmc.accounts]
+            if "huge_accounts" in bmc.faults:  # results over 1 MiB
+                members += ["/redfish/v1/AccountService/Accounts/huge%d" % i
+                            for i in range(HUGE_ACCOUNTS)]
+            resp = self.collection(
+                req, "/redfish/v1/AccountService/Accounts",
+                "#ManagerAccountCollection.ManagerAccountCollection",
+                "Accounts Collection", members)
+            resp.headers.append(("Allow", "GET" if slots else "GET, POST"))
+            return resp
+        if n != 3:
+            return self.error(404, "ResourceMissingAtURI", (path,))
+        if "huge_accounts" in bmc.faults and rest[2].startswith("huge"):
+            return only("GET") or Response(200, self.odata(
+                "/redfish/v1/AccountService/Accounts/" + rest[2],
+                "#ManagerAccount.v1_4_0.ManagerAccount",
+                {"Id": rest[2], "Name": "User Account",
+                 "UserName": (rest[2] + "-").ljust(HUGE_NAME_BYTES, "x"),
+                 "RoleId": "ReadOnly", "Enabled": False,
+                 "Locked": False, "Password": None}))
+        with bmc.lock:
+            a = next((x for x in bmc.accounts if str(x.slot) == rest[2]),
+                     None)
+        if a is None:
+            return self.error(404, "ResourceMissingAtURI", (path,))
+        bad = only("GET", "PATCH") if slots else only("GET", "PATCH",
+                                                      "DELETE")
+        if bad:
+            return bad
+        if m == "GET":
+            with bmc.lock:
+                return self.account_response(a)
+        if not getattr(acct, "role", None) == "Administrator":
+            return self.error(403, "InsufficientPrivilege")
+        if m == "DELETE":
+            with bmc.lock:
+                bmc.accounts.remove(a)
+            return Response(204)
+        return self.patch_account(bmc, req, a)
+
+    def create_account(self, bmc, req, acct):
+        if not getattr(acct, "role", None) == "Administrator":
+            return self.error(403, "InsufficientPrivilege")
+        try:
+            data = json.loads(req.body.decode("utf-8") or "null")
+        except (ValueError, UnicodeDecodeError):
+            return self.error(400, "MalformedJSON")
+        f, bad = self.account_fields(data, True)
+        if bad:
+            return bad
+        with bmc.lock:
+            if bmc.account(f["UserName"]):
+                return self.error(409, "ResourceAlreadyExists",
+                                  ("ManagerAccount", "UserName",
+                                   f["UserName"]))
+            slot = max([a.slot for a in bmc.accounts] + [0]) + 1
+            a = Account(slot, "", "", "None")
+            self.apply_account(a, dict({"Enabled": True}, **f))
+            bmc.accounts.append(a)
+            resp = self.account_response(a, 201)
+        resp.headers.append(
+            ("Location", "/redfish/v1/AccountService/Accounts/%d" % slot))
+        return resp
+
+    def patch_account(self, bmc, req, a):
+        try:
+            data = json.loads(req.body.decode("utf-8") or "null")
+        except (ValueError, UnicodeDecodeError):
+            return self.error(400, "MalformedJSON")
+        f, bad = self.account_fields(data, False)
+        if bad:
+            return bad
+        with bmc.lock:
+            want = req.headers.get("if-match")
+            if want and want != "*" and want != self.account_etag(a):
+                return self.error(412, "PreconditionFailed")
+            if "UserName" in f and f["UserName"] and \
+                    bmc.account(f["UserName"]) not in (None, a):
+                return self.error(409, "ResourceAlreadyExists",
+                                  ("ManagerAccount", "UserName",
+                                   f["UserName"]))
+            self.apply_account(a, f)
+        return Response(204)
 
     # -- sessions ------------------------------------------------------------
 
