@@ -229,12 +229,11 @@ void api_health(const struct http_request *req, struct http_response *resp)
     json_object_object_add(data, "processes", procs);
     json_object_object_add(data, "degraded", reasons);
     bool up = healthy && !api_draining;
-    json_object *env =
-        response_success(resp, up ? 200 : 503,
-                         api_draining ? "Service shutting down"
-                         : healthy    ? "Service healthy"
-                                      : "Service degraded",
-                         "health_check", data);
+    json_object *env = response_success(resp, up ? 200 : 503,
+                                        api_draining ? "Service shutting down"
+                                        : healthy    ? "Service healthy"
+                                                     : "Service degraded",
+                                        "health_check", data);
     if (!up) {
         json_object_object_add(env, "success", json_object_new_boolean(0));
         resp->retry_after = 5;
@@ -320,12 +319,25 @@ static void task_lookup_failed(struct http_response *resp, int rc)
 void api_task_status(const struct http_request *req,
                      struct http_response *resp)
 {
-    static const char *const mirrored[] = {
-        "status",  "ip",         "result",       "error_code", "error_message",
-        "details", "submitted_at", "started_at", "completed_at", "duration",
-        NULL};
-    const char *id = req->path + strlen("/tasks/");
+    static const char *const mirrored[] = {"status",
+                                           "ip",
+                                           "result",
+                                           "error_code",
+                                           "error_message",
+                                           "details",
+                                           "submitted_at",
+                                           "started_at",
+                                           "completed_at",
+                                           "duration",
+                                           NULL};
+    char id[TASK_ID_LEN + 2];
     json_object *task = NULL;
+
+    /* UUIDs compare case-insensitively (RFC 9562): lower-case it */
+    snprintf(id, sizeof(id), "%s", req->path + strlen("/tasks/"));
+    for (char *p = id; *p; p++)
+        if (*p >= 'A' && *p <= 'F')
+            *p = (char)(*p - 'A' + 'a');
     int rc = api_store ? taskstore_get(api_store, id, &task) : TS_ERROR;
 
     if (rc != TS_OK) {

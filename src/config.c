@@ -246,6 +246,7 @@ void config_print(FILE *out)
 double config_nginx_read_timeout(void)
 {
     /* render-nginx rounds down after adding 10.999 */
-    return (double)(long)(bmc_cfg.timeout + bmc_cfg.max_wait_for_state_seconds +
+    return (double)(long)(bmc_cfg.timeout +
+                          bmc_cfg.max_wait_for_state_seconds +
                           CONFIG_NGINX_READ_MARGIN_S + 0.999);
 }

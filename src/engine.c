@@ -178,9 +178,15 @@ static void run_with_retries(const struct engine_request *req,
 /* The state an action leads to: "on", "off", or NULL (any final state). */
 static const char *target_state(const char *action)
 {
-    static const char *const to_on[] = {"on", "forceon", NULL};
-    static const char *const to_off[] = {"off", "soft", "forceoff",
-                                         "gracefulshutdown", NULL};
+    /* the aliases and every ResetType they map to (redfish_reset.c) */
+    static const char *const to_on[] = {"on", "forceon", "poweron", NULL};
+    static const char *const to_off[] = {"off",
+                                         "soft",
+                                         "forceoff",
+                                         "gracefulshutdown",
+                                         "poweroffgraceful",
+                                         "poweroffnongraceful",
+                                         NULL};
     for (const char *const *a = to_on; *a; a++)
         if (!strcasecmp(action, *a))
             return "on";

@@ -456,7 +456,8 @@ static void serve_connection(int fd)
 
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &plen) != 0)
         return;
-    ssize_t n = msg_recv(fd, buf, sizeof(buf), clock_now_mono() + IO_TIMEOUT_S);
+    ssize_t n =
+        msg_recv(fd, buf, sizeof(buf), clock_now_mono() + IO_TIMEOUT_S);
     if (n <= 0)
         return;
     msg = json_parse_strict(buf, (size_t)n, 16, NULL, 0);

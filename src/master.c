@@ -46,8 +46,8 @@ struct master {
     double next_sweep;
     struct child *children;
     int nchildren;
-    bool draining;  /* SIGTERM seen: BMC work ends, the light pool serves */
-    bool stopping;  /* the last BMC call ended: every child is told to exit */
+    bool draining; /* SIGTERM seen: BMC work ends, the light pool serves */
+    bool stopping; /* the last BMC call ended: every child is told to exit */
     double drain_deadline;
 };
 

@@ -57,14 +57,14 @@
 #define ARENA_OFF    ((uint64_t)JOURNAL_OFF + JOURNAL_SIZE)
 #define NCLASS       112 /* classes 64 B .. 16 GiB, four per doubling */
 /* index entries hold offset / 16 in 32 bits */
-#define MAX_STORE    (64LL << 30)
-#define DEFAULT_MAX  (4LL << 30)
-#define GROW_MIN     (1u << 20)
-#define SWEEP_BATCH  256
-#define SWEEP_SCAN_MAX 1000000 /* records walked per retention batch */
+#define MAX_STORE            (64LL << 30)
+#define DEFAULT_MAX          (4LL << 30)
+#define GROW_MIN             (1u << 20)
+#define SWEEP_BATCH          256
+#define SWEEP_SCAN_MAX       1000000 /* records walked per retention batch */
 #define SWEEP_FUTURE_SLACK_S 60.0 /* stamped later than now + this: future */
-#define LOCAL_COPY   16384
-#define RESULT_DEPTH 64
+#define LOCAL_COPY           16384
+#define RESULT_DEPTH         64
 
 enum blk_tag {
     TAG_FREE = 0x45455246,   /* "FREE" */
@@ -992,8 +992,8 @@ enum ts_rc taskstore_create_at(struct taskstore *ts, const struct task_new *t,
         TASKSTORE_MAX_TEXT_BYTES, TASKSTORE_MAX_TEXT_BYTES,
         TASKSTORE_MAX_TEXT_BYTES, TASKSTORE_MAX_TEXT_BYTES,
         TASKSTORE_MAX_TEXT_BYTES};
-    const char *fields[META_N] = {t->method, t->ip, t->protocol,
-                                  t->request_id, t->requested_by};
+    const char *fields[META_N] = {t->method, t->ip, t->protocol, t->request_id,
+                                  t->requested_by};
     uint64_t owner_start = proc_start_time(t->owner);
     struct blob meta = {0};
     uint8_t rnd[10], id[16];
@@ -1080,8 +1080,7 @@ static int transition(struct taskstore *ts, const char *id, pid_t from,
     if ((rc = ts_lock(ts)) != TS_OK)
         return rc;
     uint64_t off = active_lookup(ts, bin, from);
-    rc = off ? record_move(ts, off, status, owner, owner_start)
-             : TS_NOT_FOUND;
+    rc = off ? record_move(ts, off, status, owner, owner_start) : TS_NOT_FOUND;
     return ts_unlock(ts, rc);
 }
 
@@ -1099,8 +1098,8 @@ enum ts_rc taskstore_claim(struct taskstore *ts, const char *id, pid_t from,
     return transition(ts, id, from, status, owner);
 }
 
-enum ts_rc taskstore_abandon(struct taskstore *ts, const char *id,
-                             pid_t owner, const char *details)
+enum ts_rc taskstore_abandon(struct taskstore *ts, const char *id, pid_t owner,
+                             const char *details)
 {
     static const size_t maxes[RES_N] = {0, TASKSTORE_MAX_TEXT_BYTES,
                                         TASKSTORE_MAX_TEXT_BYTES};
@@ -1117,8 +1116,7 @@ enum ts_rc taskstore_abandon(struct taskstore *ts, const char *id,
     if ((rc = ts_lock(ts)) == TS_OK) {
         uint64_t off = active_lookup(ts, bin, owner);
         rc = off ? record_finish(ts, off, TASK_FAILED, &res,
-                                 BMC_ERR_SERVICE_UNAVAILABLE,
-                                 clock_now_real())
+                                 BMC_ERR_SERVICE_UNAVAILABLE, clock_now_real())
                  : TS_NOT_FOUND;
         if (rc == TS_FULL) /* no room for the texts: without them */
             rc = record_finish(ts, off, TASK_FAILED, NULL,
@@ -1345,8 +1343,8 @@ enum ts_rc taskstore_test_extents(struct taskstore *ts, const char *id,
         len[0] = sizeof(*rec);
         if (rec->meta) {
             off[1] = rec->meta;
-            len[1] = sizeof(struct ts_blk) +
-                     blob_used(ts->base, rec->meta, META_N);
+            len[1] =
+                sizeof(struct ts_blk) + blob_used(ts->base, rec->meta, META_N);
         }
         if (rec->result) {
             off[2] = rec->result;
@@ -1471,7 +1469,8 @@ static int owners_collect(struct taskstore *ts, struct owner *o, int *n)
     for (uint64_t k = 0; off && k <= limit && *n < OWNERS_MAX; k++) {
         const struct ts_rec *r = at(ts, off);
         int i = 0;
-        while (i < *n && (o[i].pid != r->owner || o[i].start != r->owner_start))
+        while (i < *n &&
+               (o[i].pid != r->owner || o[i].start != r->owner_start))
             i++;
         if (i == *n)
             o[(*n)++] = (struct owner){r->owner, r->owner_start};
@@ -1571,7 +1570,6 @@ enum ts_rc taskstore_sweep(struct taskstore *ts, double now_unix)
     return (enum ts_rc)rc;
 }
 
-
 /* ---- salvage (crash recovery) ----------------------------------------- */
 
 /* MAP_SHARED pages reach the disk in any order: after a host crash the file
@@ -1611,8 +1609,7 @@ static bool salvage_rec_ok(const char *base, uint64_t size, uint64_t off)
     uint64_t used;
 
     return rec_sum(r) == r->sum && r->status <= TASK_FAILED &&
-           (r->id[6] & 0xf0) == 0x70 && (r->id[8] & 0xc0) == 0x80 &&
-           r->meta &&
+           (r->id[6] & 0xf0) == 0x70 && (r->id[8] & 0xc0) == 0x80 && r->meta &&
            salvage_blob_ok(base, size, off, r->meta, TAG_META, META_N,
                            r->meta_sum, &used) &&
            (!r->result ||
@@ -1670,8 +1667,7 @@ static int salvage_import_locked(struct taskstore *ts, const char *src,
 
     if (index_find(ts, from->id, tag) >= 0)
         return 1;
-    if ((rc = arena_alloc(ts, sizeof(struct ts_rec), TAG_REC, &roff)) !=
-        TS_OK)
+    if ((rc = arena_alloc(ts, sizeof(struct ts_rec), TAG_REC, &roff)) != TS_OK)
         return rc;
     struct ts_rec *r = at(ts, roff);
     memcpy((char *)r + sizeof(r->h), (const char *)from + sizeof(from->h),
@@ -1684,12 +1680,14 @@ static int salvage_import_locked(struct taskstore *ts, const char *src,
         if (!blobs[i])
             continue;
         uint32_t sum;
-        (void)salvage_blob_ok(src, size, off, blobs[i], tags[i], ns[i],
-                              i ? from->result_sum : from->meta_sum, &used);
+        used = 0;
+        if (!salvage_blob_ok(src, size, off, blobs[i], tags[i], ns[i],
+                             i ? from->result_sum : from->meta_sum, &used))
+            return TS_ERROR; /* checked by salvage_scan: cannot happen */
         struct blob bl = {(char *)src + blobs[i] + sizeof(struct ts_blk),
                           used};
-        if ((rc = blob_store(ts, &bl, tags[i], roff,
-                             i ? &r->result : &r->meta, &sum)) != TS_OK)
+        if ((rc = blob_store(ts, &bl, tags[i], roff, i ? &r->result : &r->meta,
+                             &sum)) != TS_OK)
             return rc;
     }
     rec_seal(r);
@@ -1737,8 +1735,8 @@ static int store_salvage(const char *path, const struct taskstore_opts *opts,
 {
     char aside[PATH_MAX];
     struct salvage sv = {0};
-    char *src = size ? mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0)
-                     : NULL;
+    char *src =
+        size ? mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
     int rc = TS_ERROR;
 
     snprintf(aside, sizeof(aside), "%s.damaged-%lld", path,
@@ -2206,7 +2204,8 @@ static void chk_blob(struct chk *c, uint64_t rec, uint64_t off, uint32_t tag,
         return;
     }
     if (blob_sum(c->ts.base + off + sizeof(struct ts_blk), used) != sum)
-        chk_fail(c, "blob at %llu: checksum mismatch", (unsigned long long)off);
+        chk_fail(c, "blob at %llu: checksum mismatch",
+                 (unsigned long long)off);
     if (tag == TAG_RESULT) {
         /* Structure only: finish validated the JSON, and parsing every
          * result would make checking a large store slow. */

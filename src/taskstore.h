@@ -66,8 +66,8 @@ struct taskstore_opts {
 struct task_new {
     const char *method, *ip, *protocol, *request_id; /* NULL = absent */
     const char *requested_by; /* the service token's name; NULL = none */
-    enum task_status status;                         /* QUEUED or RUNNING */
-    pid_t owner;                                     /* process that runs it */
+    enum task_status status;  /* QUEUED or RUNNING */
+    pid_t owner;              /* process that runs it */
 };
 
 struct taskstore_stats {
@@ -115,8 +115,8 @@ enum ts_rc taskstore_mark_running(struct taskstore *ts, const char *id,
  * Each answers TS_NOT_FOUND when the other came first: exactly one wins. */
 enum ts_rc taskstore_claim(struct taskstore *ts, const char *id, pid_t from,
                            enum task_status status, pid_t owner);
-enum ts_rc taskstore_abandon(struct taskstore *ts, const char *id,
-                             pid_t owner, const char *details);
+enum ts_rc taskstore_abandon(struct taskstore *ts, const char *id, pid_t owner,
+                             const char *details);
 
 /* Finish task ID as FINAL (SUCCESS/FAILED) with RESULT_JSON (compact
  * {success,message,data}, or NULL), ERROR_CODE (0 = none), ERROR_MESSAGE,

@@ -272,3 +272,41 @@ def test_queued_sync_actions_beyond_nginx_wait(service_factory, redfish_sim):
         assert "task_id" not in r.json()
     time.sleep(0.3)
     assert len(resets(sim)) == len(ok), (len(resets(sim)), len(ok))
+
+
+# ---- a damaged store never stops the daemon ---------------------------------
+
+def test_daemon_starts_on_damaged_store(service_factory, redfish_sim):
+    """Torn pages (a zeroed header page and garbage in the arena): the
+    daemon starts, keeps the intact task, moves the file aside, and
+    --check-store said beforehand what it would keep."""
+    import subprocess
+    from fixtures_service import DAEMON
+    sim = redfish_sim(users=[f"admin:{PASSWORD}:Administrator"])
+    svc = service_factory()
+    tid = svc.post("/power-state", rf_creds(sim)).json()["task_id"]
+    svc.stop()
+    store = svc.state / "tasks.store"
+    with open(store, "r+b") as f:
+        f.write(b"\0" * 4096)  # the header page
+        f.seek(4096 + 8)
+        f.write(b"\xa5" * 512)  # the journal
+    chk = subprocess.run([str(DAEMON), "--check-store", str(store)],
+                         capture_output=True, text=True)
+    assert chk.returncode == 1
+    assert "salvage:" in chk.stderr and "1 intact record" in chk.stderr, \
+        chk.stderr
+    again = service_factory(state_dir=svc.state)
+    assert again.get("/health").json()["status"] == "healthy"
+    t = again.get(f"/tasks/{tid}").json()
+    assert t["status"] == "success" and t["data"]["method"] == "get_power_state"
+    assert list(svc.state.glob("tasks.store.damaged-*"))
+    assert "event=taskstore_salvaged" in again.log()
+
+
+def test_task_ids_are_case_insensitive(service_factory, redfish_sim):
+    sim = redfish_sim(users=[f"admin:{PASSWORD}:Administrator"])
+    svc = service_factory()
+    tid = svc.post("/power-state", rf_creds(sim)).json()["task_id"]
+    r = svc.get(f"/tasks/{tid.upper()}")
+    assert r.status_code == 200 and r.json()["task_id"] == tid, r.text

@@ -53,7 +53,7 @@ static char *task_json(struct taskstore *ts, const char *id)
 static int build(void)
 {
     static char res[40 * 1024];
-    struct task_new t = {"run_action", "10.1.2.3", "redfish", "req-salvage",
+    struct task_new t = {"run_action", "10.1.2.3",   "redfish", "req-salvage",
                          NULL,         TASK_RUNNING, getpid()};
     struct taskstore *ts;
     char err[512];
@@ -81,9 +81,9 @@ static int build(void)
         return -1;
     for (int i = 0; i < NTASKS; i++) {
         tasks[i].json = task_json(ts, tasks[i].id);
-        if (!tasks[i].json || taskstore_test_extents(ts, tasks[i].id,
-                                                     tasks[i].off,
-                                                     tasks[i].len) != TS_OK)
+        if (!tasks[i].json ||
+            taskstore_test_extents(ts, tasks[i].id, tasks[i].off,
+                                   tasks[i].len) != TS_OK)
             return -1;
     }
     taskstore_close(ts);
@@ -93,8 +93,8 @@ static int build(void)
 static int copy_file(const char *from, const char *to, off_t *size)
 {
     char buf[65536];
-    int in = open(from, O_RDONLY), out = open(to, O_WRONLY | O_CREAT |
-                                                          O_TRUNC, 0600);
+    int in = open(from, O_RDONLY),
+        out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     ssize_t n;
     int rc = in >= 0 && out >= 0 ? 0 : -1;
 
@@ -213,7 +213,7 @@ int main(int argc, char **argv)
     srand((unsigned)time(NULL) ^ (unsigned)getpid());
     /* tmpfs when there is one: a trial fsyncs the store it creates */
     strcpy(dir, access("/dev/shm", W_OK) == 0 ? "/dev/shm/store_salvage.XXXXXX"
-                                               : "/tmp/store_salvage.XXXXXX");
+                                              : "/tmp/store_salvage.XXXXXX");
     if (!mkdtemp(dir))
         return 2;
     snprintf(path, sizeof(path), "%s/tasks.store", dir);

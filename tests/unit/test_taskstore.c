@@ -70,7 +70,8 @@ static void check_clean(void)
 }
 
 static const struct task_new running_task = {
-    "run_action", "192.168.1.100", "redfish", "req-1", NULL, TASK_RUNNING, 4242};
+    "run_action", "192.168.1.100", "redfish", "req-1",
+    NULL,         TASK_RUNNING,    4242};
 
 static const char *str_of(json_object *o, const char *key)
 {
@@ -439,12 +440,12 @@ START_TEST(retention_under_clock_steps)
     double now = clock_now_real();
 
     q.status = TASK_QUEUED;
-    ck_assert_int_eq(taskstore_create_at(ts, &running_task, now + 30 * 86400.0,
-                                         future),
-                     TS_OK);
-    ck_assert_int_eq(taskstore_finish(ts, future, TASK_SUCCESS, NULL, 0,
-                                      NULL, NULL),
-                     TS_OK);
+    ck_assert_int_eq(
+        taskstore_create_at(ts, &running_task, now + 30 * 86400.0, future),
+        TS_OK);
+    ck_assert_int_eq(
+        taskstore_finish(ts, future, TASK_SUCCESS, NULL, 0, NULL, NULL),
+        TS_OK);
     ck_assert_int_eq(
         taskstore_create_at(ts, &running_task, now - 9 * 86400.0, old), TS_OK);
     ck_assert_int_eq(
@@ -777,7 +778,8 @@ static void kill_steps(long cap)
                 _exit(2);
             /* other strings than OLD's, in the same size class */
             static const struct task_new other = {
-                "power_state", "10.9.8.77", "ipmi", "req-2", NULL, TASK_RUNNING, 1};
+                "power_state", "10.9.8.77",  "ipmi", "req-2",
+                NULL,          TASK_RUNNING, 1};
             if (taskstore_create(ts, &other, made) != TS_OK ||
                 write(p[1], made, TASK_ID_LEN) != TASK_ID_LEN)
                 _exit(2);
