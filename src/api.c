@@ -1,6 +1,7 @@
 /* api.c - endpoint handlers (see api.h). */
 #include "autoconfig.h"
 #include "api.h"
+#include "auth.h"
 
 #include "clock.h"
 #include "config.h"
@@ -8,7 +9,6 @@
 #include "errors.h"
 #include "executor.h"
 #include "gate.h"
-#include "ipmi.h"
 #include "jsonutil.h"
 #include "log.h"
 #include "methods.h"
@@ -37,6 +37,11 @@ void api_set_store(struct taskstore *store)
 void api_set_draining(void)
 {
     api_draining = true;
+}
+
+struct taskstore *api_get_store(void)
+{
+    return api_store;
 }
 
 static json_object *health_config(void)
@@ -99,11 +104,43 @@ static bool ipmitool_found(char *path, size_t len)
     static double checked_at = -1e9;
 
     if (clock_now_mono() - checked_at > 10.0) {
-        found = ipmi_tool_available(cached, sizeof(cached));
+        found =
+            engine_backend_available(BMC_PROTO_IPMI, cached, sizeof(cached));
         checked_at = clock_now_mono();
     }
     snprintf(path, len, "%s", cached);
     return found;
+}
+
+/* What protects the service (DESIGN.md "Security"), said plainly:
+ * BMC_AUTH=none means anyone who reaches the port may act on every BMC
+ * the target policy allows. */
+static json_object *health_security(void)
+{
+    json_object *s = json_object_new_object();
+    const char *tls = bmc_cfg.redfish_pin_tls      ? "pin"
+                      : bmc_cfg.redfish_verify_tls ? "true"
+                                                   : "false";
+
+    json_object_object_add(
+        s, "auth", json_object_new_string(auth_enabled() ? "token" : "none"));
+    json_object_object_add(s, "auth_health",
+                           json_object_new_boolean(bmc_cfg.auth_health));
+    json_object_object_add(
+        s, "host_check",
+        json_object_new_boolean(strcmp(bmc_cfg.server_names, "*") != 0));
+    json_object_object_add(s, "allowed_targets",
+                           json_object_new_string(bmc_cfg.allowed_targets[0]
+                                                      ? bmc_cfg.allowed_targets
+                                                      : "all"));
+    json_object_object_add(s, "denied_targets",
+                           json_object_new_string(bmc_cfg.denied_targets));
+    json_object_object_add(s, "redfish_verify_tls",
+                           json_object_new_string(tls));
+    json_object_object_add(
+        s, "credentials_file",
+        json_object_new_boolean(bmc_cfg.credentials_file[0] != '\0'));
+    return s;
 }
 
 /* Our keys after the guide's: what the BMC tools and the store look like. */
@@ -131,6 +168,9 @@ static void health_own_keys(json_object *d, const struct taskstore_stats *st)
                            json_object_new_int64(st->max_bytes));
     json_object_object_add(d, "task_store", store);
     json_object_object_add(d, "bmc_gate", gate_json());
+    json_object_object_add(
+        d, "auth", json_object_new_string(auth_enabled() ? "token" : "none"));
+    json_object_object_add(d, "security", health_security());
 }
 
 static void health_data(json_object *d, long active_tasks, bool healthy)
@@ -164,11 +204,11 @@ static void add_reason(json_object *reasons, const char *component,
 }
 
 /* Why the service is degraded: an array of {component, reason}, empty when
- * healthy; *PROCS: the processes seen (empty outside a running service). An executor
- * that a running master is about to respawn is not a reason; one that is
- * missing while the master is stopped (or for longer than the respawn
- * grace) is. No BMC worker alive is a reason at once. While draining,
- * missing workers are expected and not reasons. */
+ * healthy; *PROCS: the processes seen (empty outside a running service).
+ * A child a running master is about to bring back (a recycled worker, a
+ * crash it will reap) is not a reason; the executor, or every BMC worker,
+ * missing while the master is stopped, or for longer than the respawn
+ * grace, is. While draining, missing workers are expected: no reason. */
 static json_object *health_degraded_reasons(bool store_ok, json_object **procs)
 {
     struct proctable_report pr;
@@ -180,14 +220,14 @@ static json_object *health_degraded_reasons(bool store_ok, json_object **procs)
         add_reason(reasons, "task_store", "The task store cannot be read");
     proctable_check(&pr);
     if (pr.known && !pr.draining && !pr.executor_alive &&
-        (!pr.master_running ||
-         pr.executor_missing_s > PROCTABLE_RESPAWN_GRACE_S))
+        !pr.executor_returning)
         add_reason(reasons, "executor",
                    pr.master_running
                        ? "The executor is not running and was not restarted"
                        : "The executor is not running and the master, "
                          "stopped, cannot restart it: async tasks do not run");
-    if (pr.known && !pr.draining && pr.bmc_workers_alive == 0)
+    if (pr.known && !pr.draining && pr.bmc_workers_alive == 0 &&
+        pr.bmc_workers_returning == 0)
         add_reason(reasons, "bmc_workers",
                    "no BMC worker is alive: sync BMC calls cannot be served");
     if (pr.known) {
@@ -370,11 +410,33 @@ static int parse_body(const struct http_request *req,
  * convenience endpoint's fixed method (with `action` as action_name, or its
  * declared parameters taken from the body), and whether the BMC's protocol
  * has it. */
-static int resolve(struct api_request *areq, const char *fixed,
-                   struct http_response *resp, const struct method_def **m)
+/* BMC_AUTH=token: the caller's role against the method's, before its
+ * parameters are looked at (a viewer learns nothing from a 2002). */
+static int check_role(const struct http_request *req, const char *name,
+                      const struct api_request *areq,
+                      struct http_response *resp)
+{
+    char details[256];
+    const struct method_def *want = methods_find(name);
+    int rc = want
+                 ? auth_require(req->who, want->role, details, sizeof(details))
+                 : 0;
+    if (rc) {
+        response_error(resp, rc, name, NULL, "%s", details);
+        auth_audit(areq->requested_by, want, &areq->conn, NULL, rc, false);
+    }
+    return rc;
+}
+
+static int resolve(const struct http_request *req, struct api_request *areq,
+                   const char *fixed, struct http_response *resp,
+                   const struct method_def **m)
 {
     char details[256];
     const struct method_def *named = fixed ? methods_find(fixed) : NULL;
+
+    if (check_role(req, fixed ? fixed : areq->method, areq, resp))
+        return BMC_ERR_FORBIDDEN;
 
     if (fixed && !strcmp(fixed, "run_action"))
         json_object_object_add(areq->params, "action_name",
@@ -413,25 +475,16 @@ static void run_sync(struct api_request *areq, const struct method_def *m,
 {
     char id[TASK_ID_LEN + 1];
     struct engine_result res;
-    struct engine_request ereq = {m,
-                                  &areq->conn,
-                                  areq->params,
-                                  areq->retry_times,
-                                  areq->delay,
-                                  areq->wait_for_state_seconds,
-                                  request_id};
-    int rc = api_store ? taskrun_create(api_store, m->name, &areq->conn,
-                                        request_id, TASK_RUNNING, id)
-                       : TS_ERROR;
+    enum ts_rc rc =
+        api_store ? taskrun_create(api_store, m->name, &areq->conn, request_id,
+                                   areq->requested_by, TASK_RUNNING, id)
+                  : TS_ERROR;
     if (rc != TS_OK) {
         response_error(resp, BMC_ERR_SERVICE_UNAVAILABLE, m->name, NULL, "%s",
                        taskstore_rc_message(rc));
         return;
     }
-    engine_run(&ereq, &res);
-    taskrun_finish(api_store, id, &res);
-    log_info("task_done", "task=%s method=%s code=%d success=%d attempts=%d",
-             id, m->name, res.code, res.success, res.attempts);
+    taskrun_run(api_store, id, m, areq, request_id, &res);
     answer_result(resp, m->name, id, &res);
     engine_result_clear(&res);
 }
@@ -459,9 +512,10 @@ static void run_async(struct api_request *areq, const struct method_def *m,
                       const char *request_id, struct http_response *resp)
 {
     char id[TASK_ID_LEN + 1], details[256];
-    int rc = api_store ? taskrun_create(api_store, m->name, &areq->conn,
-                                        request_id, TASK_QUEUED, id)
-                       : TS_ERROR;
+    int rc = api_store
+                 ? taskrun_create(api_store, m->name, &areq->conn, request_id,
+                                  areq->requested_by, TASK_QUEUED, id)
+                 : TS_ERROR;
     if (rc != TS_OK) {
         response_error(resp, BMC_ERR_SERVICE_UNAVAILABLE, m->name, NULL, "%s",
                        taskstore_rc_message(rc));
@@ -516,6 +570,8 @@ static void bmc_endpoint(const struct http_request *req,
     }
     if (parse_body(req, resp, fields, fixed, &areq))
         return;
+    snprintf(areq.requested_by, sizeof(areq.requested_by), "%s",
+             req->who ? auth_token_name(req->who) : "");
     if (!async && too_late(req, &areq)) {
         double waited = clock_now_real() - req->arrived;
         log_warn("stale_request", "waited=%.1f", waited);
@@ -523,7 +579,7 @@ static void bmc_endpoint(const struct http_request *req,
                        "Every BMC worker was busy for %.0f s: the call could "
                        "no longer finish in time and was not started",
                        waited);
-    } else if (resolve(&areq, fixed, resp, &m) == 0) {
+    } else if (resolve(req, &areq, fixed, resp, &m) == 0) {
         if (async)
             run_async(&areq, m, req->request_id, resp);
         else

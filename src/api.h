@@ -17,6 +17,8 @@ void api_set_store(struct taskstore *store);
  * BMC work is refused (503 "shutting down", no task), while task lookups
  * and health keep answering until the last BMC call has ended. */
 void api_set_draining(void);
+/* The process's task store (NULL: none yet); borrowed. */
+struct taskstore *api_get_store(void);
 
 void api_health(const struct http_request *req, struct http_response *resp);
 void api_metrics(const struct http_request *req, struct http_response *resp);

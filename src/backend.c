@@ -6,6 +6,31 @@
 #include <stdio.h>
 #include <string.h>
 
+static const char *const protocol_names[] = {
+    [BMC_PROTO_REDFISH] = "redfish",
+    [BMC_PROTO_IPMI] = "ipmitool",
+};
+
+const char *bmc_protocol_name(enum bmc_protocol protocol)
+{
+    switch (protocol) {
+    case BMC_PROTO_REDFISH:
+    case BMC_PROTO_IPMI: return protocol_names[protocol];
+    }
+    return "unknown"; /* not a protocol: a damaged job or gate entry */
+}
+
+int bmc_protocol_parse(const char *name, enum bmc_protocol *out)
+{
+    for (size_t i = 0;
+         name && i < sizeof(protocol_names) / sizeof(*protocol_names); i++)
+        if (!strcmp(name, protocol_names[i])) {
+            *out = (enum bmc_protocol)i;
+            return 0;
+        }
+    return -1;
+}
+
 void conn_wipe(struct bmc_conn *conn)
 {
     explicit_bzero(conn->password, sizeof(conn->password));

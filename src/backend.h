@@ -13,9 +13,17 @@
 
 enum bmc_protocol { BMC_PROTO_REDFISH, BMC_PROTO_IPMI };
 
+/* The one mapping of protocols to the names requests, tasks and logs use:
+ * "redfish", "ipmitool" (static string). */
+const char *bmc_protocol_name(enum bmc_protocol protocol);
+
+/* The protocol called NAME; 0, or -1 when NAME is none of them. */
+int bmc_protocol_parse(const char *name, enum bmc_protocol *out);
+
 #define BMC_IP_MAX       64  /* textual IPv4/IPv6 literal, NUL included */
 #define BMC_USERNAME_MAX 65  /* 64 characters + NUL */
 #define BMC_PASSWORD_MAX 257 /* 256 bytes + NUL */
+#define BMC_TLS_PIN_MAX  256 /* "sha256//<base64>[;sha256//...]" + NUL */
 
 /* The BMC a request names. The password lives only here, in the memory of
  * the process serving the request; wipe it with conn_wipe when done. */
@@ -26,6 +34,7 @@ struct bmc_conn {
     enum bmc_protocol protocol;
     int cipher_suite; /* IPMI only; 0-17, default 17 */
     int port;         /* 443 (Redfish) / 623 (IPMI) unless the request says */
+    char tls_pin[BMC_TLS_PIN_MAX]; /* a credential's explicit pin, or "" */
 };
 
 /* Overwrite the password in a way the compiler cannot elide. */
@@ -108,7 +117,20 @@ struct bmc_backend {
     /* Operations beyond power, by area (NULL: the protocol does not have
      * it; the service answers 2002 "not supported over <name>"). */
     /* -- provisioning: boot device, virtual media -- */
+    bmc_op_fn get_boot_device;      /* {boot_device, persistent, mode,
+                                       allowed, ...} */
+    bmc_op_fn set_boot_device;      /* the state read back + verified */
+    bmc_op_fn get_virtual_media;    /* {slots: [...]} */
+    bmc_op_fn insert_virtual_media; /* the slot read back */
+    bmc_op_fn eject_virtual_media;  /* the slot read back */
+    bmc_op_fn boot_from_media;      /* {steps: [...], ...} */
     /* -- machine health: sensors, event log, inventory, identify -- */
+    bmc_op_fn get_sensors;
+    bmc_op_fn get_event_log;
+    bmc_op_fn clear_event_log;
+    bmc_op_fn get_inventory;
+    bmc_op_fn set_identify;
+    bmc_op_fn reset_bmc;
     /* -- BMC accounts -- */
     bmc_op_fn create_user;
     bmc_op_fn modify_user;
@@ -123,6 +145,10 @@ struct bmc_backend {
      * over, on the thread that made it; may be NULL. Lets a backend keep
      * per-call state (a connection, discovery) and drop it here. */
     void (*end_call)(void);
+    /* Whether the backend can work at all on this host (IPMI: ipmitool
+     * is installed), with where its tool was found (or looked for) in
+     * WHERE; NULL means always available. For /health. */
+    bool (*available)(char *where, size_t len);
 };
 
 extern const struct bmc_backend redfish_backend; /* redfish.c */

@@ -6,6 +6,7 @@
 #include "config.h"
 #include "errors.h"
 #include "log.h"
+#include "metrics.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +17,16 @@
 const struct bmc_backend *engine_backend(enum bmc_protocol protocol)
 {
     return protocol == BMC_PROTO_REDFISH ? &redfish_backend : &ipmi_backend;
+}
+
+bool engine_backend_available(enum bmc_protocol protocol, char *where,
+                              size_t len)
+{
+    const struct bmc_backend *backend = engine_backend(protocol);
+
+    if (len)
+        where[0] = '\0';
+    return !backend->available || backend->available(where, len);
 }
 
 void engine_result_clear(struct engine_result *out)
@@ -142,10 +153,10 @@ static void note_not_repeated(struct engine_result *out, int attempt)
              was, attempt);
 }
 
-static void run_with_retries(const struct engine_request *req,
+static void run_with_retries(const struct engine_request *req, double timeout,
                              struct engine_result *out)
 {
-    double deadline = clock_now_mono() + bmc_cfg.timeout;
+    double deadline = clock_now_mono() + timeout;
     double pause = req->delay > bmc_cfg.min_retry_delay_seconds
                        ? req->delay
                        : bmc_cfg.min_retry_delay_seconds;
@@ -256,8 +267,16 @@ static void wait_for_state(const struct engine_request *req,
 
 void engine_run(const struct engine_request *req, struct engine_result *out)
 {
+    engine_run_within(req, bmc_cfg.timeout, out);
+}
+
+void engine_run_within(const struct engine_request *req, double timeout,
+                       struct engine_result *out)
+{
+    double started = clock_now_mono();
+
     memset(out, 0, sizeof(*out));
-    run_with_retries(req, out);
+    run_with_retries(req, timeout, out);
     if (out->code == 0 && out->success && req->wait_for_state_seconds > 0 &&
         (req->method->flags & METHOD_POWER_ACTION) &&
         strcasecmp(action_name(req), "status") != 0)
@@ -267,4 +286,6 @@ void engine_run(const struct engine_request *req, struct engine_result *out)
     const struct bmc_backend *backend = engine_backend(req->conn->protocol);
     if (backend->end_call)
         backend->end_call();
+    metrics_count_call(req->conn->protocol, req->method->name,
+                       clock_now_mono() - started, out->code, out->success);
 }

@@ -36,6 +36,11 @@ struct engine_result {
 /* Run REQ to the end (never longer than BMC_TIMEOUT plus the wait phase). */
 void engine_run(const struct engine_request *req, struct engine_result *out);
 
+/* The same with TIMEOUT seconds instead of BMC_TIMEOUT for the deadline
+ * of the attempts (the probe's module timeout and scrape timeout). */
+void engine_run_within(const struct engine_request *req, double timeout,
+                       struct engine_result *out);
+
 /* Free OUT's data. */
 void engine_result_clear(struct engine_result *out);
 
@@ -44,5 +49,10 @@ json_object *engine_result_normalized(const struct engine_result *res);
 
 /* The backend serving PROTOCOL. */
 const struct bmc_backend *engine_backend(enum bmc_protocol protocol);
+
+/* Whether PROTOCOL's backend can work on this host (its `available`
+ * operation), with where its tool is in WHERE ("" when it has none). */
+bool engine_backend_available(enum bmc_protocol protocol, char *where,
+                              size_t len);
 
 #endif

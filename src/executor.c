@@ -30,12 +30,10 @@
 #define THREAD_STACK          (256 * 1024)
 #define IO_TIMEOUT_S          2
 
+/* A submitted job: the request as the worker validated it (connection
+ * with the password, method name, params, options), then its task. */
 struct job {
-    struct bmc_conn conn;
-    char method[REQUEST_METHOD_MAX + 1];
-    json_object *params;
-    int retry_times;
-    double delay, wait;
+    struct api_request req;
     char request_id[65];
     char task_id[TASK_ID_LEN + 1];
     struct job *next;
@@ -156,11 +154,11 @@ static json_object *job_to_json(const struct api_request *req,
     json_object_object_add(o, "params", json_object_get(req->params));
     json_object_object_add(o, "ip", json_object_new_string(c->ip));
     json_object_object_add(o, "username", json_object_new_string(c->username));
-    json_object_object_add(o, "password", json_object_new_string(c->password));
     json_object_object_add(o, "protocol", json_object_new_int(c->protocol));
     json_object_object_add(o, "cipher_suite",
                            json_object_new_int(c->cipher_suite));
     json_object_object_add(o, "port", json_object_new_int(c->port));
+    json_object_object_add(o, "tls_pin", json_object_new_string(c->tls_pin));
     json_object_object_add(o, "retry_times",
                            json_object_new_int(req->retry_times));
     json_object_object_add(o, "delay", json_object_new_double(req->delay));
@@ -169,6 +167,8 @@ static json_object *job_to_json(const struct api_request *req,
     json_object_object_add(
         o, "request_id", json_object_new_string(request_id ? request_id : ""));
     json_object_object_add(o, "task_id", json_object_new_string(task_id));
+    json_object_object_add(o, "requested_by",
+                           json_object_new_string(req->requested_by));
     return o;
 }
 
@@ -194,22 +194,27 @@ static struct job *job_from_json(json_object *o)
 
     if (!j)
         return NULL;
-    copy_str(o, "method", j->method, sizeof(j->method));
-    copy_str(o, "ip", j->conn.ip, sizeof(j->conn.ip));
-    copy_str(o, "username", j->conn.username, sizeof(j->conn.username));
-    copy_str(o, "password", j->conn.password, sizeof(j->conn.password));
+    copy_str(o, "method", j->req.method, sizeof(j->req.method));
+    copy_str(o, "ip", j->req.conn.ip, sizeof(j->req.conn.ip));
+    copy_str(o, "username", j->req.conn.username,
+             sizeof(j->req.conn.username));
+    copy_str(o, "password", j->req.conn.password,
+             sizeof(j->req.conn.password));
+    copy_str(o, "tls_pin", j->req.conn.tls_pin, sizeof(j->req.conn.tls_pin));
     copy_str(o, "request_id", j->request_id, sizeof(j->request_id));
     copy_str(o, "task_id", j->task_id, sizeof(j->task_id));
-    j->conn.protocol = (enum bmc_protocol)get_num(o, "protocol");
-    j->conn.cipher_suite = (int)get_num(o, "cipher_suite");
-    j->conn.port = (int)get_num(o, "port");
-    j->retry_times = (int)get_num(o, "retry_times");
-    j->delay = get_num(o, "delay");
-    j->wait = get_num(o, "wait");
-    j->params = json_object_object_get_ex(o, "params", &params) &&
-                        json_object_is_type(params, json_type_object)
-                    ? json_object_get(params)
-                    : json_object_new_object();
+    copy_str(o, "requested_by", j->req.requested_by,
+             sizeof(j->req.requested_by));
+    j->req.conn.protocol = (enum bmc_protocol)get_num(o, "protocol");
+    j->req.conn.cipher_suite = (int)get_num(o, "cipher_suite");
+    j->req.conn.port = (int)get_num(o, "port");
+    j->req.retry_times = (int)get_num(o, "retry_times");
+    j->req.delay = get_num(o, "delay");
+    j->req.wait_for_state_seconds = get_num(o, "wait");
+    j->req.params = json_object_object_get_ex(o, "params", &params) &&
+                            json_object_is_type(params, json_type_object)
+                        ? json_object_get(params)
+                        : json_object_new_object();
     return j;
 }
 
@@ -217,11 +222,10 @@ static void job_free(struct job *j)
 {
     if (!j)
         return;
-    conn_wipe(&j->conn);
-    const struct method_def *m = methods_find(j->method);
+    const struct method_def *m = methods_find(j->req.method);
     if (m)
-        methods_params_wipe(m, j->params);
-    json_object_put(j->params);
+        methods_params_wipe(m, j->req.params); /* e.g. a new_password */
+    request_free(&j->req);                     /* wipes the password */
     free(j);
 }
 
@@ -233,10 +237,64 @@ static int submit_fail(char *details, size_t dlen, const char *why)
     return BMC_ERR_SERVICE_UNAVAILABLE;
 }
 
-/* Hand the job to the executor and read its answer: 0 when it took the
- * task (its reply names the task), else a code with DETAILS. */
-static enum bmc_err submit_exchange(const char *text, const char *task_id,
-                                    char *details, size_t dlen)
+/* Append S as a JSON string to BUF (LEN bytes, *AT used); -1 if full. */
+static int append_json_string(char *buf, size_t len, size_t *at, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = *at;
+
+    if (o + 1 >= len)
+        return -1;
+    buf[o++] = '"';
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (o + 7 >= len)
+            return -1;
+        if (ch == '"' || ch == '\\') {
+            buf[o++] = '\\';
+            buf[o++] = (char)ch;
+        } else if (ch < 0x20 || ch == 0x7f) {
+            memcpy(buf + o, "\\u00", 4);
+            buf[o + 4] = hex[ch >> 4];
+            buf[o + 5] = hex[ch & 15];
+            o += 6;
+        } else {
+            buf[o++] = (char)ch;
+        }
+    }
+    buf[o++] = '"';
+    *at = o;
+    return 0;
+}
+
+/* The job message: MSG (no secret in it) with the password spliced in
+ * here, in BUF, so that no json-c buffer (whose growth by realloc leaves
+ * copies behind) ever holds it. The caller wipes BUF. */
+static int job_text(json_object *msg, const char *password, char *buf,
+                    size_t len)
+{
+    const char *text = json_compact(msg);
+    size_t n = strlen(text), at;
+
+    if (n < 2 || n + 16 >= len || text[n - 1] != '}')
+        return -1;
+    memcpy(buf, text, n - 1);
+    at = n - 1;
+    memcpy(buf + at, ",\"password\":", 12);
+    at += 12;
+    if (append_json_string(buf, len, &at, password) || at + 2 > len)
+        return -1;
+    buf[at++] = '}';
+    buf[at] = '\0';
+    return (int)at;
+}
+
+/* Hand the job TEXT (LEN bytes) to the executor and read its answer: 0
+ * when it took the task (its reply names TASK_ID), else a code with
+ * DETAILS. Signals never cut it short. */
+static enum bmc_err submit_exchange(const char *text, int len,
+                                    const char *task_id, char *details,
+                                    size_t dlen)
 {
     struct sockaddr_un sa;
     char reply[512];
@@ -253,7 +311,7 @@ static enum bmc_err submit_exchange(const char *text, const char *task_id,
         ;
     if (cr != 0)
         goto down;
-    if (msg_send(fd, text, strlen(text), deadline) < 0) {
+    if (len < 0 || msg_send(fd, text, (size_t)len, deadline) < 0) {
         rc = submit_fail(details, dlen,
                          "the async executor did not take the job");
         goto out;
@@ -288,12 +346,12 @@ enum bmc_err executor_submit(const struct api_request *req, const char *method,
                              const char *request_id, const char *task_id,
                              char *details, size_t dlen)
 {
+    static char text[JOB_MSG_MAX];
     json_object *msg = job_to_json(req, method, request_id, task_id);
-    const char *text = json_compact(msg);
-    enum bmc_err rc = submit_exchange(text, task_id, details, dlen);
+    int len = job_text(msg, req->conn.password, text, sizeof(text));
+    enum bmc_err rc = submit_exchange(text, len, task_id, details, dlen);
 
-    wipe_json_string(msg, "password");
-    explicit_bzero((char *)text, strlen(text));
+    explicit_bzero(text, sizeof(text));
     json_object_put(msg);
     return rc;
 }
@@ -303,16 +361,10 @@ enum bmc_err executor_submit(const struct api_request *req, const char *method,
 static void run_job(struct job *j)
 {
     struct engine_result res;
-    const struct method_def *m = methods_find(j->method);
-    struct engine_request req = {
-        m,        &j->conn, j->params,    j->retry_times,
-        j->delay, j->wait,  j->request_id};
 
     log_set_request_id(j->request_id);
-    engine_run(&req, &res);
-    taskrun_finish(ex.store, j->task_id, &res);
-    log_info("task_done", "task=%s method=%s code=%d success=%d attempts=%d",
-             j->task_id, j->method, res.code, res.success, res.attempts);
+    taskrun_run(ex.store, j->task_id, methods_find(j->req.method), &j->req,
+                j->request_id, &res);
     engine_result_clear(&res);
     log_set_request_id(NULL);
 }
@@ -371,17 +423,24 @@ static int start_thread(struct job *j)
     return rc;
 }
 
-static void reply(int fd, const char *task_id, int code, const char *details)
+/* Answer a submission: {"task_id": ID}, or {"code": CODE, "details":
+ * DETAILS} when the job was not taken (json-c escapes DETAILS). */
+static void reply(int fd, const char *task_id, enum bmc_err code,
+                  const char *details)
 {
-    char buf[512];
-    int n;
-    if (task_id)
-        n = snprintf(buf, sizeof(buf), "{\"task_id\":\"%s\"}", task_id);
-    else
-        n = snprintf(buf, sizeof(buf), "{\"code\":%d,\"details\":\"%s\"}",
-                     code, details ? details : "");
-    if (msg_send(fd, buf, (size_t)n, clock_now_mono() + IO_TIMEOUT_S) < 0)
+    json_object *o = json_object_new_object();
+
+    if (task_id) {
+        json_object_object_add(o, "task_id", json_object_new_string(task_id));
+    } else {
+        json_object_object_add(o, "code", json_object_new_int((int)code));
+        json_object_object_add(o, "details",
+                               json_object_new_string(details ? details : ""));
+    }
+    const char *text = json_compact(o);
+    if (msg_send(fd, text, strlen(text), clock_now_mono() + IO_TIMEOUT_S) < 0)
         log_warn("executor_reply_failed", "errno=%d", errno);
+    json_object_put(o);
 }
 
 /* Admit J from the worker FROM: take its task (queued -> running or
@@ -414,7 +473,7 @@ static void admit(int fd, struct job *j, pid_t from)
                                  : taskstore_rc_message(rc));
         goto drop;
     }
-    reply(fd, j->task_id, 0, NULL);
+    reply(fd, j->task_id, BMC_OK, NULL);
     if (run_now) {
         if (start_thread(j) == 0)
             return;
@@ -469,7 +528,7 @@ static void serve_connection(int fd)
     j = job_from_json(msg);
     wipe_json_string(msg, "password");
     json_object_put(msg);
-    if (!j || !methods_find(j->method) || !j->task_id[0]) {
+    if (!j || !methods_find(j->req.method) || !j->task_id[0]) {
         reply(fd, NULL, BMC_ERR_SERVICE_UNAVAILABLE, "malformed job");
         job_free(j);
         return;

@@ -513,9 +513,7 @@ static void log_reclaimed(const struct gate_entry *e, pid_t pid,
                           const char *what)
 {
     log_warn("gate_reclaimed", "bmc=%s port=%d protocol=%s pid=%d what=%s",
-             e->ip, e->port,
-             e->protocol == BMC_PROTO_IPMI ? "ipmi" : "redfish", (int)pid,
-             what);
+             e->ip, e->port, bmc_protocol_name(e->protocol), (int)pid, what);
 }
 
 /* Free what the dead processes in P hold or wait for on entry ONLY (or
@@ -608,11 +606,6 @@ static double call_prio(uint32_t hash, double deadline, double now)
     return now;
 }
 
-static const char *proto_name(int protocol)
-{
-    return protocol == BMC_PROTO_IPMI ? "ipmi" : "redfish";
-}
-
 static void bypass(const char *why, const char *ip, int port)
 {
     unsigned long n = CNT_ADD(bypassed_total, 1);
@@ -634,8 +627,9 @@ static void fail_details(const struct gate_entry *e, int32_t wi, double waited,
              "waited %.1f s for a slot on %s%s%s:%d (%s): %d in flight%s, "
              "%d waiting ahead, BMC_MAX_PER_BMC=%d",
              waited, strchr(e->ip, ':') ? "[" : "", e->ip,
-             strchr(e->ip, ':') ? "]" : "", e->port, proto_name(e->protocol),
-             e->holding, e->excl_held ? " (a power action)" : "", ahead,
+             strchr(e->ip, ':') ? "]" : "", e->port,
+             bmc_protocol_name(e->protocol), e->holding,
+             e->excl_held ? " (a power action)" : "", ahead,
              gm.h->max_per_bmc);
 }
 
@@ -744,7 +738,7 @@ enum bmc_err gate_enter(const char *ip, int port, enum bmc_protocol protocol,
     rc = wait_turn(ei, wi, deadline, start, t, details, dlen);
     log_info("gate_waited",
              "bmc=%s port=%d protocol=%s exclusive=%s ms=%.1f outcome=%s", key,
-             port, proto_name(protocol), exclusive ? "true" : "false",
+             port, bmc_protocol_name(protocol), exclusive ? "true" : "false",
              (clock_now_mono() - start) * 1000.0, rc ? "timeout" : "slot");
     return rc;
 }

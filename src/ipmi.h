@@ -16,7 +16,8 @@
 
 /* Find ipmitool: BMC_IPMITOOL (a path, or a name searched on PATH) or
  * "ipmitool" on PATH. Writes the path found (or the one tried) into OUT.
- * Returns whether it is an executable regular file. For /health too. */
+ * Returns whether it is an executable regular file. Also the backend's
+ * `available` operation (/health asks it through the engine). */
 bool ipmi_tool_available(char *path_out, size_t len);
 
 /* const struct bmc_backend ipmi_backend is declared in backend.h. */

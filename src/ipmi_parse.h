@@ -94,6 +94,31 @@ int ipmi_parse_free_user_slot(const char *out);
  * "ipmi_version"}; NULL when there is no "Firmware Revision". */
 json_object *ipmi_parse_mc_info(const char *out);
 
+/* `ipmitool -c sensor` → a list of normalised sensors (health.h) of the
+ * five types (of type WANT only, when not NULL); discrete sensors left out.
+ * NULL when OUT holds text but no sensor row. */
+json_object *ipmi_parse_sensors(const char *out, const char *want);
+
+/* `ipmitool -c sel elist` → a list of log entries (health.h), in the
+ * BMC's order; "Pre-Init" times are null. */
+json_object *ipmi_parse_sel(const char *out);
+
+/* `ipmitool fru print N` → {manufacturer, model, serial_number,
+ * part_number} as far as the FRU has them (product area before board). */
+json_object *ipmi_parse_fru(const char *out);
+
+/* `ipmitool chassis bootparam get 5` → {"boot_device", "persistent",
+ * "mode", "boot_flag_valid"} from its "Boot parameter data: 8004000000"
+ * line (IPMI 2.0 table 28-14, parameter 5): byte 1 bit 7 valid, bit 6
+ * persistent, bit 5 EFI; byte 2 bits 5:2 the device (0 none, 1 pxe, 2 disk,
+ * 5 cd, 6 bios, others by their spec names). No valid bit and no device
+ * reads as "none" with persistent null. NULL when the line is missing. */
+json_object *ipmi_parse_boot_flags(const char *out);
+
+/* The parameter 5 device byte for our DEVICE name (pxe 0x04, disk 0x08,
+ * cd 0x14, bios 0x18, none 0x00), or -1. */
+int ipmi_boot_device_byte(const char *device);
+
 /* IPMI privilege name as ipmitool prints it → role ("Administrator",
  * "Operator", "User", "Callback", "OEM", "NoAccess", "Unknown"). */
 const char *ipmi_role_for_privilege(const char *privilege);

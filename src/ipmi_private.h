@@ -29,6 +29,9 @@ struct run {
     /* a secret for ipmitool's prompt (stdin), or NULL; wiped by the caller */
     const char *stdin_data;
     size_t stdin_len;
+    /* leave out -v: commands whose stdout it changes (`sel elist` prints
+     * every record in full with it) */
+    bool no_verbose;
 };
 
 /* Wipe R's password copy and free its captures. */
@@ -51,6 +54,15 @@ void run_parsed(const struct bmc_call *call, const char *const *cmd, bool csv,
 /* OUT = 3001 "unexpected ipmitool output for WHAT: '<first line>'". */
 void fail_output(struct bmc_outcome *out, const char *what,
                  const char *stdout_text);
+
+/* Machine health (ipmi_health.c). */
+void ipmi_get_sensors(const struct bmc_call *call, struct bmc_outcome *out);
+void ipmi_get_event_log(const struct bmc_call *call, struct bmc_outcome *out);
+void ipmi_clear_event_log(const struct bmc_call *call,
+                          struct bmc_outcome *out);
+void ipmi_get_inventory(const struct bmc_call *call, struct bmc_outcome *out);
+void ipmi_set_identify(const struct bmc_call *call, struct bmc_outcome *out);
+void ipmi_reset_bmc(const struct bmc_call *call, struct bmc_outcome *out);
 
 /* Accounts (ipmi_users.c). */
 void ipmi_create_user(const struct bmc_call *call, struct bmc_outcome *out);

@@ -1,14 +1,23 @@
 /* main.c - bmc-managerd: configuration, sockets, task store, master. */
 #include "autoconfig.h"
 
+#include "auth.h"
 #include "config.h"
+#include "credentials.h"
 #include "executor.h"
 #include "gate.h"
 #include "log.h"
 #include "master.h"
+#include "metrics.h"
 #include "methods.h"
+#include "policy.h"
+#include "probe_cache.h"
+#include "probe_modules.h"
+#include "router.h"
+#include "secmem.h"
 #include "sockets.h"
 #include "taskstore.h"
+#include "tlspin.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +27,8 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: bmc-managerd [--check-config | --print-config | "
                "--list-methods |\n"
+               "                    --list-routes | --hash-token < TOKEN |\n"
+               "                    --forget-bmc ADDR[:PORT] |\n"
                "                    --check-store FILE | --version | --help]\n"
                "Configuration comes from BMC_* environment variables; see "
                "bmc-managerd(8) and the README.\n");
@@ -37,6 +48,21 @@ static int open_store(struct taskstore **store, char *err, size_t errlen)
     return taskstore_open(path, &opts, store, err, errlen) == TS_OK ? 0 : -1;
 }
 
+/* The per-BMC gate: shared memory every child inherits. A build configured
+ * --enable-bench-gate-off (for tests/bench/gate only) runs without one. */
+static int open_gate(char *err, size_t errlen)
+{
+#ifdef BMC_BENCH_GATE_OFF
+    (void)err;
+    (void)errlen;
+    log_warn("gate_off", "reason=\"built with --enable-bench-gate-off, for "
+                         "tests/bench/gate only: BMCs are not protected\"");
+    return 0;
+#else
+    return gate_init(GATE_DEFAULT_ENTRIES, bmc_cfg.max_per_bmc, err, errlen);
+#endif
+}
+
 /* Store first (its flock refuses a second daemon), then the gate, the
  * executor's socket and the listening sockets, then the master with its
  * children. One exit path undoes whatever was set up, in reverse order. */
@@ -48,14 +74,13 @@ static int start(char *err, size_t errlen)
 
     if (open_store(&store, err, errlen))
         goto out;
-    /* the per-BMC gate: shared memory every child inherits */
-#ifdef BMC_BENCH_GATE_OFF
-    log_warn("gate_off", "reason=\"built with --enable-bench-gate-off, for "
-                         "tests/bench/gate only: BMCs are not protected\"");
-#else
-    if (gate_init(GATE_DEFAULT_ENTRIES, bmc_cfg.max_per_bmc, err, errlen))
+    if (open_gate(err, errlen))
         goto out;
-#endif
+    /* the counters behind /metrics and the probe's cache: shared memory
+     * too; the probe's modules checked before any child exists */
+    if (metrics_init(err, errlen) || probe_cache_init(err, errlen) ||
+        probe_modules_load(err, errlen))
+        goto out;
     executor_fd = executor_listen(err, errlen);
     if (executor_fd < 0)
         goto out;
@@ -78,6 +103,13 @@ int main(int argc, char **argv)
     char err[512];
     int rc;
 
+    /* before any secret is in memory (tokens, credentials, a token read
+     * by --hash-token): no core file, not dumpable */
+    if (secmem_harden() != 0) {
+        fprintf(stderr, "bmc-managerd: cannot make the process undumpable\n");
+        return 1;
+    }
+
     if (argc > 1 && !strcmp(argv[1], "--version")) {
         printf("bmc-managerd %s\n", PACKAGE_VERSION);
         return 0;
@@ -90,12 +122,28 @@ int main(int argc, char **argv)
         methods_print_json(stdout);
         return 0;
     }
+    if (argc > 1 && !strcmp(argv[1], "--list-routes")) {
+        router_print_access(stdout);
+        return 0;
+    }
+    if (argc > 2 && !strcmp(argv[1], "--forget-bmc")) {
+        if (config_load(err, sizeof(err))) {
+            fprintf(stderr, "bmc-managerd: %s\n", err);
+            return 2;
+        }
+        rc = tlspin_forget(argv[2], stdout, stderr);
+        config_free();
+        return rc;
+    }
+    if (argc > 1 && !strcmp(argv[1], "--hash-token"))
+        return auth_hash_token(stdin, stdout, stderr) ? 2 : 0;
     if (argc > 2 && !strcmp(argv[1], "--check-store")) {
         int problems = taskstore_check_file(argv[2], stderr);
         printf("%s: %s\n", argv[2], problems ? "INCONSISTENT" : "consistent");
         return problems ? 1 : 0;
     }
-    if (config_load(err, sizeof(err))) {
+    if (config_load(err, sizeof(err)) || policy_load(err, sizeof(err)) ||
+        auth_load(err, sizeof(err)) || credentials_load(err, sizeof(err))) {
         fprintf(stderr, "bmc-managerd: %s\n", err);
         return 2;
     }
@@ -114,6 +162,9 @@ int main(int argc, char **argv)
     rc = start(err, sizeof(err));
     if (rc)
         fprintf(stderr, "bmc-managerd: %s\n", err);
+    credentials_free();
+    auth_free();
+    policy_free();
     config_free();
     return rc;
 }

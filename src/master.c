@@ -2,6 +2,7 @@
 #include "autoconfig.h"
 #include "master.h"
 
+#include "credentials.h"
 #include "clock.h"
 #include "config.h"
 #include "executor.h"
@@ -9,6 +10,7 @@
 #include "redfish_transport.h"
 #include "log.h"
 #include "proctable.h"
+#include "metrics.h"
 #include "sockets.h"
 #include "taskstore.h"
 #include "worker.h"
@@ -139,6 +141,8 @@ static void reap_children(struct master *m)
                     : "The worker stopped before the task finished");
         c->pid = 0;
         proctable_set((int)(c - m->children), (enum proctable_kind)c->kind, 0);
+        if (!m->draining)
+            metrics_count_restart(kind_name(c->kind));
         /* A child that dies at once is not respawned in a tight loop. */
         bool quick = clock_now_mono() - c->spawned_at < 1.0;
         c->respawn_after = (!clean && quick) ? clock_now_mono() + 1 : 0;
@@ -237,6 +241,7 @@ static void handle_signal(struct master *m, int sig)
     case SIGINT: start_drain(m); break;
     case SIGHUP:
         log_reopen();
+        credentials_reload_secrets();
         signal_children(m, SIGHUP);
         log_info("logs_reopened", "%s", "");
         break;
@@ -296,8 +301,13 @@ int master_run(struct listen_sockets *ls, struct taskstore *store,
     sigset_t set;
     struct timespec tick = {1, 0}, drain_step = {0, 200 * 1000 * 1000};
 
-    if (build_child_table(&m) || proctable_init(m.nchildren))
+    if (build_child_table(&m))
         return 1;
+    if (proctable_init(m.nchildren)) {
+        log_error("proctable_failed", "errno=%d", errno);
+        free(m.children);
+        return 1;
+    }
     sigemptyset(&set);
     sigaddset(&set, SIGCHLD);
     sigaddset(&set, SIGTERM);

@@ -37,6 +37,66 @@ static const struct method_param action_params[] = {
     SYSTEM_ID_PARAM,
     END_PARAMS};
 
+/* ---- provisioning parameters ---- */
+static const char *const boot_devices[] = {"pxe",  "disk", "cd",   "usb",
+                                           "bios", "http", "none", NULL};
+static const char *const boot_modes[] = {"uefi", "legacy", NULL};
+static const char *const media_kinds[] = {"cd", "usb", NULL};
+
+#define MEDIA_PARAM                                                           \
+    {                                                                         \
+        .name = "media", .type = PARAM_STRING, .choices = media_kinds,        \
+        .doc = "the kind of virtual media slot: cd (default) or usb"          \
+    }
+
+#define IMAGE_PARAM                                                           \
+    {                                                                         \
+        .name = "image", .type = PARAM_STRING, .required = true,              \
+        .max_len = 1024,                                                      \
+        .doc = "http:// or https:// URL of the image the BMC fetches"         \
+    }
+
+static const struct method_param set_boot_params[] = {
+    {.name = "device",
+     .type = PARAM_STRING,
+     .required = true,
+     .choices = boot_devices,
+     .doc = "the next boot device (none: clear the override)"},
+    {.name = "persistent",
+     .type = PARAM_BOOLEAN,
+     .doc = "every boot instead of the next one only (default false)"},
+    {.name = "mode",
+     .type = PARAM_STRING,
+     .choices = boot_modes,
+     .doc = "boot mode to set with it (default: leave as the BMC has it)"},
+    SYSTEM_ID_PARAM,
+    END_PARAMS};
+
+static const struct method_param insert_media_params[] = {
+    IMAGE_PARAM,
+    MEDIA_PARAM,
+    {.name = "write_protected",
+     .type = PARAM_BOOLEAN,
+     .doc = "mount read-only (default true; sent where the BMC takes it)"},
+    SYSTEM_ID_PARAM,
+    END_PARAMS};
+
+static const struct method_param eject_media_params[] = {
+    MEDIA_PARAM, SYSTEM_ID_PARAM, END_PARAMS};
+
+static const struct method_param boot_media_params[] = {
+    IMAGE_PARAM,
+    MEDIA_PARAM,
+    {.name = "wait_for_state_seconds",
+     .type = PARAM_NUMBER,
+     .bounded = true,
+     .min = 0,
+     .max = 3600,
+     .doc = "after powering on, wait up to this long for On (at most "
+            "BMC_MAX_WAIT_FOR_STATE_SECONDS)"},
+    SYSTEM_ID_PARAM,
+    END_PARAMS};
+
 static const struct method_param user_params[] = {
     {.name = "channel",
      .type = PARAM_INTEGER,
@@ -102,6 +162,58 @@ static const struct method_param delete_user_params[] = {
                        "gives it"),
     ACCOUNT_CHANNEL_PARAM, END_PARAMS};
 
+static const char *const sensor_types[] = {"temperature", "fan",   "voltage",
+                                           "current",     "power", NULL};
+static const char *const on_off[] = {"on", "off", NULL};
+static const char *const reset_kinds[] = {"warm", "cold", NULL};
+
+static const struct method_param sensors_params[] = {
+    {.name = "type",
+     .type = PARAM_STRING,
+     .choices = sensor_types,
+     .doc = "only sensors of this type"},
+    END_PARAMS};
+
+static const struct method_param event_log_params[] = {
+    {.name = "limit",
+     .type = PARAM_INTEGER,
+     .bounded = true,
+     .min = 1,
+     .max = 10000,
+     .doc = "at most this many entries, newest first (default 100)"},
+    SYSTEM_ID_PARAM,
+    END_PARAMS};
+
+static const struct method_param identify_params[] = {
+    {.name = "state",
+     .type = PARAM_STRING,
+     .required = true,
+     .choices = on_off,
+     .doc = "the identify LED on or off"},
+    {.name = "seconds",
+     .type = PARAM_INTEGER,
+     .bounded = true,
+     .min = 1,
+     .max = 255,
+     .doc = "IPMI: how long the LED stays on (default 15)"},
+    SYSTEM_ID_PARAM,
+    END_PARAMS};
+
+static const struct method_param reset_bmc_params[] = {
+    {.name = "kind",
+     .type = PARAM_STRING,
+     .choices = reset_kinds,
+     .doc = "warm (default) or cold; Redfish: GracefulRestart or "
+            "ForceRestart, whichever the manager offers"},
+    {.name = "wait_seconds",
+     .type = PARAM_INTEGER,
+     .bounded = true,
+     .min = 0,
+     .max = 3600,
+     .doc = "wait until the BMC answers again, at most this long (default "
+            "120, capped at BMC_MAX_WAIT_FOR_STATE_SECONDS)"},
+    END_PARAMS};
+
 /* Each section is one area of work; new methods go into theirs. */
 static const struct method_def registry[] = {
     /* ---- connection and power ---- */
@@ -147,7 +259,92 @@ static const struct method_def registry[] = {
      .summary = "BMC firmware version (and BIOS or manufacturer/product)",
      .role = ROLE_VIEWER},
     /* ---- provisioning: boot device, virtual media ---- */
+    {.name = "get_boot_device",
+     .op_offset = OP(get_boot_device),
+     .params = system_params,
+     .flags = METHOD_CALLABLE,
+     .summary = "The next boot device, its persistence and mode",
+     .role = ROLE_VIEWER,
+     .endpoint = "/boot-device"},
+    {.name = "set_boot_device",
+     .op_offset = OP(set_boot_device),
+     .params = set_boot_params,
+     .flags = METHOD_CALLABLE | METHOD_MUTATING,
+     .summary = "Set the next boot device and read it back",
+     .role = ROLE_OPERATOR,
+     .endpoint = "/set-boot-device"},
+    {.name = "get_virtual_media",
+     .op_offset = OP(get_virtual_media),
+     .params = system_params,
+     .flags = METHOD_CALLABLE,
+     .summary = "Virtual media slots and what they hold (Redfish)",
+     .role = ROLE_VIEWER,
+     .endpoint = "/virtual-media"},
+    {.name = "insert_virtual_media",
+     .op_offset = OP(insert_virtual_media),
+     .params = insert_media_params,
+     .flags = METHOD_CALLABLE | METHOD_MUTATING,
+     .summary = "Insert an image into a virtual media slot (Redfish)",
+     .role = ROLE_OPERATOR,
+     .endpoint = "/insert-media"},
+    {.name = "eject_virtual_media",
+     .op_offset = OP(eject_virtual_media),
+     .params = eject_media_params,
+     .flags = METHOD_CALLABLE | METHOD_MUTATING,
+     .summary = "Eject a virtual media slot (Redfish)",
+     .role = ROLE_OPERATOR,
+     .endpoint = "/eject-media"},
+    {.name = "boot_from_media",
+     .op_offset = OP(boot_from_media),
+     .params = boot_media_params,
+     .flags = METHOD_CALLABLE | METHOD_MUTATING,
+     .summary = "Eject, insert, boot once from the image, power on (Redfish)",
+     .role = ROLE_OPERATOR,
+     .endpoint = "/boot-from-media"},
     /* ---- machine health: sensors, event log, inventory, identify ---- */
+    {.name = "get_sensors",
+     .op_offset = OP(get_sensors),
+     .params = sensors_params,
+     .flags = METHOD_CALLABLE,
+     .summary = "Sensor readings, units, health and thresholds",
+     .role = ROLE_VIEWER,
+     .endpoint = "/sensors"},
+    {.name = "get_event_log",
+     .op_offset = OP(get_event_log),
+     .params = event_log_params,
+     .flags = METHOD_CALLABLE,
+     .summary = "The system event log, newest first",
+     .role = ROLE_VIEWER,
+     .endpoint = "/event-log"},
+    {.name = "clear_event_log",
+     .op_offset = OP(clear_event_log),
+     .params = system_params,
+     .flags = METHOD_CALLABLE | METHOD_MUTATING,
+     .summary = "Clear the system event log (and no other log)",
+     .role = ROLE_OPERATOR,
+     .endpoint = "/clear-event-log"},
+    {.name = "get_inventory",
+     .op_offset = OP(get_inventory),
+     .params = system_params,
+     .flags = METHOD_CALLABLE,
+     .summary = "What the machine is: vendor, model, serial, firmware, CPUs, "
+                "memory",
+     .role = ROLE_VIEWER,
+     .endpoint = "/inventory"},
+    {.name = "set_identify",
+     .op_offset = OP(set_identify),
+     .params = identify_params,
+     .flags = METHOD_CALLABLE | METHOD_MUTATING,
+     .summary = "Turn the identify LED on or off",
+     .role = ROLE_OPERATOR,
+     .endpoint = "/identify"},
+    {.name = "reset_bmc",
+     .op_offset = OP(reset_bmc),
+     .params = reset_bmc_params,
+     .flags = METHOD_CALLABLE | METHOD_MUTATING,
+     .summary = "Restart the BMC and wait until it answers again",
+     .role = ROLE_ADMIN,
+     .endpoint = "/reset-bmc"},
     /* ---- BMC accounts ---- */
     {.name = "create_user",
      .op_offset = OP(create_user),

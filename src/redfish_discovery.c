@@ -190,3 +190,34 @@ out:
     json_object_put(coll);
     return rc;
 }
+
+int rf_chassis_path(struct rf_op *op, char *path, size_t pathlen)
+{
+    json_object *links, *list, *coll = NULL;
+    const char *first = NULL;
+    int rc = -1;
+
+    if ((links = rf_member(op->system, "Links")) &&
+        json_object_object_get_ex(links, "Chassis", &list) &&
+        json_object_is_type(list, json_type_array) &&
+        json_object_array_length(list) > 0)
+        first = rfp_string(json_object_array_get_idx(list, 0), "@odata.id");
+    if (first && rfp_copy_path(first, path, pathlen) == 0)
+        return 0;
+    if (rf_get_root(op))
+        return -1;
+    if (rfp_link(op->root, "Chassis", path, pathlen)) {
+        outcome_fail(op->out, BMC_ERR_EXECUTION_FAILED,
+                     "No Chassis in the Redfish service root");
+        return -1;
+    }
+    if (rf_get(op, path, &coll, NULL, 0))
+        return -1;
+    if (rfp_member_path(coll, 0, path, pathlen))
+        outcome_fail(op->out, BMC_ERR_EXECUTION_FAILED,
+                     "No Chassis found in Redfish collection");
+    else
+        rc = 0;
+    json_object_put(coll);
+    return rc;
+}

@@ -52,10 +52,10 @@ int rf_exchange(struct rf_op *op, const char *method, const char *path,
 {
     char err[300];
     const struct bmc_conn *conn = op->call->conn;
-    struct rf_request req = {method,  conn->ip,       conn->port,
-                             path,    conn->username, conn->password,
-                             body,    if_match,       op->call->deadline,
-                             mutating};
+    struct rf_request req = {method,   conn->ip,       conn->port,
+                             path,     conn->username, conn->password,
+                             body,     if_match,       op->call->deadline,
+                             mutating, conn->tls_pin};
     int code = rf_transport_request(&req, resp, err, sizeof(err));
 
     if (mutating && resp->maybe_sent)
@@ -208,4 +208,103 @@ json_object *rf_string_or_null(json_object *obj, const char *key)
 {
     const char *s = rfp_string(obj, key);
     return s ? json_object_new_string(s) : NULL;
+}
+
+bool rf_number(json_object *obj, const char *key, double *out)
+{
+    json_object *v;
+
+    if (!obj || !json_object_object_get_ex(obj, key, &v) ||
+        !(json_object_is_type(v, json_type_int) ||
+          json_object_is_type(v, json_type_double)))
+        return false;
+    *out = json_object_get_double(v);
+    return true;
+}
+
+json_object *rf_member(json_object *obj, const char *key)
+{
+    json_object *v;
+
+    return obj && json_object_object_get_ex(obj, key, &v) &&
+                   json_object_is_type(v, json_type_object)
+               ? v
+               : NULL;
+}
+
+/* Whether member I of PAGE was already seen (its path in SEEN); adds it. */
+static bool rf_seen_before(json_object *seen, const char *path)
+{
+    if (json_object_object_get_ex(seen, path, NULL))
+        return true;
+    json_object_object_add(seen, path, NULL);
+    return false;
+}
+
+/* One page of rf_each_member: 1 go on, 0 stop (FN, MAX, all seen), -1. */
+static int rf_each_on_page(struct rf_op *op, json_object *page,
+                           json_object *seen, size_t max, size_t *done,
+                           bool (*fn)(struct rf_op *, json_object *, void *),
+                           void *arg)
+{
+    json_object *members, *doc;
+    char path[RF_PATH_MAX];
+    bool fresh = false;
+
+    if (!json_object_object_get_ex(page, "Members", &members) ||
+        !json_object_is_type(members, json_type_array))
+        return 0;
+    for (size_t i = 0; i < json_object_array_length(members); i++) {
+        json_object *m = json_object_array_get_idx(members, i);
+        if (*done >= max)
+            return 0;
+        if (rfp_copy_path(rfp_string(m, "@odata.id"), path, sizeof(path)) ||
+            rf_seen_before(seen, path))
+            continue;
+        fresh = true;
+        if (json_object_object_length(m) > 1) {
+            doc = json_object_get(m);
+        } else if (rf_get(op, path, &doc, NULL, 0)) {
+            return -1;
+        }
+        (*done)++;
+        bool go_on = fn(op, doc, arg);
+        json_object_put(doc);
+        if (!go_on)
+            return 0;
+    }
+    return fresh ? 1 : 0;
+}
+
+int rf_each_member(struct rf_op *op, const char *path, size_t max,
+                   bool (*fn)(struct rf_op *op, json_object *member,
+                              void *arg),
+                   void *arg)
+{
+    char next[RF_PATH_MAX];
+    json_object *page = NULL, *seen = json_object_new_object(),
+                *links = json_object_new_object();
+    size_t done = 0;
+    int rc = 0;
+
+    snprintf(next, sizeof(next), "%s", path);
+    for (int pages = 0; pages < RF_PAGES_MAX; pages++) {
+        json_object_object_add(links, next, NULL);
+        if (rf_get(op, next, &page, NULL, 0)) {
+            rc = -1;
+            break;
+        }
+        int r = rf_each_on_page(op, page, seen, max, &done, fn, arg);
+        if (r <= 0 || rfp_next_link(page, next, sizeof(next)) ||
+            json_object_object_get_ex(links, next, NULL)) {
+            rc = r < 0 ? -1 : 0;
+            break;
+        }
+        json_object_put(page);
+        page = NULL;
+    }
+    json_object_put(page);
+    json_object_put(seen);
+    json_object_put(links);
+    return rc;
 }

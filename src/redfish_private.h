@@ -12,6 +12,7 @@
 #include "backend.h"
 #include "redfish.h"
 #include "redfish_parse.h"
+#include "redfish_prov_parse.h"
 #include "redfish_transport.h"
 
 #include <json-c/json.h>
@@ -89,6 +90,23 @@ int rf_param_string(struct rf_op *op, const char *key, const char **value);
 /* A new JSON string of OBJ's string member KEY, or NULL. */
 json_object *rf_string_or_null(json_object *obj, const char *key);
 
+/* OBJ[KEY] as a number into *OUT (integers too); false when absent, null
+ * or not a number. */
+bool rf_number(json_object *obj, const char *key, double *out);
+
+/* OBJ[KEY] when it is an object (borrowed), else NULL. */
+json_object *rf_member(json_object *obj, const char *key);
+
+/* Call FN on every member document of the collection at PATH: members
+ * served inline (with more than an @odata.id) as they are, others fetched;
+ * pages followed up to RF_PAGES_MAX, stopping at a link already followed or
+ * a page of members all seen before; at most MAX members. FN returns false
+ * to stop. 0, or -1 with the outcome filled. */
+int rf_each_member(struct rf_op *op, const char *path, size_t max,
+                   bool (*fn)(struct rf_op *op, json_object *member,
+                              void *arg),
+                   void *arg);
+
 /* ---- redfish_discovery.c: service root, system, manager ----------------- */
 
 /* The service root into op->root (the call's cached one when validation
@@ -106,6 +124,11 @@ int rf_find_system(struct rf_op *op);
 /* The path of the system's manager (Links.ManagedBy[0], else the first
  * Managers member). Needs rf_find_system first. 0 or -1. */
 int rf_manager_path(struct rf_op *op, char *path, size_t pathlen);
+
+/* The chassis of the system (Links.Chassis[0]) or else the first member of
+ * the root's Chassis collection, into PATH. Needs rf_get_root (and
+ * rf_find_system when the system's link should win). 0 or -1. */
+int rf_chassis_path(struct rf_op *op, char *path, size_t pathlen);
 
 /* Forget this thread's discovery (end of an engine call). */
 void rf_cache_clear(void);
@@ -160,5 +183,31 @@ void redfish_delete_user(const struct bmc_call *call,
                          struct bmc_outcome *out); /* accounts */
 void redfish_get_fw_version(const struct bmc_call *call,
                             struct bmc_outcome *out); /* manager */
+void redfish_get_inventory(const struct bmc_call *call,
+                           struct bmc_outcome *out); /* manager */
+void redfish_reset_bmc(const struct bmc_call *call,
+                       struct bmc_outcome *out); /* manager */
+void redfish_get_sensors(const struct bmc_call *call,
+                         struct bmc_outcome *out); /* sensors */
+void redfish_set_identify(const struct bmc_call *call,
+                          struct bmc_outcome *out); /* chassis */
+void redfish_get_event_log(const struct bmc_call *call,
+                           struct bmc_outcome *out); /* logs */
+void redfish_clear_event_log(const struct bmc_call *call,
+                             struct bmc_outcome *out); /* logs */
+
+/* provisioning */
+void redfish_get_boot_device(const struct bmc_call *call,
+                             struct bmc_outcome *out); /* boot */
+void redfish_set_boot_device(const struct bmc_call *call,
+                             struct bmc_outcome *out); /* boot */
+void redfish_get_virtual_media(const struct bmc_call *call,
+                               struct bmc_outcome *out); /* media */
+void redfish_insert_virtual_media(const struct bmc_call *call,
+                                  struct bmc_outcome *out); /* media */
+void redfish_eject_virtual_media(const struct bmc_call *call,
+                                 struct bmc_outcome *out); /* media */
+void redfish_boot_from_media(const struct bmc_call *call,
+                             struct bmc_outcome *out); /* provision */
 
 #endif

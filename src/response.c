@@ -6,11 +6,14 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 void http_response_init(struct http_response *resp)
 {
     resp->status = 500;
     resp->body = NULL;
+    resp->text = NULL;
+    resp->content_type = NULL;
     resp->retry_after = 0;
     resp->allow = NULL;
 }
@@ -18,6 +21,7 @@ void http_response_init(struct http_response *resp)
 void http_response_clear(struct http_response *resp)
 {
     json_object_put(resp->body);
+    free(resp->text);
     http_response_init(resp);
 }
 
@@ -29,10 +33,13 @@ const char *http_reason(int status)
     case 204: return "No Content";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
+    case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 411: return "Length Required";
     case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 421: return "Misdirected Request";
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";
     case 503: return "Service Unavailable";
@@ -60,6 +67,8 @@ void response_error_msg(struct http_response *resp, enum bmc_err code,
         json_object_object_add(env, "task_id",
                                json_object_new_string(task_id));
     json_object_put(resp->body);
+    free(resp->text);
+    resp->text = NULL;
     resp->body = env;
     resp->status = bmc_err_http_status(code);
     if (resp->status == 503 && resp->retry_after == 0)
@@ -92,7 +101,20 @@ json_object *response_success(struct http_response *resp, int status,
     if (data)
         json_object_object_add(env, "data", data);
     json_object_put(resp->body);
+    free(resp->text);
+    resp->text = NULL;
     resp->body = env;
     resp->status = status;
     return env;
+}
+
+void response_text(struct http_response *resp, int status,
+                   const char *content_type, char *text)
+{
+    json_object_put(resp->body);
+    resp->body = NULL;
+    free(resp->text);
+    resp->text = text;
+    resp->content_type = content_type;
+    resp->status = status;
 }

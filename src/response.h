@@ -26,4 +26,10 @@ json_object *response_success(struct http_response *resp, int status,
                               const char *message, const char *method,
                               json_object *data);
 
+/* A non-JSON answer (the Prometheus text format, the probe's plain-text
+ * refusals): STATUS, CONTENT_TYPE (static) and TEXT (malloc'd; ownership
+ * taken; NULL sends an empty body). Replaces any envelope. */
+void response_text(struct http_response *resp, int status,
+                   const char *content_type, char *text);
+
 #endif

@@ -2,30 +2,28 @@
 #include "autoconfig.h"
 #include "taskrun.h"
 
+#include "auth.h"
 #include "errors.h"
 #include "jsonutil.h"
 #include "log.h"
+#include "metrics.h"
 
 #include <stdio.h>
 #include <unistd.h>
 
-const char *taskrun_protocol_name(enum bmc_protocol protocol)
-{
-    return protocol == BMC_PROTO_REDFISH ? "redfish" : "ipmitool";
-}
-
 enum ts_rc taskrun_create(struct taskstore *store, const char *method,
                           const struct bmc_conn *conn, const char *request_id,
-                          enum task_status status,
+                          const char *requested_by, enum task_status status,
                           char id_out[TASK_ID_LEN + 1])
 {
     struct task_new t = {
         .method = method,
         .ip = conn->ip,
-        .protocol = taskrun_protocol_name(conn->protocol),
+        .protocol = bmc_protocol_name(conn->protocol),
         .request_id = request_id && *request_id ? request_id : NULL,
         .status = status,
         .owner = getpid(),
+        .requested_by = requested_by && *requested_by ? requested_by : NULL,
     };
     return taskstore_create(store, &t, id_out);
 }
@@ -58,12 +56,15 @@ static void result_becomes_failure(struct engine_result *res,
     snprintf(res->details, sizeof(res->details), "%s", details);
 }
 
-void taskrun_finish(struct taskstore *store, const char *id,
-                    struct engine_result *res)
+/* Finish task ID from RES. A result too large for the store is recorded
+ * as an explicit 3001 failure saying so, and RES becomes that failure, so
+ * a sync caller answers exactly what its task says. */
+static void taskrun_finish(struct taskstore *store, const char *id,
+                           struct engine_result *res)
 {
     static const char too_large[] =
-        "The result is larger than the task store keeps (1 MiB); it was not "
-        "stored";
+        "The result is larger than the task store keeps (1 MiB); "
+        "it was not stored";
     json_object *result = res->code ? NULL : engine_result_normalized(res);
     enum ts_rc rc = finish_once(store, id, res, result);
 
@@ -78,8 +79,8 @@ void taskrun_finish(struct taskstore *store, const char *id,
      * without texts needs no space. */
     if (rc == TS_FULL || rc == TS_TOO_LARGE) {
         if (!res->code)
-            result_becomes_failure(res, "The task store is full; the result "
-                                        "was not stored");
+            result_becomes_failure(res, "The task store is full; "
+                                        "the result was not stored");
         rc = taskstore_finish(store, id, TASK_FAILED, NULL, res->code, NULL,
                               NULL);
     }
@@ -87,4 +88,28 @@ void taskrun_finish(struct taskstore *store, const char *id,
         log_error("task_finish_failed", "task=%s rc=%d reason=\"%s\"", id, rc,
                   taskstore_rc_message(rc));
     json_object_put(result);
+}
+
+void taskrun_run(struct taskstore *store, const char *id,
+                 const struct method_def *method,
+                 const struct api_request *req, const char *request_id,
+                 struct engine_result *res)
+{
+    struct engine_request ereq = {
+        .method = method,
+        .conn = &req->conn,
+        .params = req->params,
+        .retry_times = req->retry_times,
+        .delay = req->delay,
+        .wait_for_state_seconds = req->wait_for_state_seconds,
+        .request_id = request_id,
+    };
+
+    engine_run(&ereq, res);
+    taskrun_finish(store, id, res);
+    metrics_count_task(method->name, res->code == 0 && res->success);
+    log_info("task_done", "task=%s method=%s code=%d success=%d attempts=%d",
+             id, method->name, res->code, res->success, res->attempts);
+    auth_audit(req->requested_by, method, &req->conn, id, res->code,
+               res->success);
 }

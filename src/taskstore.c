@@ -100,6 +100,8 @@ struct ts_rec {
 
 /* Blob body after the block header: nfield, len[nfield] (UINT32_MAX =
  * absent), then each present string with its NUL. */
+/* META_REQUESTED_BY came later: a record written before it has four
+ * fields, read as requested_by null (blob_used takes up to META_N). */
 enum {
     META_METHOD,
     META_IP,
@@ -538,7 +540,7 @@ static int arena_free(struct taskstore *ts, uint64_t off)
 
 /* ---- blobs (built in process memory, outside the lock) -------------- */
 
-_Static_assert(META_N <= 5 && RES_N <= 5, "blob_build holds five lengths");
+_Static_assert(META_N <= 8 && RES_N <= 8, "blob_build holds eight lengths");
 
 struct blob {
     char *buf; /* body after the block header */
@@ -548,7 +550,7 @@ struct blob {
 static int blob_build(const char *const *fields, uint32_t n,
                       const size_t *maxes, struct blob *out)
 {
-    size_t total = 4 + 4 * (size_t)n, lens[5];
+    size_t total = 4 + 4 * (size_t)n, lens[8];
 
     for (uint32_t i = 0; i < n; i++) {
         lens[i] = fields[i] ? strnlen(fields[i], maxes[i] + 1) : 0;
@@ -582,7 +584,7 @@ static uint64_t blob_used(const char *base, uint64_t off, uint32_t want_n)
     uint32_t n;
 
     memcpy(&n, body, 4);
-    if (n != want_n || 4 + 4 * (uint64_t)n > cap)
+    if (n == 0 || n > want_n || 4 + 4 * (uint64_t)n > cap)
         return 0;
     used = 4 + 4 * (uint64_t)n;
     for (uint32_t i = 0; i < n; i++) {

@@ -65,9 +65,9 @@ struct taskstore_opts {
 
 struct task_new {
     const char *method, *ip, *protocol, *request_id; /* NULL = absent */
-    const char *requested_by; /* the service token's name; NULL = none */
-    enum task_status status;  /* QUEUED or RUNNING */
-    pid_t owner;              /* process that runs it */
+    enum task_status status;                         /* QUEUED or RUNNING */
+    pid_t owner;                                     /* process that runs it */
+    const char *requested_by; /* the service token's name; NULL: none */
 };
 
 struct taskstore_stats {

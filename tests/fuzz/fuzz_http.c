@@ -1,7 +1,8 @@
 /* fuzz_http - libFuzzer target: what a worker does with one FastCGI
  * request up to the envelope: worker_parse_params (method, path, request
  * id, Content-Length), then router_dispatch with the body, then the
- * envelope's serialisation.
+ * envelope's serialisation (for /metrics and /probe: a text answer with
+ * its Content-Type and no envelope).
  *
  * Input: five lines then the body:
  *   REQUEST_METHOD \n DOCUMENT_URI \n REQUEST_URI \n REQUEST_ID \n
@@ -50,8 +51,9 @@ static void cleanup(void)
 
 static void store_tasks(void)
 {
-    struct task_new t = {"run_action", "192.0.2.10", "redfish", "req-fuzz",
-                         NULL,         TASK_QUEUED,  1};
+    struct task_new t = {"run_action", "192.0.2.10", "redfish",
+                         "req-fuzz",   TASK_QUEUED,  1,
+                         NULL};
 
     for (int i = 0; i < NTASKS; i++) {
         t.status = i == 1 ? TASK_RUNNING : TASK_QUEUED;
@@ -129,6 +131,12 @@ static void check_response(const struct http_response *resp)
 {
     json_object *v;
 
+    /* /metrics and /probe answer text: a type, never an envelope too */
+    if (resp->content_type) {
+        if (resp->body || !http_reason(resp->status))
+            abort();
+        return;
+    }
     if (resp->status < 200 || resp->status > 599 || !resp->body ||
         !json_object_object_get_ex(resp->body, "success", &v) ||
         !json_object_object_get_ex(resp->body, "message", &v) ||

@@ -86,6 +86,11 @@ static void read_stdout(const char *out)
     (void)ipmi_parse_control_line(out, line, sizeof(line));
     check_users(ipmi_parse_user_list(out));
     check_mc_info(ipmi_parse_mc_info(out));
+    json_object_put(ipmi_parse_sensors(out, NULL));
+    json_object_put(ipmi_parse_sensors(out, "fan"));
+    json_object_put(ipmi_parse_sel(out));
+    json_object_put(ipmi_parse_fru(out));
+    (void)ipmi_parse_free_user_slot(out);
 }
 
 static void read_stderr(const char *err, int cipher_suite)

@@ -16,6 +16,7 @@ import pytest
 from fixtures_service import poll_task, wait_until
 
 PASSWORD = "s3cret-Pa55word"
+JSON = {"Accept": "application/json"}  # /metrics as the envelope
 EPS = 0.005  # the simulator's times are rounded to the millisecond
 
 
@@ -81,7 +82,7 @@ def test_health_and_metrics_show_the_gate(svc):
     body = svc.get("/health").json()
     keys = list(body["data"])
     assert keys.index("bmc_gate") > keys.index("config")  # after the guide's keys
-    m = svc.get("/metrics").json()["data"]
+    m = svc.get("/metrics", headers=JSON).json()["data"]
     for k in ("gate_max_per_bmc", "gate_slots_in_use", "gate_waiting",
               "gate_waits_total", "gate_timeouts_total", "gate_reclaimed_total"):
         assert k in m, k
@@ -168,7 +169,7 @@ def test_thirty_callers_one_bmc_and_a_second_bmc_at_normal_speed(svc, fleet):
 
 def test_ten_bmcs_run_in_parallel(svc, fleet):
     fleet.reset_stats()
-    waits_before = svc.get("/metrics").json()["data"]["gate_waits_total"]
+    waits_before = svc.get("/metrics", headers=JSON).json()["data"]["gate_waits_total"]
     t0 = time.monotonic()
     results = run_parallel(lambda h: svc.post("/power-state", creds(fleet, h)),
                            fleet.addresses)
@@ -179,7 +180,7 @@ def test_ten_bmcs_run_in_parallel(svc, fleet):
     per_call = len(log) / 10
     assert max_overlap(log, 0.3) >= 8  # all (or nearly all: 2 cores) at once
     assert took < per_call * 0.3 * 3, took  # far from 10 calls in series
-    assert svc.get("/metrics").json()["data"]["gate_waits_total"] == waits_before
+    assert svc.get("/metrics", headers=JSON).json()["data"]["gate_waits_total"] == waits_before
 
 
 def test_on_and_off_at_once_never_overlap(svc, fleet):
@@ -217,7 +218,7 @@ def test_killed_worker_slot_is_reclaimed(service_factory, fleet):
         reclaimed_after = time.monotonic() - t0
         stuck.result()  # nginx answers for the killed worker; not ours to judge
     assert reclaimed_after < 3
-    assert svc.get("/metrics").json()["data"]["gate_reclaimed_total"] >= 1
+    assert svc.get("/metrics", headers=JSON).json()["data"]["gate_reclaimed_total"] >= 1
     assert "event=gate_reclaimed" in svc.log()
     fleet.control({"address": host, "fault": None})
     wait_until(lambda: len(svc.child_pids("bmc")) == 2, what="workers respawned")
@@ -257,5 +258,5 @@ def test_deadline_while_waiting_answers_3002(service_factory, fleet):
     assert body["details"].startswith("waited "), body["details"]
     assert "s for a slot on %s:%d (redfish): 1 in flight" % (host, fleet.port) \
         in body["details"], body["details"]
-    assert svc.get("/metrics").json()["data"]["gate_timeouts_total"] >= 1
+    assert svc.get("/metrics", headers=JSON).json()["data"]["gate_timeouts_total"] >= 1
     assert "outcome=timeout" in svc.log()

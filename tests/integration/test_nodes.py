@@ -31,6 +31,7 @@ PASSWORD = "nodes-Pa55word"
 NODES = 3
 ACTIONS = 300
 BMCS = 100  # 127.0.5.1-127.0.5.100: three actions each
+JSON = {"Accept": "application/json"}  # /metrics as the envelope
 
 
 def node_of(task_id):
@@ -150,7 +151,7 @@ def wait_ended(front, ids, timeout=60):
 
 
 def tasks_stored(svc):
-    return svc.get("/metrics", timeout=10).json()["data"]["tasks_stored"]
+    return svc.get("/metrics", timeout=10, headers=JSON).json()["data"]["tasks_stored"]
 
 
 @pytest.fixture(scope="module")
@@ -193,7 +194,7 @@ def test_per_node_health_metrics_and_request_id(cluster):
         # The client's id reached node n's daemon, and no other node's.
         wait_until(lambda: f"req={rid} " in svc.log(), timeout=5, what="request id in log")
         assert all(f"req={rid} " not in o.log() for o in cluster.nodes if o is not svc)
-        m = cluster.get(f"/nodes/{n}/metrics")
+        m = cluster.get(f"/nodes/{n}/metrics", headers=JSON)
         assert m.status_code == 200
         assert is_json_envelope(m)["data"]["tasks_stored"] == tasks_stored(svc)
     # One X-Request-ID header, the front's own when the client sent none.
@@ -238,7 +239,7 @@ def running_node(cluster, timeout=20):
 
     def look():
         for n, svc in enumerate(cluster.nodes):
-            if svc.get("/metrics", timeout=5).json()["data"]["tasks_running"] > 0:
+            if svc.get("/metrics", timeout=5, headers=JSON).json()["data"]["tasks_running"] > 0:
                 found.append(n)
                 return True
         return False
@@ -274,7 +275,7 @@ def test_power_action_never_sent_twice(cluster, sim, spread):
     # The node's daemon finishes the action it had: one operation (one
     # connection) posted the reset, and no other node ran it.
     wait_until(lambda: len(resets()) > already, timeout=30, what="the reset at the BMC")
-    wait_until(lambda: victim.get("/metrics", timeout=5).json()["data"]["tasks_running"] == 0,
+    wait_until(lambda: victim.get("/metrics", timeout=5, headers=JSON).json()["data"]["tasks_running"] == 0,
                timeout=30, what="the victim's task to end")
     time.sleep(1.0)
     assert len({e["connection"] for e in resets()[already:]}) == 1, resets()[already:]

@@ -21,7 +21,7 @@ int main(int argc, char **argv)
                                   .retention_days = 7};
     struct taskstore *ts = NULL;
     struct task_new t = {"run_action", "10.20.30.40", "redfish", NULL,
-                         NULL,         TASK_RUNNING,  getpid()};
+                         TASK_RUNNING, getpid(),      NULL};
     char err[512], id[TASK_ID_LEN + 1];
 
     if (argc < 3) {

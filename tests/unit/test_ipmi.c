@@ -59,7 +59,7 @@ END_TEST
 
 START_TEST(timing_formula_matches_recorded)
 {
-    /* reference doc: defaults R=4 N=1 → 20 s, R=1 N=1 → 2 s, R=2 N=1 → 6 s */
+    /* as recorded against ipmi_sim: defaults R=4 N=1 → 20 s, R=1 N=1 → 2 s, R=2 N=1 → 6 s */
     struct ipmi_timing a = {4, 1}, b = {1, 1}, c = {2, 1};
     ck_assert_double_eq(ipmi_timing_dead_seconds(&a), 20);
     ck_assert_double_eq(ipmi_timing_dead_seconds(&b), 2);
@@ -505,6 +505,112 @@ START_TEST(expired_deadline_is_3002)
 }
 END_TEST
 
+START_TEST(parse_boot_flags)
+{
+    struct {
+        const char *data, *want;
+    } cases[] = {
+        {"0000000000", "{\"boot_device\":\"none\",\"persistent\":null,"
+                       "\"mode\":\"legacy\",\"boot_flag_valid\":false}"},
+        {"8004000000", "{\"boot_device\":\"pxe\",\"persistent\":false,"
+                       "\"mode\":\"legacy\",\"boot_flag_valid\":true}"},
+        {"e008000000", "{\"boot_device\":\"disk\",\"persistent\":true,"
+                       "\"mode\":\"uefi\",\"boot_flag_valid\":true}"},
+        {"A014000000", "{\"boot_device\":\"cd\",\"persistent\":false,"
+                       "\"mode\":\"uefi\",\"boot_flag_valid\":true}"},
+        {"c018000000", "{\"boot_device\":\"bios\",\"persistent\":true,"
+                       "\"mode\":\"legacy\",\"boot_flag_valid\":true}"},
+        {"803c000000", "{\"boot_device\":\"floppy\",\"persistent\":false,"
+                       "\"mode\":\"legacy\",\"boot_flag_valid\":true}"},
+        {"8028000000", "{\"boot_device\":\"0x28\",\"persistent\":false,"
+                       "\"mode\":\"legacy\",\"boot_flag_valid\":true}"},
+    };
+    char out[512];
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(out, sizeof(out),
+                 "Boot parameter version: 1\n"
+                 "Boot parameter 5 is valid/unlocked\n"
+                 "Boot parameter data: %s\n Boot Flags :\n",
+                 cases[i].data);
+        json_object *d = ipmi_parse_boot_flags(out);
+        ck_assert_ptr_nonnull(d);
+        ck_assert_str_eq(
+            json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN),
+            cases[i].want);
+        json_object_put(d);
+    }
+    ck_assert_ptr_null(ipmi_parse_boot_flags(""));
+    ck_assert_ptr_null(ipmi_parse_boot_flags("Boot parameter data: 8"));
+    ck_assert_ptr_null(ipmi_parse_boot_flags("Boot parameter data: zz04"));
+    ck_assert_int_eq(ipmi_boot_device_byte("pxe"), 0x04);
+    ck_assert_int_eq(ipmi_boot_device_byte("disk"), 0x08);
+    ck_assert_int_eq(ipmi_boot_device_byte("cd"), 0x14);
+    ck_assert_int_eq(ipmi_boot_device_byte("bios"), 0x18);
+    ck_assert_int_eq(ipmi_boot_device_byte("none"), 0x00);
+    ck_assert_int_eq(ipmi_boot_device_byte("usb"), -1);
+    ck_assert_int_eq(ipmi_boot_device_byte("floppy"), -1);
+}
+END_TEST
+
+/* The machine-health parsers on recorded ipmitool output (ipmi_sim with
+ * tests/sim/ipmi/bmc.sdrs, and a real BMC's SEL time format). */
+START_TEST(parse_health)
+{
+    const char *sensors =
+        "CPU Temp,45.000,degrees C,ok,na,na,na,85.000,95.000,100.000\n"
+        "Fan2,na,,na,na,500.000,na,na,na,na\n"
+        "Rail 12V,12.100,Volts,nc,na,10.800,na,na,13.200,na\n"
+        "Intrusion,0x0,discrete,0x0080,na,na,na,na,na,na\n";
+    json_object *l = ipmi_parse_sensors(sensors, NULL), *s;
+    ck_assert_ptr_nonnull(l);
+    ck_assert_uint_eq(json_object_array_length(l), 3); /* discrete left out */
+    s = json_object_array_get_idx(l, 0);
+    ck_assert_str_eq(json_object_to_json_string_ext(s, JSON_C_TO_STRING_PLAIN),
+                     "{\"name\":\"CPU Temp\",\"type\":\"temperature\","
+                     "\"reading\":45,\"unit\":\"Cel\",\"health\":\"ok\","
+                     "\"thresholds\":{\"upper_caution\":85,"
+                     "\"upper_critical\":95,\"upper_fatal\":100}}");
+    s = json_object_array_get_idx(l, 1);
+    ck_assert_str_eq(field_s(s, "type"), "fan");
+    ck_assert(json_object_object_get_ex(s, "reading", NULL));
+    ck_assert_str_eq(field_s(json_object_array_get_idx(l, 2), "health"),
+                     "warning");
+    json_object_put(l);
+    ck_assert_ptr_null(ipmi_parse_sensors("garbage\n", NULL));
+    l = ipmi_parse_sensors(sensors, "voltage");
+    ck_assert_uint_eq(json_object_array_length(l), 1);
+    json_object_put(l);
+
+    l = ipmi_parse_sel(
+        "1a,12/02/2026,05:30:00,Temperature CPU Temp,Upper Critical going "
+        "high,Asserted,Reading 96 > Threshold 95 degrees C\n"
+        "1b, Pre-Init ,0000002933,Fan Fan1,Lower Non-critical going low "
+        ",Asserted\n"
+        "not a record\n");
+    ck_assert_uint_eq(json_object_array_length(l), 2);
+    s = json_object_array_get_idx(l, 0);
+    ck_assert_str_eq(field_s(s, "created"), "2026-12-02T05:30:00");
+    ck_assert_str_eq(field_s(s, "severity"), "critical");
+    ck_assert_str_eq(field_s(s, "id"), "1a");
+    s = json_object_array_get_idx(l, 1);
+    ck_assert_str_eq(field_s(s, "severity"), "warning");
+    json_object *v;
+    ck_assert(json_object_object_get_ex(s, "created", &v) && v == NULL);
+    json_object_put(l);
+
+    l = ipmi_parse_fru(" Board Mfg             : Board Co\n"
+                       " Board Serial          : MB1\n"
+                       " Product Name          : Server X\n"
+                       " Product Serial        : SN1\n");
+    ck_assert_str_eq(field_s(l, "manufacturer"), "Board Co");
+    ck_assert_str_eq(field_s(l, "serial_number"), "SN1");
+    ck_assert_str_eq(field_s(l, "model"), "Server X");
+    ck_assert(!json_object_object_get_ex(l, "part_number", NULL));
+    json_object_put(l);
+}
+END_TEST
+
 int main(void)
 {
     char err[256];
@@ -531,7 +637,9 @@ int main(void)
     tcase_add_test(tc, parse_users);
     tcase_add_test(tc, parse_users_rejects_garbage);
     tcase_add_test(tc, parse_mc_info);
+    tcase_add_test(tc, parse_boot_flags);
     tcase_add_test(tc, roles);
+    tcase_add_test(tc, parse_health);
     /* 30 s: two ipmitool runs time out on a silent port */
     tc = unit_case(s, "backend", NULL, NULL, 30);
     tcase_add_test(tc, missing_ipmitool_everywhere);

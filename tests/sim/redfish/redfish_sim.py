@@ -44,6 +44,10 @@ import zlib
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sim_provisioning as prov  # noqa: E402  (boot override, virtual media)
+import sim_health  # machine health: Chassis, sensors, logs, LED, BMC reset
+
 # ---------------------------------------------------------------------------
 # Constants
 
@@ -60,8 +64,8 @@ FAULTS = (
     # --slow-ms late (late_answer) or never: the connection is reset
     # (drop_reply). Each is what a client cannot tell from "not received".
     "late_answer", "drop_reply",
-    "huge_accounts",
-)
+    "huge_accounts", "static_next_link", "clear_task",
+) + prov.FAULTS
 # "huge_accounts": this many extra accounts, each with a UserName this long
 # (together well over the service's 1 MiB task result limit).
 HUGE_ACCOUNTS = 256
@@ -170,6 +174,13 @@ PROFILES = {
 # DMTF public-telemetry mockup: same set, published through ActionInfo only.
 PROFILES["dmtf-telemetry"] = dict(PROFILES["dmtf"], publish="actioninfo",
                                   product="DMTF public-telemetry mockup")
+# AMI MegaRAC SP-X as ASRockRack ships it: Supermicro-like behaviour,
+# system and manager "Self" (DMTF Redfish-Tacklebox issue #144).
+PROFILES["ami"] = dict(PROFILES["supermicro"], vendor="AMI",
+                       product="ASRockRack ROMED8-2T (MegaRAC SP-X)",
+                       system_ids=lambda i: "Self" if i == 1 else "Self%d" % i,
+                       model="ROMED8-2T", manager_id="Self",
+                       firmware="01.04.00", bios="P3.50")
 
 # Base registry message texts (DSP8011), %N replaced by arguments.
 BASE_MESSAGES = {
@@ -372,6 +383,7 @@ class Bmc:
         self.n_open = 0
         self.uuid = "%08x-5ce7-4a3b-9e1c-%012x" % (
             zlib.crc32(addr.encode()), (index << 16) | (port & 0xFFFF))
+        prov.attach(self)
 
     # -- helpers used under self.lock --------------------------------------
 
@@ -518,6 +530,9 @@ class Response:
 # The Redfish service (one instance per process, state per Bmc)
 
 
+sim_health.Response = Response
+
+
 class Service:
     def __init__(self, sim):
         self.sim = sim
@@ -627,6 +642,7 @@ class Service:
             "Links": {"Sessions": {
                 "@odata.id": "/redfish/v1/SessionService/Sessions"}},
         }
+        sim_health.root_links(self, body)
         return Response(200, self.odata(
             "/redfish/v1", "#ServiceRoot.v1_5_0.ServiceRoot", body))
 
@@ -653,13 +669,16 @@ class Service:
         }
         if not self.sim.args.no_reset_action:
             body["Actions"] = {"#ComputerSystem.Reset": reset}
+        prov.system_fields(self, bmc, sysobj, body)
+        sim_health.system_links(self, body, base)
         return self.odata(base, "#ComputerSystem.v1_13_0.ComputerSystem",
                           body)
 
     def system_etag(self, bmc, sysobj, now):
         """Weak ETag from everything in the resource that can change."""
-        raw = "%s|%s|%s|%s" % (bmc.uuid, sysobj.id, sysobj.current(now),
-                               self.sim.args.publish)
+        raw = "%s|%s|%s|%s|%s" % (bmc.uuid, sysobj.id, sysobj.current(now),
+                                  self.sim.args.publish,
+                                  prov.etag_part(bmc, sysobj))
         return 'W/"%08X"' % (zlib.crc32(raw.encode()) & 0xFFFFFFFF)
 
     def get_system(self, bmc, sysobj, now):
@@ -679,7 +698,7 @@ class Service:
             "/redfish/v1/Systems/%s/ResetActionInfo" % sid,
             "#ActionInfo.v1_1_2.ActionInfo", body))
 
-    def manager(self):
+    def manager(self, bmc):
         p = self.p
         mid = p["manager_id"]
         body = {
@@ -690,6 +709,8 @@ class Service:
                 {"@odata.id": "/redfish/v1/Systems/%s" % s}
                 for s in self.sim.system_ids]},
         }
+        prov.manager_fields(bmc, body)
+        sim_health.manager_links(self, body)
         return Response(200, self.odata("/redfish/v1/Managers/%s" % mid,
                                         "#Manager.v1_10_0.Manager", body))
 
@@ -837,6 +858,18 @@ class Service:
             return self.error(405, "OperationNotAllowed",
                               headers=[("Allow", ", ".join(methods))])
 
+        if rest[:1] == ["Chassis"]:
+            return sim_health.chassis_route(self, bmc, req, m, rest, path,
+                                            only)
+        if "LogServices" in rest:
+            log = sim_health.log_route(self, bmc, req, m, path, only)
+            if log is not None:
+                return log
+        if rest[:1] == ["Managers"] and n == 4 and \
+                rest[2:] == ["Actions", "Manager.Reset"]:
+            if acct is None or getattr(acct, "role", None) != "Administrator":
+                return self.error(403, "InsufficientPrivilege")
+            return only("POST") or sim_health.manager_reset(self, bmc, req)
         if rest[:1] == ["Systems"]:
             if n == 1:
                 return only("GET") or self.collection(
@@ -852,7 +885,10 @@ class Service:
                 if m == "GET":
                     with bmc.lock:
                         return self.get_system(bmc, sysobj, now)
-                return only("GET")
+                if m == "PATCH":
+                    return prov.patch_system(self, bmc, sysobj, req, acct,
+                                             now)
+                return only("GET", "PATCH")
             if n == 3 and rest[2] == "ResetActionInfo":
                 publish = self.sim.args.publish or p["publish"]
                 if publish not in ("actioninfo", "both"):
@@ -861,7 +897,9 @@ class Service:
             if n == 4 and rest[2:] == ["Actions", "ComputerSystem.Reset"] \
                     and not self.sim.args.no_reset_action:
                 return only("POST") or self.reset(bmc, sysobj, req, acct, now)
-            return self.error(404, "ResourceMissingAtURI", (path,))
+            r = prov.route_system(self, bmc, req, m, rest, sysobj, acct, now,
+                                  only)
+            return r or self.error(404, "ResourceMissingAtURI", (path,))
         if rest[:1] == ["Managers"]:
             if n == 1:
                 return only("GET") or self.collection(
@@ -870,8 +908,11 @@ class Service:
                     "Manager Collection",
                     ["/redfish/v1/Managers/%s" % p["manager_id"]])
             if n == 2 and rest[1] == p["manager_id"]:
-                return only("GET") or self.manager()
-            return self.error(404, "ResourceMissingAtURI", (path,))
+                return only("GET") or self.manager(bmc)
+            r = None
+            if n > 2 and rest[1] == p["manager_id"]:
+                r = prov.route_manager(self, bmc, req, m, rest, acct, only)
+            return r or self.error(404, "ResourceMissingAtURI", (path,))
         if rest[:1] == ["AccountService"]:
             if n == 1:
                 return only("GET") or Response(200, self.odata(
@@ -1292,6 +1333,7 @@ class Service:
         # Suspend/Pause/Resume: accepted without a state change.
         if seq is not None:
             sysobj.schedule(now, seq)
+            prov.on_reset(bmc, sysobj, rtype, seq[-1][1] == "On")
         return None
 
     def conflict(self, rtype, state):
@@ -1317,6 +1359,9 @@ class Service:
                 severity="Warning",
                 resolution="Change the system power state and retry.")
         return self.error(status, "ResetNotAllowed", (rtype, state))
+
+
+prov.Response = Response
 
 
 def iso_now():
@@ -1538,6 +1583,11 @@ class Simulator:
                  "time": round(time.time(), 3), "connection": cid,
                  "peer": "%s:%d" % peer[:2]}
         faults = bmc.faults
+        if sim_health.is_down(bmc):  # resetting after Manager.Reset
+            with bmc.lock:
+                bmc.record(entry)
+            self.abort(sock)
+            return False
         if "hang" in faults or "reset" in faults:
             with bmc.lock:
                 bmc.record(entry)
@@ -1698,6 +1748,7 @@ class Simulator:
                                   "failures": a.failures}
                                  for a in b.accounts if a.name],
                     "sessions": len(b.sessions),
+                    "provisioning": prov.state(b),
                 }
         return out
 
@@ -1924,6 +1975,14 @@ def build_parser():
     g.add_argument("--lockout", type=int, default=0,
                    help="lock an account after N consecutive wrong "
                         "passwords (0 = never)")
+    g.add_argument("--sensors", choices=("sensors", "subsystems", "legacy"),
+                   default=None, help="sensor generation (default: the "
+                   "profile's; see sim_health.py)")
+    g.add_argument("--led", choices=("location", "indicator"), default=None,
+                   help="identify LED property (default: the profile's)")
+    g.add_argument("--sel-path", default=None, metavar="PATH",
+                   help="the SEL LogService below /redfish/v1 (default: "
+                   "the profile's)")
     g.add_argument("--publish", choices=("inline", "actioninfo", "both",
                                          "none"),
                    help="override how allowed ResetTypes are published")
