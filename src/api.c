@@ -20,12 +20,23 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static struct taskstore *api_store;
+static bool api_draining;
+
+/* A sync call needs this much more than BMC_TIMEOUT + its wait phase to
+ * answer (task bookkeeping, the last poll, writing the answer). */
+#define STALE_MARGIN_S 2.0
 
 void api_set_store(struct taskstore *store)
 {
     api_store = store;
+}
+
+void api_set_draining(void)
+{
+    api_draining = true;
 }
 
 struct taskstore *api_get_store(void)
@@ -166,8 +177,10 @@ static void health_data(json_object *d, long active_tasks, bool healthy)
 {
     json_object *pool = json_object_new_object();
 
-    json_object_object_add(
-        d, "status", json_object_new_string(healthy ? "healthy" : "degraded"));
+    json_object_object_add(d, "status",
+                           json_object_new_string(api_draining ? "draining"
+                                                  : healthy    ? "healthy"
+                                                               : "degraded"));
     json_object_object_add(d, "service",
                            json_object_new_string("bmc_service"));
     json_object_object_add(d, "version",
@@ -255,11 +268,13 @@ void api_health(const struct http_request *req, struct http_response *resp)
     health_own_keys(data, &st);
     json_object_object_add(data, "processes", procs);
     json_object_object_add(data, "degraded", reasons);
-    json_object *env =
-        response_success(resp, healthy ? 200 : 503,
-                         healthy ? "Service healthy" : "Service degraded",
-                         "health_check", data);
-    if (!healthy) {
+    bool up = healthy && !api_draining;
+    json_object *env = response_success(resp, up ? 200 : 503,
+                                        api_draining ? "Service shutting down"
+                                        : healthy    ? "Service healthy"
+                                                     : "Service degraded",
+                                        "health_check", data);
+    if (!up) {
         json_object_object_add(env, "success", json_object_new_boolean(0));
         resp->retry_after = 5;
     }
@@ -344,11 +359,25 @@ static void task_lookup_failed(struct http_response *resp, int rc)
 void api_task_status(const struct http_request *req,
                      struct http_response *resp)
 {
-    static const char *const mirrored[] = {
-        "status",  "ip",         "result",       "error_code", "error_message",
-        "details", "started_at", "completed_at", "duration",   NULL};
-    const char *id = req->path + strlen("/tasks/");
+    static const char *const mirrored[] = {"status",
+                                           "ip",
+                                           "result",
+                                           "error_code",
+                                           "error_message",
+                                           "details",
+                                           "submitted_at",
+                                           "started_at",
+                                           "completed_at",
+                                           "duration",
+                                           NULL};
+    char id[TASK_ID_LEN + 2];
     json_object *task = NULL;
+
+    /* UUIDs compare case-insensitively (RFC 9562): lower-case it */
+    snprintf(id, sizeof(id), "%s", req->path + strlen("/tasks/"));
+    for (char *p = id; *p; p++)
+        if (*p >= 'A' && *p <= 'F')
+            *p = (char)(*p - 'A' + 'a');
     int rc = api_store ? taskstore_get(api_store, id, &task) : TS_ERROR;
 
     if (rc != TS_OK) {
@@ -460,19 +489,70 @@ static void run_sync(struct api_request *areq, const struct method_def *m,
     engine_result_clear(&res);
 }
 
+/* The executor did not take task ID: withdraw it (queued -> failed "not
+ * started"). TS_OK: withdrawn, the BMC will never see it; TS_NOT_FOUND: the
+ * executor took it after all. */
+static int withdraw(const char *id, const char *why)
+{
+    char details[320];
+    int rc;
+
+    snprintf(details, sizeof(details), "Not started: %.280s", why);
+    rc = taskstore_abandon(api_store, id, getpid(), details);
+    for (int tries = 0; rc == TS_BUSY && tries < 5; tries++)
+        rc = taskstore_abandon(api_store, id, getpid(), details);
+    return rc;
+}
+
+/* The async hand-off, a two-party commit on the task record (DESIGN.md "At
+ * most once"): the task exists QUEUED under this worker before the
+ * executor hears of it; a 503 is answered only once the task is withdrawn,
+ * so the command can never run after a refusal. */
 static void run_async(struct api_request *areq, const struct method_def *m,
                       const char *request_id, struct http_response *resp)
 {
     char id[TASK_ID_LEN + 1], details[256];
-    int rc = executor_submit(areq, m->name, request_id, id, details,
-                             sizeof(details));
-    if (rc) {
-        response_error(resp, rc, m->name, NULL, "%s", details);
+    int rc = api_store
+                 ? taskrun_create(api_store, m->name, &areq->conn, request_id,
+                                  areq->requested_by, TASK_QUEUED, id)
+                 : TS_ERROR;
+    if (rc != TS_OK) {
+        response_error(resp, BMC_ERR_SERVICE_UNAVAILABLE, m->name, NULL, "%s",
+                       taskstore_rc_message(rc));
         return;
+    }
+    rc = executor_submit(areq, m->name, request_id, id, details,
+                         sizeof(details));
+    if (rc) {
+        int w = withdraw(id, details);
+        log_warn("async_not_taken", "task=%s code=%d withdrawn=%d", id, rc,
+                 w == TS_OK);
+        if (w == TS_OK) {
+            response_error(resp, rc, m->name, NULL, "%s (not started)",
+                           details);
+            return;
+        }
+        /* The executor took it (or the store cannot say): the task is
+         * real and its record tells how it ends. */
     }
     json_object *env = response_success(
         resp, 202, "Task started in background", m->name, NULL);
     json_object_object_add(env, "task_id", json_object_new_string(id));
+}
+
+/* A sync call picked up so late that it could not finish before nginx
+ * stops waiting (requests wait in the socket backlog while every BMC
+ * worker is busy): refused unstarted rather than run after the client was
+ * told it failed. */
+static bool too_late(const struct http_request *req,
+                     const struct api_request *areq)
+{
+    if (req->arrived <= 0)
+        return false;
+    double waited = clock_now_real() - req->arrived;
+    double need =
+        bmc_cfg.timeout + areq->wait_for_state_seconds + STALE_MARGIN_S;
+    return waited + need > config_nginx_read_timeout();
 }
 
 static void bmc_endpoint(const struct http_request *req,
@@ -482,11 +562,24 @@ static void bmc_endpoint(const struct http_request *req,
     struct api_request areq;
     const struct method_def *m;
 
+    if (api_draining) {
+        response_error(resp, BMC_ERR_SERVICE_UNAVAILABLE, fixed, NULL,
+                       "The service is shutting down; the request was not "
+                       "started");
+        return;
+    }
     if (parse_body(req, resp, fields, fixed, &areq))
         return;
     snprintf(areq.requested_by, sizeof(areq.requested_by), "%s",
              req->who ? auth_token_name(req->who) : "");
-    if (resolve(req, &areq, fixed, resp, &m) == 0) {
+    if (!async && too_late(req, &areq)) {
+        double waited = clock_now_real() - req->arrived;
+        log_warn("stale_request", "waited=%.1f", waited);
+        response_error(resp, BMC_ERR_SERVICE_UNAVAILABLE, fixed, NULL,
+                       "Every BMC worker was busy for %.0f s: the call could "
+                       "no longer finish in time and was not started",
+                       waited);
+    } else if (resolve(req, &areq, fixed, resp, &m) == 0) {
         if (async)
             run_async(&areq, m, req->request_id, resp);
         else

@@ -13,6 +13,10 @@ struct taskstore;
 /* Give the handlers the process's task store (NULL: none yet). */
 void api_set_store(struct taskstore *store);
 
+/* Graceful stop has begun: /health answers status "draining" (503) and new
+ * BMC work is refused (503 "shutting down", no task), while task lookups
+ * and health keep answering until the last BMC call has ended. */
+void api_set_draining(void);
 /* The process's task store (NULL: none yet); borrowed. */
 struct taskstore *api_get_store(void);
 

@@ -43,6 +43,7 @@ void outcome_init(struct bmc_outcome *out)
     out->message[0] = '\0';
     out->details[0] = '\0';
     out->data = NULL;
+    out->maybe_delivered = false;
 }
 
 void outcome_clear(struct bmc_outcome *out)

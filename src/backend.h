@@ -54,9 +54,18 @@ struct bmc_outcome {
     char message[256];
     char details[512];
     json_object *data;
+    /* At most once (DESIGN.md): true when a mutating exchange of this
+     * operation may have reached the BMC (it was sent, or sending had
+     * begun). A failure with this set is never repeated by the engine:
+     * the call ends with its own code and says the outcome is unknown.
+     * False only when it is certain that the BMC received no command
+     * (connection or TLS handshake failed, gate wait expired, never
+     * started). outcome_fail and outcome_done leave it as it is. */
+    bool maybe_delivered;
 };
 
-/* Initialise OUT to {code 0, success false, empty strings, data NULL}. */
+/* Initialise OUT to {code 0, success false, empty strings, data NULL,
+ * maybe_delivered false}. */
 void outcome_init(struct bmc_outcome *out);
 
 /* Release OUT->data and re-initialise OUT. */

@@ -297,3 +297,11 @@ void config_print(FILE *out)
     fprintf(out, "BMC_SERVER_NAMES=%s\n", bmc_cfg.server_names);
     fprintf(out, "BMC_AUTH=%s\n", bmc_cfg.auth_token ? "token" : "none");
 }
+
+double config_nginx_read_timeout(void)
+{
+    /* render-nginx rounds down after adding 10.999 */
+    return (double)(long)(bmc_cfg.timeout +
+                          bmc_cfg.max_wait_for_state_seconds +
+                          CONFIG_NGINX_READ_MARGIN_S + 0.999);
+}

@@ -69,6 +69,12 @@ extern struct bmc_config bmc_cfg;
  * the variable and its accepted range into ERR and returns -1. */
 int config_load(char *err, size_t errlen);
 
+/* Seconds nginx waits for a synchronous answer (fastcgi_read_timeout, as
+ * scripts/render-nginx renders it): BMC_TIMEOUT +
+ * BMC_MAX_WAIT_FOR_STATE_SECONDS + CONFIG_NGINX_READ_MARGIN_S. */
+#define CONFIG_NGINX_READ_MARGIN_S 10
+double config_nginx_read_timeout(void);
+
 /* Write the resolved configuration as NAME=VALUE lines (BMC_* names), for
  * scripts that render nginx's configuration from the same values. */
 void config_print(FILE *out);

@@ -66,6 +66,7 @@ static void take_outcome(struct engine_result *out, struct bmc_outcome *o,
     engine_result_clear(out);
     out->code = o->code;
     out->success = o->code == 0 && o->success;
+    out->maybe_delivered = o->maybe_delivered;
     if (o->code) {
         snprintf(out->message, sizeof(out->message), "%s",
                  failure_message(o->code, proto, during_validation));
@@ -139,6 +140,19 @@ static void fail_exhausted(struct engine_result *out, int attempts)
              "%d attempts failed; last: %.900s", attempts, last);
 }
 
+/* A failure after a mutating exchange may have reached the BMC: say so,
+ * and that it was not repeated (retry_times applies only before sending). */
+static void note_not_repeated(struct engine_result *out, int attempt)
+{
+    char was[sizeof(out->details)];
+
+    snprintf(was, sizeof(was), "%s", out->details);
+    snprintf(out->details, sizeof(out->details),
+             "%.700s. The command was sent to the BMC (attempt %d); its "
+             "outcome is unknown and it was not repeated",
+             was, attempt);
+}
+
 static void run_with_retries(const struct engine_request *req, double timeout,
                              struct engine_result *out)
 {
@@ -157,6 +171,12 @@ static void run_with_retries(const struct engine_request *req, double timeout,
         }
         out->attempts = attempt;
         run_attempt(req, deadline, out);
+        if (out->code && out->maybe_delivered) {
+            note_not_repeated(out, attempt);
+            log_warn("not_repeated", "method=%s attempt=%d code=%d",
+                     req->method->name, attempt, out->code);
+            return;
+        }
         if (out->code == 0 || !bmc_err_is_transient(out->code))
             return;
         log_info("attempt_failed", "method=%s attempt=%d code=%d",
@@ -169,9 +189,15 @@ static void run_with_retries(const struct engine_request *req, double timeout,
 /* The state an action leads to: "on", "off", or NULL (any final state). */
 static const char *target_state(const char *action)
 {
-    static const char *const to_on[] = {"on", "forceon", NULL};
-    static const char *const to_off[] = {"off", "soft", "forceoff",
-                                         "gracefulshutdown", NULL};
+    /* the aliases and every ResetType they map to (redfish_reset.c) */
+    static const char *const to_on[] = {"on", "forceon", "poweron", NULL};
+    static const char *const to_off[] = {"off",
+                                         "soft",
+                                         "forceoff",
+                                         "gracefulshutdown",
+                                         "poweroffgraceful",
+                                         "poweroffnongraceful",
+                                         NULL};
     for (const char *const *a = to_on; *a; a++)
         if (!strcasecmp(action, *a))
             return "on";

@@ -29,6 +29,8 @@ struct engine_result {
     char details[1024];
     json_object *data;
     int attempts;
+    bool maybe_delivered; /* a mutating exchange may have reached the BMC:
+                             never repeated (DESIGN.md "At most once") */
 };
 
 /* Run REQ to the end (never longer than BMC_TIMEOUT plus the wait phase). */

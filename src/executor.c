@@ -3,6 +3,7 @@
 #include "autoconfig.h"
 #include "executor.h"
 
+#include "clock.h"
 #include "config.h"
 #include "engine.h"
 #include "errors.h"
@@ -91,11 +92,44 @@ int executor_listen(char *err, size_t errlen)
     return fd;
 }
 
-static void set_timeouts(int fd)
+/* Wait until FD is ready for EVENTS or DEADLINE (monotonic) passes;
+ * signals (SIGHUP) never cut the wait short. 1 ready, 0 timed out. */
+static int wait_fd(int fd, short events, double deadline)
 {
-    struct timeval tv = {IO_TIMEOUT_S, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    for (;;) {
+        double left = clock_remaining(deadline);
+        struct pollfd p = {fd, events, 0};
+        if (left <= 0)
+            return 0;
+        int n = poll(&p, 1, (int)(left * 1000.0) + 1);
+        if (n > 0)
+            return 1;
+        if (n < 0 && errno != EINTR)
+            return 0;
+    }
+}
+
+/* send/recv of one message within DEADLINE, through EINTR. */
+static ssize_t msg_send(int fd, const char *buf, size_t len, double deadline)
+{
+    for (;;) {
+        ssize_t n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n >= 0 || (errno != EINTR && errno != EAGAIN))
+            return n;
+        if (errno == EAGAIN && !wait_fd(fd, POLLOUT, deadline))
+            return -1;
+    }
+}
+
+static ssize_t msg_recv(int fd, char *buf, size_t len, double deadline)
+{
+    for (;;) {
+        if (!wait_fd(fd, POLLIN, deadline))
+            return -1;
+        ssize_t n = recv(fd, buf, len, MSG_DONTWAIT);
+        if (n >= 0 || (errno != EINTR && errno != EAGAIN))
+            return n;
+    }
 }
 
 /* ---- job messages (JSON; the only place credentials travel) ------------- */
@@ -110,7 +144,8 @@ static void wipe_json_string(json_object *obj, const char *key)
 }
 
 static json_object *job_to_json(const struct api_request *req,
-                                const char *method, const char *request_id)
+                                const char *method, const char *request_id,
+                                const char *task_id)
 {
     json_object *o = json_object_new_object();
     const struct bmc_conn *c = &req->conn;
@@ -131,6 +166,7 @@ static json_object *job_to_json(const struct api_request *req,
         o, "wait", json_object_new_double(req->wait_for_state_seconds));
     json_object_object_add(
         o, "request_id", json_object_new_string(request_id ? request_id : ""));
+    json_object_object_add(o, "task_id", json_object_new_string(task_id));
     json_object_object_add(o, "requested_by",
                            json_object_new_string(req->requested_by));
     return o;
@@ -166,6 +202,7 @@ static struct job *job_from_json(json_object *o)
              sizeof(j->req.conn.password));
     copy_str(o, "tls_pin", j->req.conn.tls_pin, sizeof(j->req.conn.tls_pin));
     copy_str(o, "request_id", j->request_id, sizeof(j->request_id));
+    copy_str(o, "task_id", j->task_id, sizeof(j->task_id));
     copy_str(o, "requested_by", j->req.requested_by,
              sizeof(j->req.requested_by));
     j->req.conn.protocol = (enum bmc_protocol)get_num(o, "protocol");
@@ -252,52 +289,70 @@ static int job_text(json_object *msg, const char *password, char *buf,
     return (int)at;
 }
 
-enum bmc_err executor_submit(const struct api_request *req, const char *method,
-                             const char *request_id,
-                             char id_out[TASK_ID_LEN + 1], char *details,
-                             size_t dlen)
+/* Hand the job TEXT (LEN bytes) to the executor and read its answer: 0
+ * when it took the task (its reply names TASK_ID), else a code with
+ * DETAILS. Signals never cut it short. */
+static enum bmc_err submit_exchange(const char *text, int len,
+                                    const char *task_id, char *details,
+                                    size_t dlen)
 {
     struct sockaddr_un sa;
     char reply[512];
-    int rc = BMC_ERR_SERVICE_UNAVAILABLE;
-    json_object *msg = job_to_json(req, method, request_id), *ans = NULL, *v;
+    double deadline = clock_now_mono() + IO_TIMEOUT_S;
+    enum bmc_err rc = BMC_ERR_SERVICE_UNAVAILABLE;
+    int cr;
+    json_object *ans = NULL, *v;
     int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-    static char text[JOB_MSG_MAX];
-    int len = job_text(msg, req->conn.password, text, sizeof(text));
 
-    if (fd < 0 || fill_addr(&sa) ||
-        connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-        rc = submit_fail(details, dlen, "the async executor is not running");
-        goto out;
-    }
-    set_timeouts(fd);
-    if (len < 0 || send(fd, text, (size_t)len, MSG_NOSIGNAL) < 0) {
+    if (fd < 0 || fill_addr(&sa))
+        goto down;
+    while ((cr = connect(fd, (struct sockaddr *)&sa, sizeof(sa))) != 0 &&
+           errno == EINTR)
+        ;
+    if (cr != 0)
+        goto down;
+    if (len < 0 || msg_send(fd, text, (size_t)len, deadline) < 0) {
         rc = submit_fail(details, dlen,
                          "the async executor did not take the job");
         goto out;
     }
-    ssize_t n = recv(fd, reply, sizeof(reply) - 1, 0);
+    ssize_t n = msg_recv(fd, reply, sizeof(reply) - 1, deadline);
     if (n <= 0) {
         rc = submit_fail(details, dlen, "the async executor did not answer");
         goto out;
     }
     reply[n] = '\0';
     ans = json_tokener_parse(reply);
-    if (ans && json_object_object_get_ex(ans, "task_id", &v)) {
-        snprintf(id_out, TASK_ID_LEN + 1, "%s", json_object_get_string(v));
+    if (ans && json_object_object_get_ex(ans, "task_id", &v) &&
+        !strcmp(json_object_get_string(v), task_id)) {
         rc = 0;
     } else {
         copy_str(ans, "details", details, dlen);
         rc = ans && json_object_object_get_ex(ans, "code", &v)
-                 ? json_object_get_int(v)
+                 ? (enum bmc_err)json_object_get_int(v)
                  : BMC_ERR_SERVICE_UNAVAILABLE;
     }
+    goto out;
+down:
+    rc = submit_fail(details, dlen, "the async executor is not running");
 out:
-    explicit_bzero(text, sizeof(text));
-    json_object_put(msg);
     json_object_put(ans);
     if (fd >= 0)
         close(fd);
+    return rc;
+}
+
+enum bmc_err executor_submit(const struct api_request *req, const char *method,
+                             const char *request_id, const char *task_id,
+                             char *details, size_t dlen)
+{
+    static char text[JOB_MSG_MAX];
+    json_object *msg = job_to_json(req, method, request_id, task_id);
+    int len = job_text(msg, req->conn.password, text, sizeof(text));
+    enum bmc_err rc = submit_exchange(text, len, task_id, details, dlen);
+
+    explicit_bzero(text, sizeof(text));
+    json_object_put(msg);
     return rc;
 }
 
@@ -383,13 +438,15 @@ static void reply(int fd, const char *task_id, enum bmc_err code,
                                json_object_new_string(details ? details : ""));
     }
     const char *text = json_compact(o);
-    if (send(fd, text, strlen(text), MSG_NOSIGNAL) < 0)
+    if (msg_send(fd, text, strlen(text), clock_now_mono() + IO_TIMEOUT_S) < 0)
         log_warn("executor_reply_failed", "errno=%d", errno);
     json_object_put(o);
 }
 
-/* Admit J: record its task (running or queued) and start or queue it. */
-static void admit(int fd, struct job *j)
+/* Admit J from the worker FROM: take its task (queued -> running or
+ * queued, now ours) and start or queue it. A task the worker withdrew
+ * first (it answered 503) is not ours to run. */
+static void admit(int fd, struct job *j, pid_t from)
 {
     bool run_now, full;
     int rc;
@@ -405,11 +462,15 @@ static void admit(int fd, struct job *j)
               "the async queue is full (BMC_ASYNC_QUEUE_MAX); retry later");
         goto drop;
     }
-    rc = taskrun_create(ex.store, j->req.method, &j->req.conn, j->request_id,
-                        j->req.requested_by,
-                        run_now ? TASK_RUNNING : TASK_QUEUED, j->task_id);
+    rc = taskstore_claim(ex.store, j->task_id, from,
+                         run_now ? TASK_RUNNING : TASK_QUEUED, getpid());
+    for (int tries = 0; rc == TS_BUSY && tries < 2; tries++)
+        rc = taskstore_claim(ex.store, j->task_id, from,
+                             run_now ? TASK_RUNNING : TASK_QUEUED, getpid());
     if (rc != TS_OK) {
-        reply(fd, NULL, BMC_ERR_SERVICE_UNAVAILABLE, taskstore_rc_message(rc));
+        reply(fd, NULL, BMC_ERR_SERVICE_UNAVAILABLE,
+              rc == TS_NOT_FOUND ? "the task was withdrawn before it started"
+                                 : taskstore_rc_message(rc));
         goto drop;
     }
     reply(fd, j->task_id, BMC_OK, NULL);
@@ -449,9 +510,13 @@ static void serve_connection(int fd)
     static char buf[JOB_MSG_MAX];
     json_object *msg;
     struct job *j;
+    struct ucred peer;
+    socklen_t plen = sizeof(peer);
 
-    set_timeouts(fd);
-    ssize_t n = recv(fd, buf, sizeof(buf), 0);
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &plen) != 0)
+        return;
+    ssize_t n =
+        msg_recv(fd, buf, sizeof(buf), clock_now_mono() + IO_TIMEOUT_S);
     if (n <= 0)
         return;
     msg = json_parse_strict(buf, (size_t)n, 16, NULL, 0);
@@ -463,12 +528,12 @@ static void serve_connection(int fd)
     j = job_from_json(msg);
     wipe_json_string(msg, "password");
     json_object_put(msg);
-    if (!j || !methods_find(j->req.method)) {
+    if (!j || !methods_find(j->req.method) || !j->task_id[0]) {
         reply(fd, NULL, BMC_ERR_SERVICE_UNAVAILABLE, "malformed job");
         job_free(j);
         return;
     }
-    admit(fd, j);
+    admit(fd, j, peer.pid);
 }
 
 static void on_term(int sig)

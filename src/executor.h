@@ -25,11 +25,15 @@ int executor_listen(char *err, size_t errlen);
 int executor_run(int listen_fd, struct taskstore *store);
 
 /* Worker: hand METHOD with REQ's connection, params and options to the
- * executor. 0 and the task id in ID_OUT, or an error code
- * (BMC_ERR_SERVICE_UNAVAILABLE: queue full, executor down) with DETAILS. */
+ * executor, for the task TASK_ID that the worker created QUEUED under its
+ * own pid (the two-party commit of taskstore_claim / taskstore_abandon).
+ * 0 when the executor took the task; otherwise an error code
+ * (BMC_ERR_SERVICE_UNAVAILABLE: queue full, executor down or silent) with
+ * DETAILS: the caller must then taskstore_abandon the task before it may
+ * answer 503, since a silent executor may have taken it after all. Signals
+ * never cut the exchange short. */
 enum bmc_err executor_submit(const struct api_request *req, const char *method,
-                             const char *request_id,
-                             char id_out[TASK_ID_LEN + 1], char *details,
-                             size_t dlen);
+                             const char *request_id, const char *task_id,
+                             char *details, size_t dlen);
 
 #endif

@@ -154,13 +154,19 @@ static void futex_wake(uint32_t *word)
 
 /* ---- keys and the table ------------------------------------------------- */
 
-/* IP in canonical text (so "::1" and "0::1" are one BMC), else as given. */
+/* IP in canonical text (so "::1" and "0::1" are one BMC, and an
+ * IPv4-mapped "::ffff:10.0.0.1" is 10.0.0.1), else as given. */
 static void key_norm(const char *ip, char out[BMC_IP_MAX])
 {
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0,    0,
+                                             0, 0, 0, 0, 0xff, 0xff};
     unsigned char a[16];
 
     if (inet_pton(AF_INET, ip, a) == 1 &&
         inet_ntop(AF_INET, a, out, BMC_IP_MAX))
+        return;
+    if (inet_pton(AF_INET6, ip, a) == 1 && !memcmp(a, mapped, 12) &&
+        inet_ntop(AF_INET, a + 12, out, BMC_IP_MAX))
         return;
     if (inet_pton(AF_INET6, ip, a) == 1 &&
         inet_ntop(AF_INET6, a, out, BMC_IP_MAX))

@@ -22,7 +22,9 @@ struct http_request {
     char scrape_timeout[32]; /* X-Prometheus-Scrape-Timeout-Seconds */
     const char *body;        /* borrowed from the worker's buffer */
     size_t body_len;
-    char remote_addr[64];         /* the client (nginx's $remote_addr) */
+    double arrived;       /* Unix seconds nginx took the request ($msec, param
+                       REQUEST_START); 0 = unknown */
+    char remote_addr[64]; /* the client (nginx's $remote_addr) */
     char authorization[1024];     /* the Authorization header; wiped after the
                                  request (never logged) */
     const struct auth_token *who; /* router_authenticate: the caller's

@@ -259,6 +259,11 @@ int run_cmd(struct run *r, const struct bmc_call *call, const char *const *cmd,
     if (r->res.status == SUBPROC_EXITED && r->res.exit_code == 0)
         return 0;
     run_judge(r, call, refusal_answers, out);
+    /* At most once: a power command that may have gone out is never
+     * repeated (the engine ends the call at once). */
+    if (power_change && r->res.status != SUBPROC_SPAWN_FAILED &&
+        !ipmi_session_never_opened(r->res.err))
+        out->maybe_delivered = true;
     char q[600];
     log_info("ipmi_failed", "ip=%s port=%d code=%d details=%s", call->conn->ip,
              call->conn->port, out->code,

@@ -260,6 +260,22 @@ bool ipmi_find_refusal(const char *err, char *buf, size_t len)
     return false;
 }
 
+bool ipmi_session_never_opened(const char *err)
+{
+    static const char *const before[] = {
+        "Unable to establish IPMI v2 / RMCP+ session",
+        "Unable to establish LAN session",
+        "Unable to read password from environment",
+        "ipmi_lanplus_build_v2x_msg: Assertion",
+        "Unsupported cipher suite ID",
+    };
+
+    for (size_t i = 0; err && i < sizeof(before) / sizeof(before[0]); i++)
+        if (strstr(err, before[i]))
+            return true;
+    return false;
+}
+
 /* ---- stdout parsers ---------------------------------------------------- */
 
 /* Find the first line of OUT that starts with PREFIX and copy it to LINE. */

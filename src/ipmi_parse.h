@@ -63,6 +63,14 @@ const char *ipmi_last_line(const char *err, char *buf, size_t len);
  * ERR and copy the line into BUF. Returns true when found. */
 bool ipmi_find_refusal(const char *err, char *buf, size_t len);
 
+/* Whether ERR (a failed run's stderr) shows that ipmitool stopped before it
+ * sent its command: no RMCP+ session was established ("Unable to establish
+ * IPMI v2 / RMCP+ session", RAKP and cipher errors), or it never got a
+ * password. Anything else after a command was due ("Unable to set Chassis
+ * Power Control", no answer, killed at the deadline) may have reached the
+ * BMC (DESIGN.md "At most once"). */
+bool ipmi_session_never_opened(const char *err);
+
 /* ---- stdout parsers --------------------------------------------------- */
 
 /* "Chassis Power is on|off" → STATE "on"/"off" (static) and the line into

@@ -49,7 +49,8 @@ struct master {
     double next_sweep;
     struct child *children;
     int nchildren;
-    bool draining;
+    bool draining; /* SIGTERM seen: BMC work ends, the light pool serves */
+    bool stopping; /* the last BMC call ended: every child is told to exit */
     double drain_deadline;
 };
 
@@ -175,6 +176,18 @@ static void signal_children(struct master *m, int sig)
             kill(m->children[i].pid, sig);
 }
 
+static void signal_kind(struct master *m, bool executor, int sig)
+{
+    for (int i = 0; i < m->nchildren; i++)
+        if (m->children[i].pid &&
+            (m->children[i].kind == CHILD_EXECUTOR) == executor)
+            kill(m->children[i].pid, sig);
+}
+
+/* Graceful stop (DESIGN.md "At most once"): the executor fails what is
+ * queued and lets running tasks end; workers (SIGUSR1) refuse new BMC
+ * work with 503 and keep answering /health ("draining") and /tasks until
+ * the last BMC call has ended (drain_tick). */
 static void start_drain(struct master *m)
 {
     if (m->draining)
@@ -184,19 +197,41 @@ static void start_drain(struct master *m)
     m->drain_deadline = clock_now_mono() + bmc_cfg.timeout +
                         bmc_cfg.max_wait_for_state_seconds + 10;
     log_info("draining", "children=%d", live_children(m));
-    signal_children(m, SIGTERM);
+    signal_kind(m, false, SIGUSR1);
+    signal_kind(m, true, SIGTERM);
 }
 
-/* Once a second: re-send SIGTERM while draining (a worker may have been
- * between its flag check and accept), and kill what outlives the bound. */
+/* Whether BMC work is over: the executor has exited and no task runs. */
+static bool bmc_work_over(struct master *m)
+{
+    long running = 1;
+
+    for (int i = 0; i < m->nchildren; i++)
+        if (m->children[i].pid && m->children[i].kind == CHILD_EXECUTOR)
+            return false;
+    return !m->store ||
+           (taskstore_count_running(m->store, &running) == TS_OK &&
+            running == 0);
+}
+
+/* Every tick while draining: re-send the signals (a worker may have been
+ * between its flag check and accept), stop everyone once BMC work is over,
+ * and kill what outlives the bound. */
 static void drain_tick(struct master *m)
 {
     if (clock_now_mono() > m->drain_deadline) {
         log_warn("drain_timeout", "killing=%d", live_children(m));
         signal_children(m, SIGKILL);
-    } else {
-        signal_children(m, SIGTERM);
+        return;
     }
+    if (!m->stopping && bmc_work_over(m)) {
+        m->stopping = true;
+        log_info("drained", "children=%d", live_children(m));
+    }
+    if (m->stopping)
+        signal_children(m, SIGTERM);
+    else
+        signal_kind(m, true, SIGTERM);
 }
 
 static void handle_signal(struct master *m, int sig)
@@ -228,6 +263,26 @@ static int build_child_table(struct master *m)
     return 0;
 }
 
+/* No task stays running with a dead owner (DESIGN.md "At most once"),
+ * whatever happened to the fail at reap time (store busy): every few
+ * seconds, tasks whose owner process is gone are failed. */
+#define OWNER_SWEEP_INTERVAL_S 3.0
+static void owner_sweep_tick(struct master *m)
+{
+    static double next;
+    long failed = 0;
+
+    if (!m->store || clock_now_mono() < next)
+        return;
+    next = clock_now_mono() + OWNER_SWEEP_INTERVAL_S;
+    int rc = taskstore_fail_dead_owners(
+        m->store, "The process running this task died", &failed);
+    if (rc != TS_OK)
+        next = 0; /* again on the next tick */
+    if (failed)
+        log_warn("dead_owner_tasks_failed", "failed=%ld", failed);
+}
+
 /* Retention and cap, in the master on a timer, never on a request path. */
 static void sweep_tick(struct master *m)
 {
@@ -245,7 +300,7 @@ int master_run(struct listen_sockets *ls, struct taskstore *store,
     struct master m = {
         .ls = ls, .store = store, .executor_fd = executor_fd, .pid = getpid()};
     sigset_t set;
-    struct timespec tick = {1, 0};
+    struct timespec tick = {1, 0}, drain_step = {0, 200 * 1000 * 1000};
 
     if (build_child_table(&m))
         return 1;
@@ -260,20 +315,27 @@ int master_run(struct listen_sockets *ls, struct taskstore *store,
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGHUP);
     sigprocmask(SIG_BLOCK, &set, NULL);
+    /* children inherit the mask: a SIGUSR1 (drain) that reaches a worker
+     * before it installed its handler waits instead of killing it */
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &usr1, NULL);
     signal(SIGPIPE, SIG_IGN);
     log_info("started", "bmc_workers=%d light_workers=%d version=%s",
              bmc_cfg.max_workers, bmc_cfg.light_workers, PACKAGE_VERSION);
     auth_log_posture();
     respawn_missing(&m);
     while (!m.draining || live_children(&m) > 0) {
-        int sig = sigtimedwait(&set, NULL, &tick);
+        int sig = sigtimedwait(&set, NULL, m.draining ? &drain_step : &tick);
         if (sig > 0)
             handle_signal(&m, sig);
-        else if (m.draining)
+        if (m.draining)
             drain_tick(&m);
         reap_children(&m);
         gate_reap_dead(); /* slots of children that died holding them */
         respawn_missing(&m);
+        owner_sweep_tick(&m);
         if (!m.draining)
             sweep_tick(&m);
     }

@@ -31,6 +31,8 @@ void rf_op_end(struct rf_op *op)
     char qdetails[300];
 
     rf_transport_stats(&requests, &connections);
+    if (op->sent)
+        op->out->maybe_delivered = true;
     log_debug("redfish_op",
               "op=%s host=%s port=%d code=%d success=%d requests=%ld "
               "new_connections=%ld ms=%.1f details=%s",
@@ -56,6 +58,8 @@ int rf_exchange(struct rf_op *op, const char *method, const char *path,
                              mutating, conn->tls_pin};
     int code = rf_transport_request(&req, resp, err, sizeof(err));
 
+    if (mutating && resp->maybe_sent)
+        op->sent = true;
     if (code)
         outcome_fail(op->out, code, "%s", err);
     return code ? -1 : 0;

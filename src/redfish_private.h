@@ -36,6 +36,8 @@ struct rf_op {
     char system_path[RF_PATH_MAX];
     char seen[RF_NAME_MAX]; /* the last PowerState read */
     char allow[128];        /* the Allow header of the last rf_get, or "" */
+    bool sent; /* a mutating exchange may have reached the BMC: rf_op_end
+                  sets out->maybe_delivered (never repeated) */
 };
 
 /* ---- redfish_op.c: one operation and its exchanges ---------------------- */

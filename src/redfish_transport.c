@@ -190,6 +190,36 @@ static int http_classify(CURLcode rc, bool oversized, bool deadline_bound,
     }
 }
 
+/* Whether a transfer that failed with RC on C may have sent its request:
+ * false only for failures that happen before any request byte goes out. */
+static bool http_maybe_sent(CURL *c, CURLcode rc)
+{
+    curl_off_t pretransfer = 0;
+
+    switch (rc) {
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_USE_SSL_FAILED:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+    case CURLE_FAILED_INIT: return false;
+    case CURLE_OPERATION_TIMEDOUT:
+        /* timed out while connecting: the transfer never began */
+        return curl_easy_getinfo(c, CURLINFO_PRETRANSFER_TIME_T,
+                                 &pretransfer) != CURLE_OK ||
+               pretransfer > 0;
+    default: return true;
+    }
+}
+
 /* Set every option of one request on C (after curl_easy_reset). */
 static int http_setup(CURL *c, const struct rf_request *req, const char *url,
                       struct curl_slist *headers, struct http_sink *sink,
@@ -213,6 +243,8 @@ static int http_setup(CURL *c, const struct rf_request *req, const char *url,
     SET(CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
     SET(CURLOPT_TIMEOUT_MS, timeout_ms);
     SET(CURLOPT_MAXCONNECTS, 1L);
+    /* At most once: never on a reused connection (see the header). */
+    SET(CURLOPT_FRESH_CONNECT, req->mutating ? 1L : 0L);
     SET(CURLOPT_MAXAGE_CONN, 20L);
     SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
     SET(CURLOPT_USERNAME, req->username);
@@ -307,6 +339,7 @@ static int http_exchange(const struct rf_request *req,
     double start = clock_now_mono();
     long new_conns = 0;
     int code = 0;
+    bool sent = false;
     struct tlspin pin;
     CURL *c;
     CURLcode rc;
@@ -341,6 +374,7 @@ static int http_exchange(const struct rf_request *req,
     if ((code = http_pin(c, req, limit, &pin, err, errlen)))
         goto out;
     rc = curl_easy_perform(c);
+    sent = rc == CURLE_OK || http_maybe_sent(c, rc);
     tl_http.requests++;
     if (curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &new_conns) == CURLE_OK)
         tl_http.connections += new_conns;
@@ -376,6 +410,7 @@ out:
     curl_slist_free_all(headers);
     if (code)
         rf_response_free(resp);
+    resp->maybe_sent = sent;
     http_log(req, code ? 0 : resp->status, code, err, clock_now_mono() - start,
              new_conns);
     return code;

@@ -49,6 +49,11 @@ struct rf_response {
     char etag[HTTP_HEADER_VALUE_MAX];     /* ETag header or "" */
     char location[HTTP_HEADER_VALUE_MAX]; /* Location header or "" */
     char allow[128];                      /* Allow header or "" */
+    bool maybe_sent; /* the request may have reached the BMC: always true
+                        with an answer; after a failure, false only when it
+                        is certain nothing was sent (connection or TLS
+                        handshake failed, timeout before the request went
+                        out, gate wait expired, deadline already passed) */
 };
 
 /* Per-process set-up after fork: curl_global_init, and a warning in the log
@@ -59,7 +64,11 @@ int rf_transport_init(void);
  * HTTP status, or a bmc_err code with a short reason in ERR and RESP empty:
  * 1002 refused/unreachable/timed out, 1003 TLS or HTTP protocol failure or a
  * body over HTTP_BODY_MAX, 1005 other transport failure (connection reset,
- * nothing received), 3002 the call deadline passed (before or during it). */
+ * nothing received), 3002 the call deadline passed (before or during it).
+ * RESP->maybe_sent is set in either case. A mutating request always opens
+ * a new connection: libcurl silently re-sends a request whose reused
+ * connection closes without an answer, which must never happen to a
+ * reset that the BMC may have carried out. */
 int rf_transport_request(const struct rf_request *req,
                          struct rf_response *resp, char *err, size_t errlen);
 

@@ -11,6 +11,7 @@
  * EOWNERDEAD, rolls back, and calls pthread_mutex_consistent. */
 #include "autoconfig.h"
 #include "taskstore.h"
+#include "proctable.h"
 #include "shmutex.h"
 
 #include <errno.h>
@@ -56,12 +57,14 @@
 #define ARENA_OFF    ((uint64_t)JOURNAL_OFF + JOURNAL_SIZE)
 #define NCLASS       112 /* classes 64 B .. 16 GiB, four per doubling */
 /* index entries hold offset / 16 in 32 bits */
-#define MAX_STORE    (64LL << 30)
-#define DEFAULT_MAX  (4LL << 30)
-#define GROW_MIN     (1u << 20)
-#define SWEEP_BATCH  256
-#define LOCAL_COPY   16384
-#define RESULT_DEPTH 64
+#define MAX_STORE            (64LL << 30)
+#define DEFAULT_MAX          (4LL << 30)
+#define GROW_MIN             (1u << 20)
+#define SWEEP_BATCH          256
+#define SWEEP_SCAN_MAX       1000000 /* records walked per retention batch */
+#define SWEEP_FUTURE_SLACK_S 60.0 /* stamped later than now + this: future */
+#define LOCAL_COPY           16384
+#define RESULT_DEPTH         64
 
 enum blk_tag {
     TAG_FREE = 0x45455246,   /* "FREE" */
@@ -79,14 +82,20 @@ struct ts_blk {
     uint64_t link;
 };
 
+/* SUM seals every field but the list links (h.link, act_prev, act_next),
+ * and META_SUM / RESULT_SUM the blobs' bodies, so that salvage after a
+ * host crash (torn pages) keeps exactly the records that are intact. */
 struct ts_rec {
     struct ts_blk h;
     uint8_t id[16];
-    double started_at, completed_at;
+    double submitted_at, started_at, completed_at; /* started 0: never */
     uint64_t meta, result;       /* blob offsets (0 = none) */
     uint64_t act_prev, act_next; /* active (queued/running) list */
+    uint64_t owner_start;        /* owner's start time (/proc, clock ticks) */
     int32_t owner, error_code;
     uint32_t status, hash;
+    uint32_t meta_sum, result_sum;
+    uint32_t sum, spare;
 };
 
 /* Blob body after the block header: nfield, len[nfield] (UINT32_MAX =
@@ -125,7 +134,7 @@ struct ts_hdr {
 };
 
 _Static_assert(sizeof(struct ts_hdr) <= HDR_SIZE, "header fits its page");
-_Static_assert(sizeof(struct ts_rec) == 96, "record is 96 bytes");
+_Static_assert(sizeof(struct ts_rec) == 128, "record is 128 bytes");
 _Static_assert(sizeof(struct ts_blk) == 16, "block header is 16 bytes");
 
 #define LIVE_OFF   offsetof(struct ts_hdr, file_bytes)
@@ -610,8 +619,14 @@ static const char *blob_field(const char *body, uint32_t i)
     return NULL;
 }
 
+static uint32_t blob_sum(const void *body, uint64_t len)
+{
+    return fnv32(2166136261u, body, (size_t)len);
+}
+
 static int blob_store(struct taskstore *ts, const struct blob *bl,
-                      uint32_t tag, uint64_t owner, uint64_t *off)
+                      uint32_t tag, uint64_t owner, uint64_t *off,
+                      uint32_t *sum)
 {
     int rc = arena_alloc(ts, sizeof(struct ts_blk) + bl->len, tag, off);
     if (rc != TS_OK)
@@ -619,7 +634,41 @@ static int blob_store(struct taskstore *ts, const struct blob *bl,
     struct ts_blk *b = at(ts, *off);
     b->link = owner;
     memcpy(b + 1, bl->buf, bl->len);
+    *sum = blob_sum(bl->buf, bl->len);
     return TS_OK;
+}
+
+/* The seal of record R: every field but the list links. */
+static uint32_t rec_sum(const struct ts_rec *r)
+{
+    struct ts_rec c = *r;
+
+    c.h.link = c.act_prev = c.act_next = 0;
+    c.sum = 0;
+    return fnv32(2166136261u, &c, sizeof(c));
+}
+
+static void rec_seal(struct ts_rec *r)
+{
+    r->sum = rec_sum(r);
+}
+
+/* The start time of process PID (proctable_stat), cached for this
+ * process's own pid: with the pid it names one process (pids are reused,
+ * start times not). 0 when unknown. */
+static uint64_t proc_start_time(pid_t pid)
+{
+    static __thread pid_t cached_pid;
+    static __thread uint64_t cached;
+
+    if (pid == cached_pid && cached)
+        return cached;
+    uint64_t start = proctable_stat(pid, NULL);
+    if (pid == getpid()) {
+        cached_pid = pid;
+        cached = start;
+    }
+    return start;
 }
 
 /* ---- index ---------------------------------------------------------- */
@@ -835,7 +884,10 @@ static int record_finish(struct taskstore *ts, uint64_t off, uint32_t final,
     uint64_t res_off = 0;
     int rc;
 
-    if (res && (rc = blob_store(ts, res, TAG_RESULT, off, &res_off)) != TS_OK)
+    uint32_t res_sum = 0;
+
+    if (res && (rc = blob_store(ts, res, TAG_RESULT, off, &res_off,
+                                &res_sum)) != TS_OK)
         return rc;
     if (jsave(ts, off, sizeof(*r)))
         return TS_ERROR;
@@ -845,13 +897,47 @@ static int record_finish(struct taskstore *ts, uint64_t off, uint32_t final,
     r->completed_at = now;
     r->error_code = error_code;
     r->result = res_off;
+    r->result_sum = res_sum;
+    rec_seal(r);
     return TS_OK;
 }
 
 /* ---- operations ----------------------------------------------------- */
 
+/* Link the new, sealed record at OFF (written without journal) into the
+ * FIFO, the active list when active, the counters and the index. */
+static int record_link_new(struct taskstore *ts, uint64_t off)
+{
+    struct ts_hdr *h = ts->h;
+    struct ts_rec *r = at(ts, off);
+    int rc;
+
+    r->h.link = 0;
+    r->act_prev = r->act_next = 0;
+    if (h->fifo_tail
+            ? JSET(ts, ((struct ts_rec *)at(ts, h->fifo_tail))->h.link, off)
+            : JSET(ts, h->fifo_head, off))
+        return TS_ERROR;
+    if (JSET(ts, h->fifo_tail, off))
+        return TS_ERROR;
+    if (status_active(r->status)) {
+        if ((rc = active_link(ts, off)) != TS_OK)
+            return rc;
+        if (r->status == TASK_RUNNING
+                ? JSET(ts, h->n_running, h->n_running + 1)
+                : JSET(ts, h->n_queued, h->n_queued + 1))
+            return TS_ERROR;
+    }
+    if ((rc = index_insert(ts, r->hash, off)) != TS_OK)
+        return rc;
+    if (JSET(ts, h->count, h->count + 1) ||
+        JSET(ts, h->created_total, h->created_total + 1))
+        return TS_ERROR;
+    return TS_OK;
+}
+
 static int ts_create_locked(struct taskstore *ts, const struct task_new *t,
-                            double now, uint8_t rnd[10],
+                            double now, uint64_t owner_start, uint8_t rnd[10],
                             const struct blob *meta, uint8_t id[16])
 {
     struct ts_hdr *h = ts->h;
@@ -881,35 +967,24 @@ static int ts_create_locked(struct taskstore *ts, const struct task_new *t,
         }
         journal_commit(ts);
     }
+    uint32_t msum;
     if ((rc = arena_alloc(ts, sizeof(struct ts_rec), TAG_REC, &off)) !=
             TS_OK ||
-        (rc = blob_store(ts, meta, TAG_META, off, &moff)) != TS_OK)
+        (rc = blob_store(ts, meta, TAG_META, off, &moff, &msum)) != TS_OK)
         return rc;
     struct ts_rec *r = at(ts, off);
     memset((char *)r + sizeof(r->h), 0, sizeof(*r) - sizeof(r->h));
     memcpy(r->id, id, 16);
-    r->started_at = now;
+    r->submitted_at = now;
+    r->started_at = t->status == TASK_RUNNING ? now : 0;
     r->meta = moff;
+    r->meta_sum = msum;
     r->owner = (int32_t)t->owner;
+    r->owner_start = owner_start;
     r->status = t->status;
     r->hash = tag;
-    if (h->fifo_tail
-            ? JSET(ts, ((struct ts_rec *)at(ts, h->fifo_tail))->h.link, off)
-            : JSET(ts, h->fifo_head, off))
-        return TS_ERROR;
-    if (JSET(ts, h->fifo_tail, off))
-        return TS_ERROR;
-    if ((rc = active_link(ts, off)) != TS_OK)
-        return rc;
-    if (t->status == TASK_RUNNING ? JSET(ts, h->n_running, h->n_running + 1)
-                                  : JSET(ts, h->n_queued, h->n_queued + 1))
-        return TS_ERROR;
-    if ((rc = index_insert(ts, tag, off)) != TS_OK)
-        return rc;
-    if (JSET(ts, h->count, h->count + 1) ||
-        JSET(ts, h->created_total, h->created_total + 1))
-        return TS_ERROR;
-    return TS_OK;
+    rec_seal(r);
+    return record_link_new(ts, off);
 }
 
 enum ts_rc taskstore_create_at(struct taskstore *ts, const struct task_new *t,
@@ -921,6 +996,7 @@ enum ts_rc taskstore_create_at(struct taskstore *ts, const struct task_new *t,
         TASKSTORE_MAX_TEXT_BYTES};
     const char *fields[META_N] = {t->method, t->ip, t->protocol, t->request_id,
                                   t->requested_by};
+    uint64_t owner_start = proc_start_time(t->owner);
     struct blob meta = {0};
     uint8_t rnd[10], id[16];
     int rc;
@@ -934,7 +1010,8 @@ enum ts_rc taskstore_create_at(struct taskstore *ts, const struct task_new *t,
     if ((rc = ts_lock(ts)) != TS_OK)
         goto out;
     double now = started_at > 0 ? started_at : clock_now_real();
-    rc = ts_unlock(ts, ts_create_locked(ts, t, now, rnd, &meta, id));
+    rc = ts_unlock(ts,
+                   ts_create_locked(ts, t, now, owner_start, rnd, &meta, id));
     if (rc == TS_OK)
         taskid_format(id, id_out);
 out:
@@ -955,9 +1032,48 @@ static uint64_t record_lookup(struct taskstore *ts, const uint8_t id[16])
     return pos < 0 ? 0 : entry_off(index_slots(ts)[pos]);
 }
 
-enum ts_rc taskstore_mark_running(struct taskstore *ts, const char *id,
-                                  pid_t owner)
+/* Move the active record at OFF to STATUS under OWNER (journaled). */
+static int record_move(struct taskstore *ts, uint64_t off,
+                       enum task_status status, pid_t owner,
+                       uint64_t owner_start)
 {
+    struct ts_rec *r = at(ts, off);
+    struct ts_hdr *h = ts->h;
+
+    if (jsave(ts, off, sizeof(*r)))
+        return TS_ERROR;
+    if (r->status != status && status == TASK_RUNNING &&
+        (JSET(ts, h->n_queued, h->n_queued - 1) ||
+         JSET(ts, h->n_running, h->n_running + 1)))
+        return TS_ERROR;
+    if (status == TASK_RUNNING && r->started_at == 0)
+        r->started_at = clock_now_real();
+    r->status = status;
+    r->owner = (int32_t)owner;
+    r->owner_start = owner_start;
+    rec_seal(r);
+    return TS_OK;
+}
+
+/* The active record of ID under the lock that passes the check (FROM > 0:
+ * queued and owned by FROM), or 0. */
+static uint64_t active_lookup(struct taskstore *ts, const uint8_t bin[16],
+                              pid_t from)
+{
+    uint64_t off = record_lookup(ts, bin);
+    struct ts_rec *r = off ? at(ts, off) : NULL;
+
+    if (!r || !status_active(r->status))
+        return 0;
+    if (from > 0 && (r->status != TASK_QUEUED || r->owner != (int32_t)from))
+        return 0;
+    return off;
+}
+
+static int transition(struct taskstore *ts, const char *id, pid_t from,
+                      enum task_status status, pid_t owner)
+{
+    uint64_t owner_start = proc_start_time(owner);
     uint8_t bin[16];
     int rc;
 
@@ -965,21 +1081,52 @@ enum ts_rc taskstore_mark_running(struct taskstore *ts, const char *id,
         return TS_NOT_FOUND;
     if ((rc = ts_lock(ts)) != TS_OK)
         return rc;
-    uint64_t off = record_lookup(ts, bin);
-    struct ts_rec *r = off ? at(ts, off) : NULL;
-    if (!r || !status_active(r->status)) {
-        rc = TS_NOT_FOUND;
-    } else if (jsave(ts, off, sizeof(*r))) {
-        rc = TS_ERROR;
-    } else {
-        if (r->status == TASK_QUEUED &&
-            (JSET(ts, ts->h->n_queued, ts->h->n_queued - 1) ||
-             JSET(ts, ts->h->n_running, ts->h->n_running + 1)))
-            rc = TS_ERROR;
-        r->status = TASK_RUNNING;
-        r->owner = (int32_t)owner;
-    }
+    uint64_t off = active_lookup(ts, bin, from);
+    rc = off ? record_move(ts, off, status, owner, owner_start) : TS_NOT_FOUND;
     return ts_unlock(ts, rc);
+}
+
+enum ts_rc taskstore_mark_running(struct taskstore *ts, const char *id,
+                                  pid_t owner)
+{
+    return transition(ts, id, 0, TASK_RUNNING, owner);
+}
+
+enum ts_rc taskstore_claim(struct taskstore *ts, const char *id, pid_t from,
+                           enum task_status status, pid_t owner)
+{
+    if (from <= 0 || (status != TASK_QUEUED && status != TASK_RUNNING))
+        return TS_ERROR;
+    return transition(ts, id, from, status, owner);
+}
+
+enum ts_rc taskstore_abandon(struct taskstore *ts, const char *id, pid_t owner,
+                             const char *details)
+{
+    static const size_t maxes[RES_N] = {0, TASKSTORE_MAX_TEXT_BYTES,
+                                        TASKSTORE_MAX_TEXT_BYTES};
+    const char *fields[RES_N] = {
+        NULL, bmc_err_message(BMC_ERR_SERVICE_UNAVAILABLE), details};
+    struct blob res = {0};
+    uint8_t bin[16];
+    int rc;
+
+    if (owner <= 0 || taskid_decode(id, bin))
+        return TS_NOT_FOUND;
+    if ((rc = blob_build(fields, RES_N, maxes, &res)) != TS_OK)
+        return rc;
+    if ((rc = ts_lock(ts)) == TS_OK) {
+        uint64_t off = active_lookup(ts, bin, owner);
+        rc = off ? record_finish(ts, off, TASK_FAILED, &res,
+                                 BMC_ERR_SERVICE_UNAVAILABLE, clock_now_real())
+                 : TS_NOT_FOUND;
+        if (rc == TS_FULL) /* no room for the texts: without them */
+            rc = record_finish(ts, off, TASK_FAILED, NULL,
+                               BMC_ERR_SERVICE_UNAVAILABLE, clock_now_real());
+        rc = ts_unlock(ts, rc);
+    }
+    free(res.buf);
+    return rc;
 }
 
 enum ts_rc taskstore_finish(struct taskstore *ts, const char *id,
@@ -1086,15 +1233,21 @@ static int task_to_json(const struct rec_copy *cp, json_object **out)
     add_str(o, "ip", blob_field(cp->meta, META_IP));
     add_str(o, "protocol", blob_field(cp->meta, META_PROTOCOL));
     add_str(o, "request_id", blob_field(cp->meta, META_REQUEST_ID));
-    const char *who = blob_field(cp->meta, META_REQUESTED_BY);
+    const char *by = blob_field(cp->meta, META_REQUESTED_BY);
     json_object_object_add(o, "requested_by",
-                           who ? json_object_new_string(who) : NULL);
-    json_object_object_add(o, "started_at", json_new_time(r->started_at));
+                           by ? json_object_new_string(by)
+                              : json_object_new_null());
+    json_object_object_add(o, "submitted_at", json_new_time(r->submitted_at));
+    json_object_object_add(o, "started_at",
+                           r->started_at ? json_new_time(r->started_at)
+                                         : json_object_new_null());
     if (!status_active(r->status)) {
         json_object_object_add(o, "completed_at",
                                json_new_time(r->completed_at));
+        /* a task that never started took no time */
+        double from = r->started_at ? r->started_at : r->completed_at;
         double d = round(r->completed_at * 1000.0) / 1000.0 -
-                   round(r->started_at * 1000.0) / 1000.0;
+                   round(from * 1000.0) / 1000.0;
         json_object_object_add(o, "duration",
                                json_new_number(round(d * 1000.0) / 1000.0));
     }
@@ -1172,6 +1325,39 @@ out:
     return rc;
 }
 
+enum ts_rc taskstore_test_extents(struct taskstore *ts, const char *id,
+                                  unsigned long long off[3],
+                                  unsigned long long len[3])
+{
+    uint8_t bin[16];
+    int rc;
+
+    memset(off, 0, 3 * sizeof(*off));
+    memset(len, 0, 3 * sizeof(*len));
+    if (taskid_decode(id, bin))
+        return TS_NOT_FOUND;
+    if ((rc = ts_lock(ts)) != TS_OK)
+        return rc;
+    uint64_t r = record_lookup(ts, bin);
+    if (r) {
+        const struct ts_rec *rec = at(ts, r);
+        off[0] = r;
+        len[0] = sizeof(*rec);
+        if (rec->meta) {
+            off[1] = rec->meta;
+            len[1] =
+                sizeof(struct ts_blk) + blob_used(ts->base, rec->meta, META_N);
+        }
+        if (rec->result) {
+            off[2] = rec->result;
+            len[2] = sizeof(struct ts_blk) +
+                     blob_used(ts->base, rec->result, RES_N);
+        }
+    }
+    pthread_mutex_unlock(&ts->h->mutex);
+    return r ? TS_OK : TS_NOT_FOUND;
+}
+
 enum ts_rc taskstore_test_lock(struct taskstore *ts)
 {
     return ts_lock(ts);
@@ -1205,7 +1391,7 @@ enum ts_rc taskstore_stats(struct taskstore *ts, struct taskstore_stats *st)
 
 /* Fail the first active task owned by PID (any owner when PID <= 0).
  * 1 when none is left. */
-static int fail_one_locked(struct taskstore *ts, pid_t pid,
+static int fail_one_locked(struct taskstore *ts, pid_t pid, uint64_t start,
                            const struct blob *res)
 {
     uint64_t off = ts->h->active_head;
@@ -1213,7 +1399,8 @@ static int fail_one_locked(struct taskstore *ts, pid_t pid,
 
     for (uint64_t k = 0; off && k <= limit; k++) {
         struct ts_rec *r = at(ts, off);
-        if (pid <= 0 || r->owner == (int32_t)pid) {
+        if (pid <= 0 || (r->owner == (int32_t)pid &&
+                         (!start || r->owner_start == start))) {
             int rc = record_finish(ts, off, TASK_FAILED, res,
                                    BMC_ERR_EXECUTION_FAILED, clock_now_real());
             if (rc == TS_FULL) /* no room for the texts: fail it without */
@@ -1226,8 +1413,8 @@ static int fail_one_locked(struct taskstore *ts, pid_t pid,
     return 1;
 }
 
-static int fail_owned(struct taskstore *ts, pid_t pid, const char *message,
-                      long *failed)
+static int fail_owned_since(struct taskstore *ts, pid_t pid, uint64_t start,
+                            const char *message, long *failed)
 {
     static const size_t maxes[RES_N] = {0, TASKSTORE_MAX_TEXT_BYTES,
                                         TASKSTORE_MAX_TEXT_BYTES};
@@ -1244,7 +1431,7 @@ static int fail_owned(struct taskstore *ts, pid_t pid, const char *message,
             break;
         int one = 0;
         for (int k = 0; k < SWEEP_BATCH; k++) {
-            one = fail_one_locked(ts, pid, &res);
+            one = fail_one_locked(ts, pid, start, &res);
             if (one != TS_OK)
                 break;
             journal_commit(ts);
@@ -1258,6 +1445,63 @@ static int fail_owned(struct taskstore *ts, pid_t pid, const char *message,
     return rc;
 }
 
+static int fail_owned(struct taskstore *ts, pid_t pid, const char *message,
+                      long *failed)
+{
+    return fail_owned_since(ts, pid, 0, message, failed);
+}
+
+#define OWNERS_MAX 64
+
+struct owner {
+    pid_t pid;
+    uint64_t start;
+};
+
+/* The distinct owners of active tasks (at most OWNERS_MAX) into O. */
+static int owners_collect(struct taskstore *ts, struct owner *o, int *n)
+{
+    int rc = ts_lock(ts);
+
+    *n = 0;
+    if (rc != TS_OK)
+        return rc;
+    uint64_t off = ts->h->active_head;
+    uint64_t limit = ts->h->n_running + ts->h->n_queued;
+    for (uint64_t k = 0; off && k <= limit && *n < OWNERS_MAX; k++) {
+        const struct ts_rec *r = at(ts, off);
+        int i = 0;
+        while (i < *n &&
+               (o[i].pid != r->owner || o[i].start != r->owner_start))
+            i++;
+        if (i == *n)
+            o[(*n)++] = (struct owner){r->owner, r->owner_start};
+        off = r->act_next;
+    }
+    pthread_mutex_unlock(&ts->h->mutex);
+    return TS_OK;
+}
+
+enum ts_rc taskstore_fail_dead_owners(struct taskstore *ts,
+                                      const char *message, long *failed)
+{
+    struct owner o[OWNERS_MAX];
+    int n, rc = owners_collect(ts, o, &n);
+
+    *failed = 0;
+    for (int i = 0; rc == TS_OK && i < n; i++) {
+        char state = 0;
+        uint64_t now = proctable_stat(o[i].pid, &state);
+        /* a zombie is dead; an unknown start time (0) compares by pid */
+        bool alive = now && state != 'Z' && (!o[i].start || now == o[i].start);
+        long k = 0;
+        if (!alive && o[i].pid > 0)
+            rc = fail_owned_since(ts, o[i].pid, o[i].start, message, &k);
+        *failed += k;
+    }
+    return (enum ts_rc)rc;
+}
+
 enum ts_rc taskstore_fail_owned_by(struct taskstore *ts, pid_t pid,
                                    const char *message)
 {
@@ -1268,36 +1512,277 @@ enum ts_rc taskstore_fail_owned_by(struct taskstore *ts, pid_t pid,
     return fail_owned(ts, pid, message, &n);
 }
 
+/* One batch of retention under the lock: walk the list from its head,
+ * removing finished tasks submitted before CUTOFF. Queued and running tasks
+ * are never removed, and records stamped in the future (the clock was
+ * ahead when they were made) are kept but walked past: neither stops
+ * retention. The walk ends at the first finished task inside retention
+ * (the rest is younger). 1 when there is nothing more to remove. */
+static int sweep_batch_locked(struct taskstore *ts, double now, double cutoff)
+{
+    uint64_t prev = 0, off = ts->h->fifo_head;
+    int removed = 0, rc;
+
+    for (uint64_t scanned = 0; off && scanned < SWEEP_SCAN_MAX; scanned++) {
+        struct ts_rec *r = at(ts, off);
+        uint64_t next = r->h.link;
+        bool active = status_active(r->status);
+        if (!active && r->submitted_at < cutoff) {
+            if ((rc = record_remove(ts, prev, off)) != TS_OK)
+                return rc;
+            journal_commit(ts);
+            if (++removed == SWEEP_BATCH)
+                return TS_OK;
+            off = next;
+            continue;
+        }
+        if (!active && r->submitted_at <= now + SWEEP_FUTURE_SLACK_S)
+            break;
+        prev = off;
+        off = next;
+    }
+    return removed ? TS_OK : 1;
+}
+
 enum ts_rc taskstore_sweep(struct taskstore *ts, double now_unix)
 {
     double cutoff = now_unix - (double)ts->retention_days * 86400.0;
-    int rc = TS_OK, more = 1;
+    int rc = TS_OK, step = TS_OK;
 
-    while (more && rc == TS_OK) {
+    do { /* retention, the lock released between batches */
+        if ((rc = ts_lock(ts)) != TS_OK)
+            return (enum ts_rc)rc;
+        step = sweep_batch_locked(ts, now_unix, cutoff);
+        rc = ts_unlock(ts, step == 1 ? TS_OK : step);
+    } while (rc == TS_OK && step == TS_OK);
+    while (rc == TS_OK && ts->max_tasks > 0) { /* then the cap */
         if ((rc = ts_lock(ts)) != TS_OK)
             break;
-        int step = TS_OK;
-        more = 0;
-        for (int k = 0; k < SWEEP_BATCH; k++) {
-            uint64_t head = ts->h->fifo_head;
-            struct ts_rec *r = head ? at(ts, head) : NULL;
-            if (r && r->started_at < cutoff)
-                step = record_remove(ts, 0, head);
-            else if (ts->max_tasks > 0 &&
-                     ts->h->count > (uint64_t)ts->max_tasks)
-                step = record_evict_oldest(ts);
-            else
-                break;
-            if (step != TS_OK)
+        step = TS_OK;
+        for (int k = 0; k < SWEEP_BATCH && step == TS_OK &&
+                        ts->h->count > (uint64_t)ts->max_tasks;
+             k++)
+            if ((step = record_evict_oldest(ts)) == TS_OK)
+                journal_commit(ts);
+        bool more = step == TS_OK && ts->h->count > (uint64_t)ts->max_tasks;
+        rc = ts_unlock(ts, step == 1 ? TS_OK : step);
+        if (!more)
+            break;
+    }
+    return (enum ts_rc)rc;
+}
+
+/* ---- salvage (crash recovery) ----------------------------------------- */
+
+/* MAP_SHARED pages reach the disk in any order: after a host crash the file
+ * may hold torn or zeroed pages anywhere. Salvage keeps every record whose
+ * seal and blobs are intact, found by scanning the arena (no header, list
+ * or index is trusted), and rebuilds a fresh store from them. */
+
+struct salvage_item {
+    uint8_t id[16];
+    uint64_t off;
+};
+
+struct salvage {
+    struct salvage_item *v;
+    size_t n, cap;
+    long dropped; /* record blocks found damaged */
+};
+
+static bool salvage_blob_ok(const char *base, uint64_t size, uint64_t rec,
+                            uint64_t off, uint32_t tag, uint32_t n,
+                            uint32_t sum, uint64_t *used)
+{
+    const struct ts_blk *b = (const void *)(base + off);
+
+    if (off < ARENA_OFF || off % 16 || off > size - sizeof(*b) ||
+        b->tag != tag || b->link != rec || b->cls >= NCLASS ||
+        class_size(b->cls) > size - off)
+        return false;
+    *used = blob_used(base, off, n);
+    return *used && blob_sum(base + off + sizeof(*b), *used) == sum;
+}
+
+/* Whether the record block at OFF (tagged as one) is intact. */
+static bool salvage_rec_ok(const char *base, uint64_t size, uint64_t off)
+{
+    const struct ts_rec *r = (const void *)(base + off);
+    uint64_t used;
+
+    return rec_sum(r) == r->sum && r->status <= TASK_FAILED &&
+           (r->id[6] & 0xf0) == 0x70 && (r->id[8] & 0xc0) == 0x80 && r->meta &&
+           salvage_blob_ok(base, size, off, r->meta, TAG_META, META_N,
+                           r->meta_sum, &used) &&
+           (!r->result ||
+            salvage_blob_ok(base, size, off, r->result, TAG_RESULT, RES_N,
+                            r->result_sum, &used));
+}
+
+static int salvage_cmp(const void *a, const void *b)
+{
+    return memcmp(((const struct salvage_item *)a)->id,
+                  ((const struct salvage_item *)b)->id, 16);
+}
+
+/* Scan SIZE bytes at BASE for intact records, sorted by id (creation
+ * order). 0, or -1 out of memory. */
+static int salvage_scan(const char *base, uint64_t size, struct salvage *sv)
+{
+    int cls = class_for(sizeof(struct ts_rec));
+
+    memset(sv, 0, sizeof(*sv));
+    for (uint64_t off = ARENA_OFF;
+         size >= sizeof(struct ts_rec) && off <= size - sizeof(struct ts_rec);
+         off += 16) {
+        const struct ts_blk *b = (const void *)(base + off);
+        if (b->tag != TAG_REC || b->cls != (uint32_t)cls)
+            continue;
+        if (!salvage_rec_ok(base, size, off)) {
+            sv->dropped++;
+            continue;
+        }
+        if (sv->n == sv->cap) {
+            size_t cap = sv->cap ? sv->cap * 2 : 1024;
+            void *p = realloc(sv->v, cap * sizeof(*sv->v));
+            if (!p)
+                return -1;
+            sv->v = p;
+            sv->cap = cap;
+        }
+        memcpy(sv->v[sv->n].id, ((const struct ts_rec *)b)->id, 16);
+        sv->v[sv->n++].off = off;
+    }
+    if (sv->n)
+        qsort(sv->v, sv->n, sizeof(*sv->v), salvage_cmp);
+    return 0;
+}
+
+/* Copy the intact record at SRC + OFF into TS (locked). 1: already there. */
+static int salvage_import_locked(struct taskstore *ts, const char *src,
+                                 uint64_t size, uint64_t off)
+{
+    const struct ts_rec *from = (const void *)(src + off);
+    uint32_t tag = id_hash(ts->h->seed, from->id);
+    uint64_t roff, used;
+    int rc;
+
+    if (index_find(ts, from->id, tag) >= 0)
+        return 1;
+    if ((rc = arena_alloc(ts, sizeof(struct ts_rec), TAG_REC, &roff)) != TS_OK)
+        return rc;
+    struct ts_rec *r = at(ts, roff);
+    memcpy((char *)r + sizeof(r->h), (const char *)from + sizeof(from->h),
+           sizeof(*r) - sizeof(r->h));
+    r->hash = tag;
+    r->meta = r->result = 0;
+    const uint64_t blobs[2] = {from->meta, from->result};
+    const uint32_t tags[2] = {TAG_META, TAG_RESULT}, ns[2] = {META_N, RES_N};
+    for (int i = 0; i < 2; i++) {
+        if (!blobs[i])
+            continue;
+        uint32_t sum;
+        used = 0;
+        if (!salvage_blob_ok(src, size, off, blobs[i], tags[i], ns[i],
+                             i ? from->result_sum : from->meta_sum, &used))
+            return TS_ERROR; /* checked by salvage_scan: cannot happen */
+        struct blob bl = {(char *)src + blobs[i] + sizeof(struct ts_blk),
+                          used};
+        if ((rc = blob_store(ts, &bl, tags[i], roff, i ? &r->result : &r->meta,
+                             &sum)) != TS_OK)
+            return rc;
+    }
+    rec_seal(r);
+    return record_link_new(ts, roff);
+}
+
+/* Import the scanned records into the fresh store TS; the count kept. */
+static long salvage_import(struct taskstore *ts, const char *src,
+                           uint64_t size, const struct salvage *sv)
+{
+    long kept = 0;
+
+    for (size_t i = 0; i < sv->n;) {
+        if (ts_lock(ts) != TS_OK)
+            break;
+        int rc = TS_OK;
+        for (int k = 0; k < SWEEP_BATCH && i < sv->n; k++, i++) {
+            rc = salvage_import_locked(ts, src, size, sv->v[i].off);
+            if (rc == 1)
+                continue;
+            if (rc != TS_OK)
                 break;
             journal_commit(ts);
-            more = 1;
+            kept++;
         }
-        rc = ts_unlock(ts, step == 1 ? TS_OK : step);
-        if (step == 1)
-            more = 0;
+        if (ts_unlock(ts, rc == 1 ? TS_OK : rc) != TS_OK) {
+            log_error("taskstore_salvage_stopped", "kept=%ld reason=\"%s\"",
+                      kept, taskstore_rc_message(rc));
+            break;
+        }
     }
+    return kept;
+}
+
+static int open_store(const char *path, const struct taskstore_opts *opts,
+                      struct taskstore **out, char *err, size_t errlen,
+                      bool may_salvage);
+
+/* The file of FD (SIZE bytes) at PATH is damaged (WHY): move it aside,
+ * start a fresh store at PATH holding every intact record, and log what
+ * was done. Never refuses for the damage itself. */
+static int store_salvage(const char *path, const struct taskstore_opts *opts,
+                         int fd, uint64_t size, const char *why,
+                         struct taskstore **out, char *err, size_t errlen)
+{
+    char aside[PATH_MAX];
+    struct salvage sv = {0};
+    char *src =
+        size ? mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
+    int rc = TS_ERROR;
+
+    snprintf(aside, sizeof(aside), "%s.damaged-%lld", path,
+             (long long)clock_now_real());
+    if (src == MAP_FAILED || (src && salvage_scan(src, size, &sv))) {
+        snprintf(err, errlen, "cannot read damaged task store %s: %s", path,
+                 strerror(errno));
+        goto out;
+    }
+    if (rename(path, aside) != 0) {
+        snprintf(err, errlen, "cannot move damaged task store %s aside: %s",
+                 path, strerror(errno));
+        goto out;
+    }
+    if ((rc = open_store(path, opts, out, err, errlen, false)) != TS_OK)
+        goto out;
+    long kept = salvage_import(*out, src, size, &sv), failed = 0;
+    fail_owned(*out, 0, TASKSTORE_RESTART_MESSAGE, &failed);
+    log_warn("taskstore_salvaged",
+             "path=%s damaged_copy=%s reason=\"%s\" records_kept=%ld "
+             "records_damaged=%ld interrupted_failed=%ld",
+             path, aside, why, kept, sv.dropped, failed);
+out:
+    if (src && src != MAP_FAILED)
+        munmap(src, (size_t)size);
+    free(sv.v);
     return rc;
+}
+
+/* --check-store: what salvage would do with the file at BASE. */
+static void salvage_report(const char *path, const char *base, uint64_t size,
+                           FILE *report)
+{
+    struct salvage sv;
+
+    if (!report || salvage_scan(base, size, &sv))
+        return;
+    fprintf(report,
+            "salvage: opening %s would move it aside (%s.damaged-<time>) and "
+            "start a new store with its %zu intact record%s (%ld damaged "
+            "record%s dropped)\n",
+            path, path, sv.n, sv.n == 1 ? "" : "s", sv.dropped,
+            sv.dropped == 1 ? "" : "s");
+    free(sv.v);
 }
 
 /* ---- open / close --------------------------------------------------- */
@@ -1475,6 +1960,13 @@ static int store_problems(char *base);
 enum ts_rc taskstore_open(const char *path, const struct taskstore_opts *opts,
                           struct taskstore **out, char *err, size_t errlen)
 {
+    return open_store(path, opts, out, err, errlen, true);
+}
+
+static int open_store(const char *path, const struct taskstore_opts *opts,
+                      struct taskstore **out, char *err, size_t errlen,
+                      bool may_salvage)
+{
     struct taskstore *ts = calloc(1, sizeof(*ts));
     struct stat st;
     char why[256];
@@ -1566,6 +2058,12 @@ enum ts_rc taskstore_open(const char *path, const struct taskstore_opts *opts,
     *out = ts;
     return TS_OK;
 refuse:
+    if (may_salvage) {
+        rc = store_salvage(path, opts, ts->fd, (uint64_t)st.st_size, why, out,
+                           err, errlen);
+        taskstore_close(ts);
+        return rc;
+    }
     snprintf(err, errlen,
              "refusing task store %s: %s. It was not modified. "
              "Move it aside (its tasks are then no longer served) "
@@ -1691,9 +2189,10 @@ static void chk_free_lists(struct chk *c, uint64_t nfree)
 }
 
 static void chk_blob(struct chk *c, uint64_t rec, uint64_t off, uint32_t tag,
-                     uint32_t n)
+                     uint32_t n, uint32_t sum)
 {
     uint8_t *f = chk_block(c, off);
+    uint64_t used;
 
     if (!f || chk_blk(c, off)->tag != tag || chk_blk(c, off)->link != rec ||
         (*f & F_BLOB)) {
@@ -1702,10 +2201,13 @@ static void chk_blob(struct chk *c, uint64_t rec, uint64_t off, uint32_t tag,
         return;
     }
     *f |= F_BLOB;
-    if (!blob_used(c->ts.base, off, n)) {
+    if (!(used = blob_used(c->ts.base, off, n))) {
         chk_fail(c, "blob at %llu: malformed", (unsigned long long)off);
         return;
     }
+    if (blob_sum(c->ts.base + off + sizeof(struct ts_blk), used) != sum)
+        chk_fail(c, "blob at %llu: checksum mismatch",
+                 (unsigned long long)off);
     if (tag == TAG_RESULT) {
         /* Structure only: finish validated the JSON, and parsing every
          * result would make checking a large store slow. */
@@ -1735,9 +2237,12 @@ static void chk_record(struct chk *c, uint64_t off, uint64_t *n_run,
     if (!r->meta)
         chk_fail(c, "record at %llu: no metadata", (unsigned long long)off);
     else
-        chk_blob(c, off, r->meta, TAG_META, META_N);
+        chk_blob(c, off, r->meta, TAG_META, META_N, r->meta_sum);
     if (r->result)
-        chk_blob(c, off, r->result, TAG_RESULT, RES_N);
+        chk_blob(c, off, r->result, TAG_RESULT, RES_N, r->result_sum);
+    if (rec_sum(r) != r->sum)
+        chk_fail(c, "record at %llu: checksum mismatch",
+                 (unsigned long long)off);
     if (status_active(r->status)) {
         *(r->status == TASK_RUNNING ? n_run : n_queue) += 1;
         if (r->result || r->completed_at != 0)
@@ -1958,6 +2463,13 @@ int taskstore_check_file(const char *path, FILE *report)
     }
     chk_arena(&c, base);
 out:
+    if (c.problems && report && base != MAP_FAILED)
+        salvage_report(path, base, (uint64_t)st.st_size, report);
+    else if (c.problems && report && fd >= 0)
+        fprintf(report,
+                "salvage: opening %s would move it aside and start a new, "
+                "empty store\n",
+                path);
     if (base != MAP_FAILED)
         munmap(base, (size_t)st.st_size);
     if (fd >= 0)

@@ -13,7 +13,8 @@
  *                    (EOWNERDEAD, or at open), so each operation is all or
  *                    nothing and no record is ever torn.
  *   [arena, end)     blocks with a 16-byte header {tag, size class, link}:
- *                    task records (96 bytes), variable-length blobs (task
+ *                    task records (128 bytes, sealed by a checksum, as
+ *                    are their blobs), variable-length blobs (task
  *                    strings; result + error texts), the id index (open
  *                    addressing, linear probing, O(1) lookup), free blocks
  *                    on per-size-class free lists (reused after sweeps).
@@ -34,7 +35,7 @@
 #include "errors.h"
 #include "taskid.h"
 
-#define TASKSTORE_FORMAT_VERSION   1
+#define TASKSTORE_FORMAT_VERSION   2
 #define TASKSTORE_MAX_RESULT_BYTES (1024 * 1024)
 #define TASKSTORE_MAX_TEXT_BYTES   (16 * 1024)
 #define TASKSTORE_RESTART_MESSAGE                                             \
@@ -75,10 +76,16 @@ struct taskstore_stats {
 };
 
 /* Open or create PATH (master, before any fork): 0600 file, parent made
- * 0700 if missing, exclusive flock, header validated (refused with ERR
- * naming the file and the remedy; never wiped), journal rolled back, mutex
- * re-initialised, tasks left queued/running failed with
- * TASKSTORE_RESTART_MESSAGE. *OUT is the caller's (taskstore_close). */
+ * 0700 if missing, exclusive flock, header validated, journal rolled back,
+ * mutex re-initialised, tasks left queued/running failed with
+ * TASKSTORE_RESTART_MESSAGE. A damaged or foreign file (bad header, a
+ * journal or record that does not check, e.g. torn pages after a host
+ * crash) is never refused and never wiped: it is renamed
+ * PATH.damaged-<unix time>, and a fresh store is made at PATH holding every
+ * intact record found in it (sealed record and blobs), with the counts
+ * logged (event taskstore_salvaged). Refused only when another process
+ * holds the store or the file cannot be read or replaced (ERR says so).
+ * *OUT is the caller's (taskstore_close). */
 enum ts_rc taskstore_open(const char *path, const struct taskstore_opts *opts,
                           struct taskstore **out, char *err, size_t errlen);
 
@@ -95,9 +102,21 @@ enum ts_rc taskstore_create_at(struct taskstore *ts, const struct task_new *t,
                                double started_at,
                                char id_out[TASK_ID_LEN + 1]);
 
-/* QUEUED -> RUNNING under OWNER. TS_NOT_FOUND if unknown or finished. */
+/* QUEUED -> RUNNING under OWNER (started_at set now). TS_NOT_FOUND if
+ * unknown or finished. */
 enum ts_rc taskstore_mark_running(struct taskstore *ts, const char *id,
                                   pid_t owner);
+
+/* The async hand-off, a two-party commit (DESIGN.md "At most once"): the
+ * submitting worker creates the task QUEUED under its own pid; the executor
+ * takes it with taskstore_claim (QUEUED and owned by FROM -> STATUS, QUEUED
+ * or RUNNING, under OWNER); a worker that must answer 503 first calls
+ * taskstore_abandon (QUEUED and owned by OWNER -> FAILED, 3004, DETAILS).
+ * Each answers TS_NOT_FOUND when the other came first: exactly one wins. */
+enum ts_rc taskstore_claim(struct taskstore *ts, const char *id, pid_t from,
+                           enum task_status status, pid_t owner);
+enum ts_rc taskstore_abandon(struct taskstore *ts, const char *id, pid_t owner,
+                             const char *details);
 
 /* Finish task ID as FINAL (SUCCESS/FAILED) with RESULT_JSON (compact
  * {success,message,data}, or NULL), ERROR_CODE (0 = none), ERROR_MESSAGE,
@@ -110,7 +129,8 @@ enum ts_rc taskstore_finish(struct taskstore *ts, const char *id,
                             const char *details);
 
 /* The task as a new json object (caller puts it): status, method, ip,
- * protocol, request_id, requested_by (null when none), started_at, completed_at, duration, result,
+ * protocol, request_id, requested_by (null when none), submitted_at,
+ * started_at (null until it runs), completed_at, duration, result,
  * error_code, error_message, details (only the keys that apply).
  * TS_NOT_FOUND (also malformed/non-v7/future ids), TS_EXPIRED (id time
  * older than retention), TS_BUSY, TS_ERROR. */
@@ -125,9 +145,20 @@ enum ts_rc taskstore_count_running(struct taskstore *ts, long *n);
 enum ts_rc taskstore_fail_owned_by(struct taskstore *ts, pid_t pid,
                                    const char *message);
 
-/* Remove tasks older than retention at NOW_UNIX and, with max_tasks, the
- * oldest finished ones beyond the cap; space goes to the free lists.
- * Releases the lock between batches. Master timer only. */
+/* Fail every queued/running task whose owner process is gone (its pid
+ * is dead, a zombie, or now names another process: the start time
+ * recorded with the task differs): error 3001 with MESSAGE as details;
+ * the count into *FAILED. Whatever the store's lock did when the owner
+ * died. The master runs it on its tick until it succeeds. */
+enum ts_rc taskstore_fail_dead_owners(struct taskstore *ts,
+                                      const char *message, long *failed);
+
+/* Remove finished tasks submitted longer than retention before NOW_UNIX
+ * and, with max_tasks, the oldest finished ones beyond the cap; space goes
+ * to the free lists. Safe under clock steps: queued and running tasks are
+ * never removed, and tasks stamped in the future are kept without stopping
+ * the sweep of older ones behind them. Releases the lock between batches.
+ * Master timer only. */
 enum ts_rc taskstore_sweep(struct taskstore *ts, double now_unix);
 
 /* Sizes and counts (file bytes, ceiling, tasks, running, queued). */
@@ -136,7 +167,8 @@ enum ts_rc taskstore_stats(struct taskstore *ts, struct taskstore_stats *st);
 /* Verify the store file PATH offline (read-only, private mapping, no lock;
  * a pending journal is rolled back in the private copy first, as open
  * would). 0 = consistent; else each problem as a line on REPORT (may be
- * NULL) and the count. */
+ * NULL), then a "salvage:" line saying what opening it would do (how many
+ * intact records a new store would keep), and the count. */
 int taskstore_check_file(const char *path, FILE *report);
 
 /* Static human text for RC (TS_FULL names BMC_STORE_MAX_BYTES). */
@@ -146,6 +178,13 @@ const char *taskstore_rc_message(enum ts_rc rc);
  * step of an operation (before and after each undo entry, before commit);
  * one that _exits simulates a SIGKILL at that point. */
 extern void (*taskstore_test_hook)(void);
+
+/* Where task ID's bytes are in the file: its record and blobs (up to 3
+ * extents, OFF/LEN, the rest 0). The salvage test damages pages and
+ * expects every task whose extents were not touched to survive. */
+enum ts_rc taskstore_test_extents(struct taskstore *ts, const char *id,
+                                  unsigned long long off[3],
+                                  unsigned long long len[3]);
 
 /* Take the store's lock and keep it (tests of a holder that dies). */
 enum ts_rc taskstore_test_lock(struct taskstore *ts);

@@ -23,6 +23,7 @@
 #include <strings.h>
 
 static volatile sig_atomic_t worker_stop;
+static volatile sig_atomic_t worker_draining;
 static volatile sig_atomic_t worker_reopen_logs;
 static char body_buf[HTTP_MAX_BODY + 1];
 
@@ -30,6 +31,12 @@ static void on_term(int sig)
 {
     (void)sig;
     worker_stop = 1;
+}
+
+static void on_usr1(int sig)
+{
+    (void)sig;
+    worker_draining = 1;
 }
 
 static void on_hup(int sig)
@@ -47,8 +54,16 @@ static void install_signals(void)
     sa.sa_handler = on_term; /* no SA_RESTART: accept() must return EINTR */
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    /* SA_RESTART: a SIGHUP (log rotation) never breaks a read or write of
+     * a request in hand (libfcgi gives up on EINTR), so it never turns an
+     * accepted submission into an error; the logs are re-opened before the
+     * next request. */
     sa.sa_handler = on_hup;
+    sa.sa_flags = SA_RESTART;
     sigaction(SIGHUP, &sa, NULL);
+    sa.sa_handler = on_usr1; /* the master's graceful stop has begun */
+    sigaction(SIGUSR1, &sa, NULL);
+    sa.sa_flags = 0;
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
     sa.sa_handler = SIG_DFL;
@@ -72,6 +87,11 @@ static void read_request_line(char **envp, struct http_request *req)
         req->path[strcspn(req->path, "?")] = '\0';
     }
     copy_param(envp, "REQUEST_ID", req->request_id, sizeof(req->request_id));
+    const char *start = FCGX_GetParam("REQUEST_START", envp);
+    char *end;
+    req->arrived = start ? strtod(start, &end) : 0;
+    if (!start || end == start || *end || !(req->arrived > 0))
+        req->arrived = 0;
     copy_param(envp, "QUERY_STRING", req->query, sizeof(req->query));
     copy_param(envp, "HTTP_ACCEPT", req->accept, sizeof(req->accept));
     copy_param(envp, "HTTP_X_PROMETHEUS_SCRAPE_TIMEOUT_SECONDS",
@@ -279,7 +299,8 @@ int worker_run(int listen_fd, const char *pool, long max_requests,
         return 1;
     }
     log_debug("worker_start", "pool=%s", pool);
-    while (!worker_stop && served < max_requests) {
+    /* draining, a worker is not recycled: none would replace it */
+    while (!worker_stop && (served < max_requests || worker_draining)) {
         if (worker_reopen_logs) {
             worker_reopen_logs = 0;
             log_reopen();
@@ -291,6 +312,8 @@ int worker_run(int listen_fd, const char *pool, long max_requests,
             log_error("accept_failed", "pool=%s errno=%d", pool, errno);
             return 1;
         }
+        if (worker_draining)
+            api_set_draining();
         serve_one(&rq);
         served++;
     }

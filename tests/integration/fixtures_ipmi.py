@@ -30,7 +30,7 @@ import pytest
 REPO = pathlib.Path(__file__).resolve().parents[2]
 START = REPO / "tests" / "sim" / "ipmi" / "start-ipmi-sim"
 FAULT_KNOBS = ("get_delay", "set_delay", "fail_get", "fail_set", "ignore_soft",
-               "ignore_boot")
+               "late_set", "ignore_boot")
 USERS = {
     "admin": "password",
     "operator": "operpass",

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <stdbool.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -191,6 +192,8 @@ START_TEST(not_found_vs_expired)
      * order unless the wall clock steps back) */
     ck_assert_int_eq(
         taskstore_create_at(ts, &running_task, now - 8 * 86400.0, old), TS_OK);
+    ck_assert_int_eq(
+        taskstore_finish(ts, old, TASK_SUCCESS, NULL, 0, NULL, NULL), TS_OK);
     ck_assert_int_eq(taskstore_create(ts, &running_task, id), TS_OK);
     ck_assert_int_eq(taskstore_get(ts, old, &o), TS_EXPIRED);
     ck_assert_ptr_null(o);
@@ -362,49 +365,147 @@ static size_t file_read(const char *p, char **buf)
     return n;
 }
 
-static void expect_refused_unchanged(const char *why)
+/* The name of the damaged copy salvage left next to PATH into OUT. */
+static int find_damaged_copy(char *out, size_t len)
+{
+    char d[160];
+    DIR *dp;
+    struct dirent *e;
+    int found = 0;
+
+    snprintf(d, sizeof(d), "%s/state", dir);
+    ck_assert_ptr_nonnull(dp = opendir(d));
+    while ((e = readdir(dp)))
+        if (strstr(e->d_name, "tasks.store.damaged-")) {
+            snprintf(out, len, "%s/%s", d, e->d_name);
+            found++;
+        }
+    closedir(dp);
+    return found;
+}
+
+/* A store holding one finished task (its id into ID), closed. */
+static void store_with_task(char id[TASK_ID_LEN + 1])
+{
+    struct taskstore *ts = store_open(0, 0, 0);
+    ck_assert_int_eq(taskstore_create(ts, &running_task, id), TS_OK);
+    ck_assert_int_eq(taskstore_finish(ts, id, TASK_SUCCESS,
+                                      "{\"success\":true}", 0, NULL, NULL),
+                     TS_OK);
+    taskstore_close(ts);
+}
+
+/* Opening the damaged file at PATH starts (never refuses): the original is
+ * moved aside unchanged, the new store checks clean and holds task ID when
+ * KEEPS. */
+static void expect_salvaged(const char *id, bool keeps)
 {
     struct taskstore *ts = NULL;
     struct taskstore_opts opt = {0};
-    char err[1024], *before, *after;
+    char err[1024], aside[512], *before, *after;
+    json_object *o = NULL;
     size_t nb = file_read(path, &before);
 
-    ck_assert_int_eq(taskstore_open(path, &opt, &ts, err, sizeof(err)),
-                     TS_ERROR);
-    ck_assert_msg(strstr(err, path) && strstr(err, why) &&
-                      strstr(err, "Move it aside"),
-                  "message: %s", err);
-    size_t na = file_read(path, &after);
+    ck_assert_int_gt(taskstore_check_file(path, NULL), 0);
+    ck_assert_msg(taskstore_open(path, &opt, &ts, err, sizeof(err)) == TS_OK,
+                  "open: %s", err);
+    ck_assert_int_eq(find_damaged_copy(aside, sizeof(aside)), 1);
+    size_t na = file_read(aside, &after);
     ck_assert_uint_eq(na, nb);
     ck_assert(memcmp(before, after, na) == 0);
-    ck_assert_int_gt(taskstore_check_file(path, NULL), 0);
+    ck_assert_int_eq(taskstore_get(ts, id, &o), keeps ? TS_OK : TS_NOT_FOUND);
+    if (keeps)
+        ck_assert_str_eq(str_of(o, "status"), "success");
+    json_object_put(o);
+    taskstore_close(ts);
+    ck_assert_int_eq(taskstore_check_file(path, NULL), 0);
+    unlink(aside);
+    unlink(path);
     free(before);
     free(after);
 }
 
-START_TEST(damaged_or_foreign_refused)
+/* Retention under clock steps (the clock injected through
+ * taskstore_create_at and taskstore_sweep's NOW): a forward jump never
+ * removes a queued or running task; a task stamped in the future (the
+ * clock was ahead, then stepped back) neither is removed nor stops the
+ * sweep of the old finished tasks behind it. */
+START_TEST(retention_under_clock_steps)
 {
-    char id[TASK_ID_LEN + 1];
     struct taskstore *ts = store_open(0, 0, 0);
-    ck_assert_int_eq(taskstore_create(ts, &running_task, id), TS_OK);
-    taskstore_close(ts);
+    struct task_new q = running_task;
+    char future[TASK_ID_LEN + 1], old[TASK_ID_LEN + 1], run[TASK_ID_LEN + 1],
+        queued[TASK_ID_LEN + 1], young[TASK_ID_LEN + 1];
+    struct taskstore_stats st;
+    double now = clock_now_real();
 
-    int fd = open(path, O_RDWR);
+    q.status = TASK_QUEUED;
+    ck_assert_int_eq(
+        taskstore_create_at(ts, &running_task, now + 30 * 86400.0, future),
+        TS_OK);
+    ck_assert_int_eq(
+        taskstore_finish(ts, future, TASK_SUCCESS, NULL, 0, NULL, NULL),
+        TS_OK);
+    ck_assert_int_eq(
+        taskstore_create_at(ts, &running_task, now - 9 * 86400.0, old), TS_OK);
+    ck_assert_int_eq(
+        taskstore_finish(ts, old, TASK_FAILED, NULL, 1002, "t", "d"), TS_OK);
+    ck_assert_int_eq(
+        taskstore_create_at(ts, &running_task, now - 9 * 86400.0, run), TS_OK);
+    ck_assert_int_eq(taskstore_create_at(ts, &q, now - 9 * 86400.0, queued),
+                     TS_OK);
+    ck_assert_int_eq(taskstore_create(ts, &running_task, young), TS_OK);
+    ck_assert_int_eq(
+        taskstore_finish(ts, young, TASK_SUCCESS, NULL, 0, NULL, NULL), TS_OK);
+    /* now: the old finished one goes, past the future-dated one */
+    ck_assert_int_eq(taskstore_sweep(ts, now), TS_OK);
+    ck_assert_int_eq(taskstore_stats(ts, &st), TS_OK);
+    ck_assert_int_eq(st.tasks, 4);
+    ck_assert_int_eq(st.running, 1);
+    ck_assert_int_eq(st.queued, 1);
+    /* a forward jump of a year: every finished task goes, the active stay */
+    ck_assert_int_eq(taskstore_sweep(ts, now + 365 * 86400.0), TS_OK);
+    ck_assert_int_eq(taskstore_stats(ts, &st), TS_OK);
+    ck_assert_int_eq(st.tasks, 2);
+    ck_assert_int_eq(st.running, 1);
+    ck_assert_int_eq(st.queued, 1);
+    check_clean();
+    taskstore_close(ts);
+    dir_teardown();
+}
+END_TEST
+
+START_TEST(damaged_or_foreign_salvaged)
+{
+    char id[TASK_ID_LEN + 1], zero[4096] = {0};
     uint32_t v = 99;
-    ck_assert_int_eq(pwrite(fd, &v, 4, 8), 4); /* format version */
-    expect_refused_unchanged("version 99");
-    v = 1;
+    int fd;
+
+    store_with_task(id); /* another format version */
+    ck_assert_int_ge(fd = open(path, O_RDWR), 0);
     ck_assert_int_eq(pwrite(fd, &v, 4, 8), 4);
-    ck_assert_int_eq(pwrite(fd, "x", 1, 60),
-                     1); /* inside the layout: checksum */
-    expect_refused_unchanged("checksum");
-    ck_assert_int_eq(pwrite(fd, "NOTASTOR", 8, 0), 8);
-    expect_refused_unchanged("bad magic");
-    ck_assert_int_eq(ftruncate(fd, 0), 0);
-    expect_refused_unchanged("shorter than a store header");
-    ck_assert_int_eq(pwrite(fd, "hello world\n", 12, 0), 12);
-    expect_refused_unchanged("shorter than a store header");
     close(fd);
+    expect_salvaged(id, true);
+    store_with_task(id); /* inside the layout: checksum */
+    ck_assert_int_ge(fd = open(path, O_RDWR), 0);
+    ck_assert_int_eq(pwrite(fd, "x", 1, 60), 1);
+    close(fd);
+    expect_salvaged(id, true);
+    store_with_task(id); /* a zeroed header page */
+    ck_assert_int_ge(fd = open(path, O_RDWR), 0);
+    ck_assert_int_eq(pwrite(fd, zero, sizeof(zero), 0), (ssize_t)sizeof(zero));
+    close(fd);
+    expect_salvaged(id, true);
+    store_with_task(id); /* truncated to nothing */
+    ck_assert_int_ge(fd = open(path, O_RDWR), 0);
+    ck_assert_int_eq(ftruncate(fd, 0), 0);
+    close(fd);
+    expect_salvaged(id, false);
+    store_with_task(id); /* a foreign file */
+    ck_assert_int_ge(fd = open(path, O_RDWR | O_TRUNC), 0);
+    ck_assert_int_eq(pwrite(fd, "hello world\n", 12, 0), 12);
+    close(fd);
+    expect_salvaged(id, false);
     dir_teardown();
 }
 END_TEST
@@ -644,6 +745,10 @@ static void kill_steps(long cap)
                              ts, &running_task,
                              clock_now_real() - (cap ? 1 : 9) * 86400.0, old),
                          TS_OK);
+        /* finished: retention never removes a running task */
+        ck_assert_int_eq(
+            taskstore_finish(ts, old, TASK_SUCCESS, NULL, 0, NULL, NULL),
+            TS_OK);
         for (int i = 0; i < 509; i++)
             ck_assert_int_eq(taskstore_create(ts, &running_task, pre), TS_OK);
         ck_assert_int_eq(taskstore_create(ts, &running_task, pre), TS_OK);
@@ -766,6 +871,7 @@ int main(void)
     tcase_add_test(tc, create_finish_get);
     tcase_add_test(tc, failed_task_fields);
     tcase_add_test(tc, not_found_vs_expired);
+    tcase_add_test(tc, retention_under_clock_steps);
     tcase_add_test(tc, running_counts_and_owners);
     tc = unit_case(s, "space", dir_setup, NULL, 60);
     tcase_add_test(tc, cap_evicts_oldest_finished);
@@ -776,7 +882,7 @@ int main(void)
     tc = unit_case(s, "file", dir_setup, NULL, 60);
     tcase_add_test(tc, persists_and_fails_interrupted);
     tcase_add_test(tc, second_open_refused);
-    tcase_add_test(tc, damaged_or_foreign_refused);
+    tcase_add_test(tc, damaged_or_foreign_salvaged);
     tc = unit_case(s, "crash", dir_setup, NULL, 60);
     tcase_add_test(tc, holder_dies_with_lock);
     tcase_add_test(tc, kill_at_every_step);

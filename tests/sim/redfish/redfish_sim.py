@@ -60,6 +60,10 @@ ROLES = ("Administrator", "Operator", "ReadOnly")
 FAULTS = (
     "http500", "hang", "hang_accept", "reset", "malformed_json", "tls_fail",
     "task202", "ifmatch", "session_limit", "ignore_soft", "slow",
+    # a write (POST/PATCH/DELETE) is carried out, then its answer comes
+    # --slow-ms late (late_answer) or never: the connection is reset
+    # (drop_reply). Each is what a client cannot tell from "not received".
+    "late_answer", "drop_reply",
     "huge_accounts", "static_next_link", "clear_task",
 ) + prov.FAULTS
 # "huge_accounts": this many extra accounts, each with a UserName this long
@@ -1605,6 +1609,12 @@ class Simulator:
         entry["status"] = resp.status
         with bmc.lock:
             bmc.record(entry)
+        if req.method in ("POST", "PATCH", "DELETE"):
+            if "drop_reply" in faults:
+                self.abort(sock)
+                return False
+            if "late_answer" in faults:
+                time.sleep(self.args.slow_ms / 1000.0)
         keep = req.keep_alive and not self.stop.is_set()
         sock.sendall(self.render(bmc, req, resp, keep))
         return keep
