@@ -156,11 +156,11 @@ static void add_reason(json_object *reasons, const char *component,
 }
 
 /* Why the service is degraded: an array of {component, reason}, empty when
- * healthy; *PROCS: the processes seen (empty outside a running service). An executor
- * that a running master is about to respawn is not a reason; one that is
- * missing while the master is stopped (or for longer than the respawn
- * grace) is. No BMC worker alive is a reason at once. While draining,
- * missing workers are expected and not reasons. */
+ * healthy; *PROCS: the processes seen (empty outside a running service).
+ * A child a running master is about to bring back (a recycled worker, a
+ * crash it will reap) is not a reason; the executor, or every BMC worker,
+ * missing while the master is stopped, or for longer than the respawn
+ * grace, is. While draining, missing workers are expected: no reason. */
 static json_object *health_degraded_reasons(bool store_ok, json_object **procs)
 {
     struct proctable_report pr;
@@ -172,14 +172,14 @@ static json_object *health_degraded_reasons(bool store_ok, json_object **procs)
         add_reason(reasons, "task_store", "The task store cannot be read");
     proctable_check(&pr);
     if (pr.known && !pr.draining && !pr.executor_alive &&
-        (!pr.master_running ||
-         pr.executor_missing_s > PROCTABLE_RESPAWN_GRACE_S))
+        !pr.executor_returning)
         add_reason(reasons, "executor",
                    pr.master_running
                        ? "The executor is not running and was not restarted"
                        : "The executor is not running and the master, "
                          "stopped, cannot restart it: async tasks do not run");
-    if (pr.known && !pr.draining && pr.bmc_workers_alive == 0)
+    if (pr.known && !pr.draining && pr.bmc_workers_alive == 0 &&
+        pr.bmc_workers_returning == 0)
         add_reason(reasons, "bmc_workers",
                    "no BMC worker is alive: sync BMC calls cannot be served");
     if (pr.known) {

@@ -40,6 +40,21 @@ static int open_store(struct taskstore **store, char *err, size_t errlen)
     return taskstore_open(path, &opts, store, err, errlen) == TS_OK ? 0 : -1;
 }
 
+/* The per-BMC gate: shared memory every child inherits. A build configured
+ * --enable-bench-gate-off (for tests/bench/gate only) runs without one. */
+static int open_gate(char *err, size_t errlen)
+{
+#ifdef BMC_BENCH_GATE_OFF
+    (void)err;
+    (void)errlen;
+    log_warn("gate_off", "reason=\"built with --enable-bench-gate-off, for "
+                         "tests/bench/gate only: BMCs are not protected\"");
+    return 0;
+#else
+    return gate_init(GATE_DEFAULT_ENTRIES, bmc_cfg.max_per_bmc, err, errlen);
+#endif
+}
+
 /* Store first (its flock refuses a second daemon), then the gate, the
  * executor's socket and the listening sockets, then the master with its
  * children. One exit path undoes whatever was set up, in reverse order. */
@@ -51,15 +66,8 @@ static int start(char *err, size_t errlen)
 
     if (open_store(&store, err, errlen))
         goto out;
-#ifdef BMC_BENCH_GATE_OFF
-    log_warn("gate_off",
-             "reason=\"built with --enable-bench-gate-off, "
-             "for tests/bench/gate only: BMCs are not protected\"");
-#else
-    /* the per-BMC gate: shared memory every child inherits */
-    if (gate_init(GATE_DEFAULT_ENTRIES, bmc_cfg.max_per_bmc, err, errlen))
+    if (open_gate(err, errlen))
         goto out;
-#endif
     /* the counters behind /metrics and the probe's cache: shared memory
      * too; the probe's modules checked before any child exists */
     if (metrics_init(err, errlen) || probe_cache_init(err, errlen) ||

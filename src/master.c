@@ -247,6 +247,7 @@ int master_run(struct listen_sockets *ls, struct taskstore *store,
     if (build_child_table(&m))
         return 1;
     if (proctable_init(m.nchildren)) {
+        log_error("proctable_failed", "errno=%d", errno);
         free(m.children);
         return 1;
     }

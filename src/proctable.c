@@ -106,14 +106,19 @@ static void check_slot(const struct proc_slot *s, struct proctable_report *r)
 {
     pid_t pid = __atomic_load_n(&s->pid, __ATOMIC_ACQUIRE);
     bool alive = pid && pid_alive(pid, NULL);
+    bool returning = !alive && r->master_running &&
+                     (pid || clock_now_mono() - s->missing_since <=
+                                 PROCTABLE_RESPAWN_GRACE_S);
 
     switch (s->kind) {
-    case PROCTABLE_BMC_WORKER: r->bmc_workers_alive += alive; break;
+    case PROCTABLE_BMC_WORKER:
+        r->bmc_workers_alive += alive;
+        r->bmc_workers_returning += returning;
+        break;
     case PROCTABLE_LIGHT_WORKER: r->light_workers_alive += alive; break;
     case PROCTABLE_EXECUTOR:
         r->executor_alive = alive;
-        if (!alive && !pid && s->missing_since > 0)
-            r->executor_missing_s = clock_now_mono() - s->missing_since;
+        r->executor_returning = returning;
         break;
     default: break;
     }

@@ -24,8 +24,8 @@ enum proctable_kind {
     PROCTABLE_EXECUTOR
 };
 
-/* A missing executor that a running master has not brought back within
- * this many seconds is "not coming back" (the respawn backoff is 1 s). */
+/* A missing child that a running master has not brought back within this
+ * many seconds is "not coming back" (the respawn backoff is 1 s). */
 #define PROCTABLE_RESPAWN_GRACE_S 5.0
 
 struct proctable_report {
@@ -33,8 +33,12 @@ struct proctable_report {
     bool master_running; /* alive and not stopped (it can respawn) */
     bool draining;       /* the master is stopping the service */
     bool executor_alive;
-    double executor_missing_s; /* seconds the executor has been missing */
+    /* Not alive but coming back: the master runs, and the child is a
+     * zombie it is about to reap, or was reaped less than
+     * PROCTABLE_RESPAWN_GRACE_S ago (a recycled worker, a crash). */
+    bool executor_returning;
     int bmc_workers_alive;
+    int bmc_workers_returning;
     int light_workers_alive;
 };
 

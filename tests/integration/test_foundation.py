@@ -376,7 +376,9 @@ def test_systemd_socket_activation(tmp_path):
         svc.nginx = subprocess.Popen(
             ["nginx", "-p", str(svc.root / "nginx"), "-c",
              str(svc.root / "nginx" / "nginx.conf"), "-g", "daemon off;"])
-        wait_until(svc._answers, what="activated daemon")
+        # the first request starts the daemon: on a loaded machine that is
+        # more than the default 10 s
+        wait_until(svc._answers, timeout=60, what="activated daemon")
         assert rq.post(svc.url + "/validate", json={}).json()["error_code"] == 4001
     finally:
         proc.terminate()

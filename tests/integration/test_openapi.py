@@ -323,3 +323,28 @@ def test_raw_socket_answers_conform(service, openapi_checker):
         line.split(": ", 1) for line in lines[1:])
     assert status == 411
     assert openapi_checker.check("POST", "/action/async", status, headers, body) == []
+
+
+def test_readme_troubleshooting_covers_every_code():
+    """README's Troubleshooting says what to check for every error code of
+    its tables, how to follow a request in the logs, the store check, the
+    demo BMCs and nginx's "daemon not answering" 503."""
+    text = (REPO / "README.md").read_text()
+    section = text[text.index("\n## Troubleshooting"):]
+    section = section[:section.index("\n## ", 1)]
+    rows = re.findall(r"^\| ([\d, –]+) \|", section, re.M)
+    covered = set()
+    for row in rows:
+        for part in row.split(","):
+            part = part.strip()
+            if "–" in part:
+                lo, hi = (int(x) for x in part.split("–"))
+                covered.update(range(lo, hi + 1))
+            elif part:
+                covered.add(int(part))
+    missing = sorted(set(readme_error_codes()) - covered)
+    assert not missing, missing
+    for needle in ("req=", "key=value", "--check-store", "demo",
+                   "bmc-managerd did not answer", "X-Request-ID",
+                   "BMC_LOG_LEVEL=DEBUG", "degraded"):
+        assert needle in section, needle

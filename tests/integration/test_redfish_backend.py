@@ -1,26 +1,24 @@
-"""The Redfish backend (src/redfish*.c, src/redfish_transport.c) driven through
-tests/tools/bmc_call against the HTTPS Redfish simulator (fixture
-`redfish_sim`, fixtures_redfish.py): every method on every vendor profile,
-every fault to its code, deadlines, request/handshake counts, and the
-password never in the logs.
+"""The Redfish backend (src/redfish*.c, src/redfish_transport.c) through
+nginx and bmc-managerd (POST /execute) against the HTTPS Redfish simulator
+(fixture `redfish_sim`, fixtures_redfish.py): every method on every vendor
+profile, every fault to its code, deadlines, request/handshake counts, and
+the password never in the logs. Each call is what a client sends: the
+daemon validates the connection first (its discovery reused by the
+method), records a task and answers the envelope.
 
 The build directory comes from BMC_BUILD_DIR (default: <repo>/build).
 """
 import base64
 import json
 import os
-import pathlib
 import socket
-import subprocess
 import time
 
 import pytest
+import requests
 
-from fixtures_service import WRAPPER
+from fixtures_service import Service
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
-BUILD = pathlib.Path(os.environ.get("BMC_BUILD_DIR", REPO / "build"))
-BMC_CALL = BUILD / "tests" / "tools" / "bmc_call"
 PROFILES = ["dmtf", "dmtf-telemetry", "dell", "hpe", "supermicro", "lenovo", "openbmc"]
 ALIASES = ["on", "off", "soft", "reset", "cycle"]
 FIRMWARE = {  # profile: (manager FirmwareVersion, system BiosVersion)
@@ -34,34 +32,54 @@ FIRMWARE = {  # profile: (manager FirmwareVersion, system BiosVersion)
 }
 USERS = ["admin:password:Administrator", "ro:ropass:ReadOnly"]
 
-pytestmark = pytest.mark.skipif(not BMC_CALL.exists(),
-                                reason="build bmc_call first (make check)")
+# One node (nginx + daemon) per configuration a test asks for: the call's
+# deadline is the daemon's BMC_TIMEOUT, other BMC_* variables its own.
+NODES = {}
 
 
-def call_env(password, **env):
-    e = {k: v for k, v in os.environ.items() if not k.startswith("BMC_")}
-    e["BMC_PASSWORD"] = password
-    e.update({k: str(v) for k, v in env.items()})
-    return e
+@pytest.fixture(scope="module", autouse=True)
+def _stop_nodes():
+    yield
+    while NODES:
+        NODES.popitem()[1].stop()
+
+
+def node(timeout, env):
+    key = (float(timeout), tuple(sorted((k, str(v)) for k, v in env.items())))
+    if key not in NODES:
+        NODES[key] = Service(dict({"BMC_TIMEOUT": timeout,
+                                   "BMC_MAX_WORKERS": 2,
+                                   "BMC_LIGHT_WORKERS": 1}, **env)).start()
+    return NODES[key]
 
 
 def run(sim, op, params=None, user="admin", password="password", timeout=15,
         port=None, host=None, **env):
-    """Run bmc_call; returns (outcome dict, seconds, stderr)."""
-    # Under the valgrind pass (BMC_TEST_WRAPPER) bmc_call runs under it too.
-    argv = WRAPPER + [str(BMC_CALL), "redfish", host or sim.host,
-            str(port if port is not None else sim.port), user, op]
+    """POST /execute {method: OP, params: PARAMS} through nginx to a daemon
+    with BMC_TIMEOUT=TIMEOUT and ENV; returns (outcome, seconds, the log
+    lines the daemon wrote meanwhile). The outcome is the envelope as
+    {code (error_code, 0 without), success, message, details, data}."""
+    svc = node(timeout, env)
+    body = {"ip": host or sim.host, "port": port if port is not None else sim.port,
+            "username": user, "password": password, "protocol": "redfish",
+            "method": op}
     if params is not None:
-        argv.append(json.dumps(params))
-    argv += ["--timeout", str(timeout)]
+        body["params"] = params
+    logged = svc.log_path.stat().st_size
     t0 = time.monotonic()
-    p = subprocess.run(argv, env=call_env(password, **env), capture_output=True,
-                       text=True, timeout=timeout + 15)
+    r = requests.post(svc.url + "/execute", json=body, timeout=timeout + 30)
     took = time.monotonic() - t0
-    assert p.returncode in (0, 1), (p.returncode, p.stdout, p.stderr)
-    out = json.loads(p.stdout)
-    assert p.returncode == (1 if out["code"] else 0)
-    return out, took, p.stderr
+    assert r.headers["Content-Type"].startswith("application/json"), r.text
+    env_ = r.json()
+    assert env_["method"] == op, env_
+    assert (r.status_code == 200) == ("error_code" not in env_), (r.status_code, env_)
+    out = {"code": env_.get("error_code", 0), "success": env_["success"],
+           "message": env_["message"], "details": env_.get("details", ""),
+           "data": env_.get("data")}
+    with open(svc.log_path, "rb") as f:
+        f.seek(logged)
+        log = f.read().decode(errors="replace")
+    return out, took, log
 
 
 def ok(sim, op, params=None, **kw):
