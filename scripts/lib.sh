@@ -4,9 +4,12 @@
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # Debian packages, by what needs them.
-PKGS_BUILD="autoconf automake libtool pkg-config make gcc libfcgi-dev libjson-c-dev libcurl4-openssl-dev"
+PKGS_BUILD="autoconf automake libtool pkg-config make gcc libfcgi-dev libjson-c-dev libcurl4-openssl-dev libssl-dev"
 PKGS_RUN="nginx ipmitool openipmi openssl python3 curl procps"
-PKGS_TEST="clang-format check jq python3-pytest python3-requests python3-jsonschema prometheus python3-prometheus-client wrk valgrind clang libclang-rt-14-dev clang-tools cppcheck chromium"
+# tests/package/run: dpkg-buildpackage (debhelper brings dpkg-dev and
+# dh-autoreconf), lintian, git for the export, systemd-socket-activate.
+PKGS_PACKAGE="debhelper lintian git systemd"
+PKGS_TEST="clang-format check jq tmux python3-pytest python3-requests python3-jsonschema prometheus python3-prometheus-client wrk valgrind clang libclang-rt-14-dev clang-tools cppcheck chromium"
 
 as_root() {
     if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi

@@ -1,6 +1,7 @@
 /* api.c - endpoint handlers (see api.h). */
 #include "autoconfig.h"
 #include "api.h"
+#include "auth.h"
 
 #include "clock.h"
 #include "config.h"
@@ -100,6 +101,37 @@ static bool ipmitool_found(char *path, size_t len)
     return found;
 }
 
+/* What protects the service (DESIGN.md "Security"), said plainly:
+ * BMC_AUTH=none means anyone who reaches the port may act on every BMC
+ * the target policy allows. */
+static json_object *health_security(void)
+{
+    json_object *s = json_object_new_object();
+    const char *tls = bmc_cfg.redfish_pin_tls      ? "pin"
+                      : bmc_cfg.redfish_verify_tls ? "true"
+                                                   : "false";
+
+    json_object_object_add(
+        s, "auth", json_object_new_string(auth_enabled() ? "token" : "none"));
+    json_object_object_add(s, "auth_health",
+                           json_object_new_boolean(bmc_cfg.auth_health));
+    json_object_object_add(
+        s, "host_check",
+        json_object_new_boolean(strcmp(bmc_cfg.server_names, "*") != 0));
+    json_object_object_add(s, "allowed_targets",
+                           json_object_new_string(bmc_cfg.allowed_targets[0]
+                                                      ? bmc_cfg.allowed_targets
+                                                      : "all"));
+    json_object_object_add(s, "denied_targets",
+                           json_object_new_string(bmc_cfg.denied_targets));
+    json_object_object_add(s, "redfish_verify_tls",
+                           json_object_new_string(tls));
+    json_object_object_add(
+        s, "credentials_file",
+        json_object_new_boolean(bmc_cfg.credentials_file[0] != '\0'));
+    return s;
+}
+
 /* Our keys after the guide's: what the BMC tools and the store look like. */
 static void health_own_keys(json_object *d, const struct taskstore_stats *st)
 {
@@ -125,6 +157,9 @@ static void health_own_keys(json_object *d, const struct taskstore_stats *st)
                            json_object_new_int64(st->max_bytes));
     json_object_object_add(d, "task_store", store);
     json_object_object_add(d, "bmc_gate", gate_json());
+    json_object_object_add(
+        d, "auth", json_object_new_string(auth_enabled() ? "token" : "none"));
+    json_object_object_add(d, "security", health_security());
 }
 
 static void health_data(json_object *d, long active_tasks, bool healthy)
@@ -346,11 +381,33 @@ static int parse_body(const struct http_request *req,
  * convenience endpoint's fixed method (with `action` as action_name, or its
  * declared parameters taken from the body), and whether the BMC's protocol
  * has it. */
-static int resolve(struct api_request *areq, const char *fixed,
-                   struct http_response *resp, const struct method_def **m)
+/* BMC_AUTH=token: the caller's role against the method's, before its
+ * parameters are looked at (a viewer learns nothing from a 2002). */
+static int check_role(const struct http_request *req, const char *name,
+                      const struct api_request *areq,
+                      struct http_response *resp)
+{
+    char details[256];
+    const struct method_def *want = methods_find(name);
+    int rc = want
+                 ? auth_require(req->who, want->role, details, sizeof(details))
+                 : 0;
+    if (rc) {
+        response_error(resp, rc, name, NULL, "%s", details);
+        auth_audit(areq->requested_by, want, &areq->conn, NULL, rc, false);
+    }
+    return rc;
+}
+
+static int resolve(const struct http_request *req, struct api_request *areq,
+                   const char *fixed, struct http_response *resp,
+                   const struct method_def **m)
 {
     char details[256];
     const struct method_def *named = fixed ? methods_find(fixed) : NULL;
+
+    if (check_role(req, fixed ? fixed : areq->method, areq, resp))
+        return BMC_ERR_FORBIDDEN;
 
     if (fixed && !strcmp(fixed, "run_action"))
         json_object_object_add(areq->params, "action_name",
@@ -389,9 +446,10 @@ static void run_sync(struct api_request *areq, const struct method_def *m,
 {
     char id[TASK_ID_LEN + 1];
     struct engine_result res;
-    enum ts_rc rc = api_store ? taskrun_create(api_store, m->name, &areq->conn,
-                                               request_id, TASK_RUNNING, id)
-                              : TS_ERROR;
+    enum ts_rc rc =
+        api_store ? taskrun_create(api_store, m->name, &areq->conn, request_id,
+                                   areq->requested_by, TASK_RUNNING, id)
+                  : TS_ERROR;
     if (rc != TS_OK) {
         response_error(resp, BMC_ERR_SERVICE_UNAVAILABLE, m->name, NULL, "%s",
                        taskstore_rc_message(rc));
@@ -426,7 +484,9 @@ static void bmc_endpoint(const struct http_request *req,
 
     if (parse_body(req, resp, fields, fixed, &areq))
         return;
-    if (resolve(&areq, fixed, resp, &m) == 0) {
+    snprintf(areq.requested_by, sizeof(areq.requested_by), "%s",
+             req->who ? auth_token_name(req->who) : "");
+    if (resolve(req, &areq, fixed, resp, &m) == 0) {
         if (async)
             run_async(&areq, m, req->request_id, resp);
         else

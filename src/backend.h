@@ -23,6 +23,7 @@ int bmc_protocol_parse(const char *name, enum bmc_protocol *out);
 #define BMC_IP_MAX       64  /* textual IPv4/IPv6 literal, NUL included */
 #define BMC_USERNAME_MAX 65  /* 64 characters + NUL */
 #define BMC_PASSWORD_MAX 257 /* 256 bytes + NUL */
+#define BMC_TLS_PIN_MAX  256 /* "sha256//<base64>[;sha256//...]" + NUL */
 
 /* The BMC a request names. The password lives only here, in the memory of
  * the process serving the request; wipe it with conn_wipe when done. */
@@ -33,6 +34,7 @@ struct bmc_conn {
     enum bmc_protocol protocol;
     int cipher_suite; /* IPMI only; 0-17, default 17 */
     int port;         /* 443 (Redfish) / 623 (IPMI) unless the request says */
+    char tls_pin[BMC_TLS_PIN_MAX]; /* a credential's explicit pin, or "" */
 };
 
 /* Overwrite the password in a way the compiler cannot elide. */
@@ -106,6 +108,13 @@ struct bmc_backend {
     /* Operations beyond power, by area (NULL: the protocol does not have
      * it; the service answers 2002 "not supported over <name>"). */
     /* -- provisioning: boot device, virtual media -- */
+    bmc_op_fn get_boot_device;      /* {boot_device, persistent, mode,
+                                       allowed, ...} */
+    bmc_op_fn set_boot_device;      /* the state read back + verified */
+    bmc_op_fn get_virtual_media;    /* {slots: [...]} */
+    bmc_op_fn insert_virtual_media; /* the slot read back */
+    bmc_op_fn eject_virtual_media;  /* the slot read back */
+    bmc_op_fn boot_from_media;      /* {steps: [...], ...} */
     /* -- machine health: sensors, event log, inventory, identify -- */
     bmc_op_fn get_sensors;
     bmc_op_fn get_event_log;

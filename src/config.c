@@ -190,9 +190,7 @@ static int load_own_settings(char *err, size_t errlen)
     if (env_long("BMC_MAX_PER_BMC", 2, 1, 16, &n, err, errlen))
         return -1;
     bmc_cfg.max_per_bmc = (int)n;
-    return (env_bool("BMC_REDFISH_VERIFY_TLS", false,
-                     &bmc_cfg.redfish_verify_tls, err, errlen) ||
-            env_string("BMC_STATE_DIR", "/var/lib/bmc-manager", 200,
+    return (env_string("BMC_STATE_DIR", "/var/lib/bmc-manager", 200,
                        &bmc_cfg.state_dir, err, errlen) ||
             env_string("BMC_SOCKET", "/run/bmc-manager/bmc.sock", 100,
                        &bmc_cfg.socket_path, err, errlen) ||
@@ -208,9 +206,61 @@ static int load_own_settings(char *err, size_t errlen)
                : 0;
 }
 
+/* BMC_REDFISH_VERIFY_TLS: false, true (CA bundle) or pin (first use). */
+static int env_verify_tls(char *err, size_t errlen)
+{
+    const char *v = env_or_null("BMC_REDFISH_VERIFY_TLS");
+
+    bmc_cfg.redfish_pin_tls = false;
+    if (v && !strcasecmp(v, "pin")) {
+        bmc_cfg.redfish_pin_tls = true;
+        bmc_cfg.redfish_verify_tls = false;
+        return 0;
+    }
+    if (env_bool("BMC_REDFISH_VERIFY_TLS", false, &bmc_cfg.redfish_verify_tls,
+                 err, errlen))
+        return bad_value(err, errlen, "BMC_REDFISH_VERIFY_TLS", v,
+                         "true, false or pin");
+    return 0;
+}
+
+static int env_auth(char *err, size_t errlen)
+{
+    const char *v = env_or_null("BMC_AUTH");
+
+    bmc_cfg.auth_token = v && !strcmp(v, "token");
+    if (v && !bmc_cfg.auth_token && strcmp(v, "none"))
+        return bad_value(err, errlen, "BMC_AUTH", v, "none or token");
+    if (bmc_cfg.auth_token && !bmc_cfg.tokens_file[0])
+        return bad_value(err, errlen, "BMC_TOKENS_FILE", "",
+                         "a file of tokens when BMC_AUTH=token");
+    return 0;
+}
+
+static int load_security_settings(char *err, size_t errlen)
+{
+    return (env_verify_tls(err, errlen) ||
+            env_string("BMC_SERVER_NAMES", "", 4096, &bmc_cfg.server_names,
+                       err, errlen) ||
+            env_string("BMC_ALLOWED_TARGETS", "", 4096,
+                       &bmc_cfg.allowed_targets, err, errlen) ||
+            env_string("BMC_DENIED_TARGETS", CONFIG_DENIED_DEFAULT, 4096,
+                       &bmc_cfg.denied_targets, err, errlen) ||
+            env_string("BMC_TOKENS_FILE", "", 4096, &bmc_cfg.tokens_file, err,
+                       errlen) ||
+            env_string("BMC_CREDENTIALS_FILE", "", 4096,
+                       &bmc_cfg.credentials_file, err, errlen) ||
+            env_bool("BMC_AUTH_HEALTH", false, &bmc_cfg.auth_health, err,
+                     errlen) ||
+            env_auth(err, errlen))
+               ? -1
+               : 0;
+}
+
 int config_load(char *err, size_t errlen)
 {
-    if (load_guide_settings(err, errlen) || load_own_settings(err, errlen))
+    if (load_guide_settings(err, errlen) || load_own_settings(err, errlen) ||
+        load_security_settings(err, errlen))
         return -1;
     return 0;
 }
@@ -219,7 +269,10 @@ void config_free(void)
 {
     char **strings[] = {&bmc_cfg.state_dir,         &bmc_cfg.socket_path,
                         &bmc_cfg.light_socket_path, &bmc_cfg.cors_origins,
-                        &bmc_cfg.redfish_ca_bundle, &bmc_cfg.ipmitool};
+                        &bmc_cfg.redfish_ca_bundle, &bmc_cfg.ipmitool,
+                        &bmc_cfg.server_names,      &bmc_cfg.allowed_targets,
+                        &bmc_cfg.denied_targets,    &bmc_cfg.tokens_file,
+                        &bmc_cfg.credentials_file};
     for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
         free(*strings[i]);
         *strings[i] = NULL;
@@ -241,4 +294,6 @@ void config_print(FILE *out)
     fprintf(out, "BMC_STATE_DIR=%s\n", bmc_cfg.state_dir);
     fprintf(out, "BMC_CORS_ORIGINS=%s\n", bmc_cfg.cors_origins);
     fprintf(out, "BMC_NODE_ID=%d\n", bmc_cfg.node_id);
+    fprintf(out, "BMC_SERVER_NAMES=%s\n", bmc_cfg.server_names);
+    fprintf(out, "BMC_AUTH=%s\n", bmc_cfg.auth_token ? "token" : "none");
 }

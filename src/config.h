@@ -44,7 +44,24 @@ struct bmc_config {
     char *redfish_ca_bundle;   /* BMC_REDFISH_CA_BUNDLE, "" */
     char *ipmitool;            /* BMC_IPMITOOL, "" = search PATH */
     int max_per_bmc;           /* BMC_MAX_PER_BMC, 2 (1-16) */
+
+    /* security (DESIGN.md "Security"; policy.h, auth.h, credentials.h) */
+    bool redfish_pin_tls;   /* BMC_REDFISH_VERIFY_TLS=pin: trust on first
+                                use ($BMC_STATE_DIR/known_bmcs) */
+    char *server_names;     /* BMC_SERVER_NAMES, "" (nginx's Host check) */
+    char *allowed_targets;  /* BMC_ALLOWED_TARGETS, "" = all */
+    char *denied_targets;   /* BMC_DENIED_TARGETS, CONFIG_DENIED_DEFAULT */
+    bool auth_token;        /* BMC_AUTH=token (default none) */
+    bool auth_health;       /* BMC_AUTH_HEALTH, false */
+    char *tokens_file;      /* BMC_TOKENS_FILE, "" */
+    char *credentials_file; /* BMC_CREDENTIALS_FILE, "" */
 };
+
+/* "This network" (0.0.0.0 reaches loopback) and ::, multicast, the
+ * limited broadcast, the cloud metadata addresses (IPv4 and AWS's IPv6). */
+#define CONFIG_DENIED_DEFAULT                                                 \
+    "0.0.0.0/8,224.0.0.0/4,255.255.255.255/32,169.254.169.254/32,"            \
+    "::/128,ff00::/8,fd00:ec2::254/128"
 
 extern struct bmc_config bmc_cfg;
 

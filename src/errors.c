@@ -32,9 +32,15 @@ static const struct err_entry err_table[] = {
     {BMC_ERR_INVALID_PROTOCOL, 400, "Invalid protocol"},
     {BMC_ERR_INVALID_CIPHER_SUITE, 400, "Invalid cipher suite"},
     {BMC_ERR_INVALID_REQUEST, 400, "Invalid request body"},
+    {BMC_ERR_UNSUPPORTED_MEDIA, 415, "Unsupported media type"},
+    {BMC_ERR_TARGET_NOT_ALLOWED, 403, "Target not allowed"},
+    {BMC_ERR_AUTH_REQUIRED, 401, "Authentication required"},
+    {BMC_ERR_FORBIDDEN, 403, "Forbidden"},
+    {BMC_ERR_UNKNOWN_CREDENTIAL, 400, "Unknown credential"},
     {BMC_ERR_NOT_FOUND, 404, "Not found"},
     {BMC_ERR_METHOD_NOT_ALLOWED, 405, "Method not allowed"},
     {BMC_ERR_BODY_TOO_LARGE, 413, "Request body too large"},
+    {BMC_ERR_MISDIRECTED, 421, "Misdirected request"},
 };
 
 static const struct err_entry *err_lookup(enum bmc_err code)

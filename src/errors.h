@@ -32,10 +32,16 @@ enum bmc_err {
     BMC_ERR_INVALID_PASSWORD = 4003,
     BMC_ERR_INVALID_PROTOCOL = 4004,
     BMC_ERR_INVALID_CIPHER_SUITE = 4005,
-    BMC_ERR_INVALID_REQUEST = 4006, /* malformed JSON, not an object, ... */
-    BMC_ERR_NOT_FOUND = 4040,       /* unknown path */
+    BMC_ERR_INVALID_REQUEST = 4006,    /* malformed JSON, not an object, ... */
+    BMC_ERR_UNSUPPORTED_MEDIA = 4007,  /* a POST that is not JSON */
+    BMC_ERR_TARGET_NOT_ALLOWED = 4008, /* BMC_ALLOWED/DENIED_TARGETS */
+    BMC_ERR_AUTH_REQUIRED = 4009,      /* BMC_AUTH=token, no valid token */
+    BMC_ERR_FORBIDDEN = 4010,          /* the token's role is too low */
+    BMC_ERR_UNKNOWN_CREDENTIAL = 4011, /* BMC_CREDENTIALS_FILE */
+    BMC_ERR_NOT_FOUND = 4040,          /* unknown path */
     BMC_ERR_METHOD_NOT_ALLOWED = 4050,
     BMC_ERR_BODY_TOO_LARGE = 4130,
+    BMC_ERR_MISDIRECTED = 4210, /* Host not in BMC_SERVER_NAMES (nginx) */
 };
 
 /* The literal message of CODE, as the guide words it (static string). */

@@ -119,11 +119,11 @@ static json_object *job_to_json(const struct api_request *req,
     json_object_object_add(o, "params", json_object_get(req->params));
     json_object_object_add(o, "ip", json_object_new_string(c->ip));
     json_object_object_add(o, "username", json_object_new_string(c->username));
-    json_object_object_add(o, "password", json_object_new_string(c->password));
     json_object_object_add(o, "protocol", json_object_new_int(c->protocol));
     json_object_object_add(o, "cipher_suite",
                            json_object_new_int(c->cipher_suite));
     json_object_object_add(o, "port", json_object_new_int(c->port));
+    json_object_object_add(o, "tls_pin", json_object_new_string(c->tls_pin));
     json_object_object_add(o, "retry_times",
                            json_object_new_int(req->retry_times));
     json_object_object_add(o, "delay", json_object_new_double(req->delay));
@@ -131,6 +131,8 @@ static json_object *job_to_json(const struct api_request *req,
         o, "wait", json_object_new_double(req->wait_for_state_seconds));
     json_object_object_add(
         o, "request_id", json_object_new_string(request_id ? request_id : ""));
+    json_object_object_add(o, "requested_by",
+                           json_object_new_string(req->requested_by));
     return o;
 }
 
@@ -162,7 +164,10 @@ static struct job *job_from_json(json_object *o)
              sizeof(j->req.conn.username));
     copy_str(o, "password", j->req.conn.password,
              sizeof(j->req.conn.password));
+    copy_str(o, "tls_pin", j->req.conn.tls_pin, sizeof(j->req.conn.tls_pin));
     copy_str(o, "request_id", j->request_id, sizeof(j->request_id));
+    copy_str(o, "requested_by", j->req.requested_by,
+             sizeof(j->req.requested_by));
     j->req.conn.protocol = (enum bmc_protocol)get_num(o, "protocol");
     j->req.conn.cipher_suite = (int)get_num(o, "cipher_suite");
     j->req.conn.port = (int)get_num(o, "port");
@@ -195,6 +200,58 @@ static int submit_fail(char *details, size_t dlen, const char *why)
     return BMC_ERR_SERVICE_UNAVAILABLE;
 }
 
+/* Append S as a JSON string to BUF (LEN bytes, *AT used); -1 if full. */
+static int append_json_string(char *buf, size_t len, size_t *at, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = *at;
+
+    if (o + 1 >= len)
+        return -1;
+    buf[o++] = '"';
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (o + 7 >= len)
+            return -1;
+        if (ch == '"' || ch == '\\') {
+            buf[o++] = '\\';
+            buf[o++] = (char)ch;
+        } else if (ch < 0x20 || ch == 0x7f) {
+            memcpy(buf + o, "\\u00", 4);
+            buf[o + 4] = hex[ch >> 4];
+            buf[o + 5] = hex[ch & 15];
+            o += 6;
+        } else {
+            buf[o++] = (char)ch;
+        }
+    }
+    buf[o++] = '"';
+    *at = o;
+    return 0;
+}
+
+/* The job message: MSG (no secret in it) with the password spliced in
+ * here, in BUF, so that no json-c buffer (whose growth by realloc leaves
+ * copies behind) ever holds it. The caller wipes BUF. */
+static int job_text(json_object *msg, const char *password, char *buf,
+                    size_t len)
+{
+    const char *text = json_compact(msg);
+    size_t n = strlen(text), at;
+
+    if (n < 2 || n + 16 >= len || text[n - 1] != '}')
+        return -1;
+    memcpy(buf, text, n - 1);
+    at = n - 1;
+    memcpy(buf + at, ",\"password\":", 12);
+    at += 12;
+    if (append_json_string(buf, len, &at, password) || at + 2 > len)
+        return -1;
+    buf[at++] = '}';
+    buf[at] = '\0';
+    return (int)at;
+}
+
 enum bmc_err executor_submit(const struct api_request *req, const char *method,
                              const char *request_id,
                              char id_out[TASK_ID_LEN + 1], char *details,
@@ -205,7 +262,8 @@ enum bmc_err executor_submit(const struct api_request *req, const char *method,
     int rc = BMC_ERR_SERVICE_UNAVAILABLE;
     json_object *msg = job_to_json(req, method, request_id), *ans = NULL, *v;
     int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-    const char *text = json_compact(msg);
+    static char text[JOB_MSG_MAX];
+    int len = job_text(msg, req->conn.password, text, sizeof(text));
 
     if (fd < 0 || fill_addr(&sa) ||
         connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
@@ -213,7 +271,7 @@ enum bmc_err executor_submit(const struct api_request *req, const char *method,
         goto out;
     }
     set_timeouts(fd);
-    if (send(fd, text, strlen(text), MSG_NOSIGNAL) < 0) {
+    if (len < 0 || send(fd, text, (size_t)len, MSG_NOSIGNAL) < 0) {
         rc = submit_fail(details, dlen,
                          "the async executor did not take the job");
         goto out;
@@ -235,8 +293,7 @@ enum bmc_err executor_submit(const struct api_request *req, const char *method,
                  : BMC_ERR_SERVICE_UNAVAILABLE;
     }
 out:
-    wipe_json_string(msg, "password");
-    explicit_bzero((char *)text, strlen(text));
+    explicit_bzero(text, sizeof(text));
     json_object_put(msg);
     json_object_put(ans);
     if (fd >= 0)
@@ -349,6 +406,7 @@ static void admit(int fd, struct job *j)
         goto drop;
     }
     rc = taskrun_create(ex.store, j->req.method, &j->req.conn, j->request_id,
+                        j->req.requested_by,
                         run_now ? TASK_RUNNING : TASK_QUEUED, j->task_id);
     if (rc != TS_OK) {
         reply(fd, NULL, BMC_ERR_SERVICE_UNAVAILABLE, taskstore_rc_message(rc));

@@ -6,7 +6,10 @@
 #define BMC_HTTP_H
 
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stddef.h>
+
+struct auth_token;
 
 #define HTTP_MAX_BODY 65536 /* same as nginx's client_max_body_size */
 
@@ -19,6 +22,11 @@ struct http_request {
     char scrape_timeout[32]; /* X-Prometheus-Scrape-Timeout-Seconds */
     const char *body;        /* borrowed from the worker's buffer */
     size_t body_len;
+    char remote_addr[64];         /* the client (nginx's $remote_addr) */
+    char authorization[1024];     /* the Authorization header; wiped after the
+                                 request (never logged) */
+    const struct auth_token *who; /* router_authenticate: the caller's
+                                     token, NULL with BMC_AUTH=none */
 };
 
 struct http_response {
@@ -28,6 +36,7 @@ struct http_response {
     const char *content_type; /* of TEXT (static string) */
     int retry_after;          /* seconds for a Retry-After header; 0 = none */
     const char *allow; /* Allow header for 405 (static string) or NULL */
+    bool www_authenticate; /* 401 / 4009: WWW-Authenticate: Bearer */
 };
 
 /* Reset RESP to an empty 500 with no body. */

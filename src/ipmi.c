@@ -487,6 +487,139 @@ static void ipmi_get_fw_version(const struct bmc_call *call,
     run_parsed(call, cmd, false, ipmi_parse_mc_info, "mc info", out);
 }
 
+/* ---- provisioning: boot device ------------------------------------------
+ * Set with `chassis bootdev` (legacy) or, for UEFI, the raw Set System Boot
+ * Options parameter 5 (flags 0xa0 one-time / 0xe0 persistent: ipmitool
+ * cannot say efiboot and persistent together everywhere) after clearing the
+ * 60-second boot flag expiry with parameter 3 (`raw 0x00 0x08 0x03 0x08`),
+ * as Ironic does; then read back with `chassis bootparam get 5`. Each set
+ * is a mutating run: alone on its BMC, never retransmitted. */
+
+static const char *const cmd_bootparam[] = {"chassis", "bootparam", "get", "5",
+                                            NULL};
+
+static void ipmi_get_boot_device(const struct bmc_call *call,
+                                 struct bmc_outcome *out)
+{
+    run_parsed(call, cmd_bootparam, false, ipmi_parse_boot_flags,
+               "chassis bootparam get 5", out);
+}
+
+/* Run mutating CMD; false with OUT set (the BMC's refusal as its answer).
+ * ipmitool 1.8.19's `chassis bootdev` exits 0 and prints nothing when the
+ * BMC refuses parameter 5: only its "Set Boot Device to" line says yes. */
+static bool boot_write(const struct bmc_call *call, const char *const *cmd,
+                       struct bmc_outcome *out)
+{
+    struct run r = {0};
+    int rc = run_cmd(&r, call, cmd, true, false, true, out);
+
+    char line[256];
+
+    if (rc == 0 && !strcmp(cmd[1], "bootdev") &&
+        !strstr(r.res.out, "Set Boot Device to")) {
+        outcome_done(out, false,
+                     ipmi_find_refusal(r.res.err, line, sizeof(line))
+                         ? line
+                         : "The BMC refused the boot device (ipmitool "
+                           "printed no 'Set Boot Device to' line)",
+                     NULL);
+        rc = -1;
+    } else if (rc && out->code && r.res.err &&
+               strstr(r.res.err, "Unable to send RAW command") &&
+               strstr(r.res.err, " rsp=0x")) {
+        /* the BMC answered with a completion code: a refusal, not a
+         * connection failure (nothing was applied) */
+        outcome_done(out, false, ipmi_last_line(r.res.err, line, sizeof(line)),
+                     NULL);
+    }
+    run_clear(&r);
+    return rc == 0;
+}
+
+/* Write DEVICE (parameter 5 byte DEV) with PERSISTENT and UEFI. */
+static bool boot_set(const struct bmc_call *call, const char *device, int dev,
+                     bool persistent, bool uefi, struct bmc_outcome *out)
+{
+    static const char *const clear_expiry[] = {"raw",  "0x00", "0x08",
+                                               "0x03", "0x08", NULL};
+    char flags[16], code[16];
+    const char *tool_name = !strcmp(device, "cd") ? "cdrom" : device;
+
+    if (!uefi || dev == 0) {
+        const char *cmd[] = {"chassis", "bootdev", tool_name,
+                             persistent && dev ? "options=persistent" : NULL,
+                             NULL};
+        return boot_write(call, cmd, out);
+    }
+    snprintf(flags, sizeof(flags), "0x%02x", persistent ? 0xe0 : 0xa0);
+    snprintf(code, sizeof(code), "0x%02x", dev);
+    const char *raw[] = {"raw", "0x00", "0x08", "0x05", flags,
+                         code,  "0x00", "0x00", "0x00", NULL};
+    return boot_write(call, clear_expiry, out) && boot_write(call, raw, out);
+}
+
+static bool boot_matches(json_object *state, const char *device,
+                         bool persistent, bool uefi)
+{
+    json_object *v;
+
+    if (!json_object_object_get_ex(state, "boot_device", &v) ||
+        strcmp(json_object_get_string(v), device))
+        return false;
+    if (!strcmp(device, "none"))
+        return true;
+    return json_object_object_get_ex(state, "persistent", &v) && v &&
+           json_object_get_boolean(v) == persistent &&
+           json_object_object_get_ex(state, "mode", &v) &&
+           !strcmp(json_object_get_string(v), uefi ? "uefi" : "legacy");
+}
+
+static void ipmi_set_boot_device(const struct bmc_call *call,
+                                 struct bmc_outcome *out)
+{
+    const char *device = param_string(call, "device");
+    const char *mode = param_string(call, "mode");
+    json_object *v, *now = NULL;
+    bool persistent =
+        call->params &&
+        json_object_object_get_ex(call->params, "persistent", &v) &&
+        json_object_get_boolean(v);
+    int dev = device ? ipmi_boot_device_byte(device) : -1;
+
+    if (dev < 0) {
+        outcome_fail(out, BMC_ERR_INVALID_PARAMETERS,
+                     "boot device '%.32s' is not supported over ipmitool "
+                     "(pxe, disk, cd, bios, none)",
+                     device ? device : "");
+        return;
+    }
+    ipmi_get_boot_device(call, out); /* the mode to keep when none asked */
+    if (out->code)
+        return;
+    bool uefi = mode ? !strcmp(mode, "uefi")
+                     : json_object_object_get_ex(out->data, "mode", &v) &&
+                           !strcmp(json_object_get_string(v), "uefi");
+    outcome_clear(out);
+    if (!boot_set(call, device, dev, persistent, uefi, out))
+        return;
+    ipmi_get_boot_device(call, out);
+    if (out->code || !out->data)
+        return;
+    now = out->data;
+    bool ok = boot_matches(now, device, persistent, uefi);
+    json_object_object_add(now, "verified", json_object_new_boolean(ok));
+    json_object_object_add(
+        now, "method",
+        json_object_new_string(uefi && dev ? "raw" : "bootdev"));
+    out->data = NULL;
+    outcome_done(out, ok,
+                 ok ? NULL
+                    : "The BMC accepted the boot device but reading it "
+                      "back does not show what was asked",
+                 now);
+}
+
 const struct bmc_backend ipmi_backend = {
     .name = "ipmitool", /* bmc_protocol_name(BMC_PROTO_IPMI) */
     .validate_connection = ipmi_validate_connection,
@@ -504,6 +637,9 @@ const struct bmc_backend ipmi_backend = {
     .modify_user = ipmi_modify_user,
     .delete_user = ipmi_delete_user,
     .get_fw_version = ipmi_get_fw_version,
+    /* provisioning: no standard virtual media over IPMI (NULL: 2002) */
+    .get_boot_device = ipmi_get_boot_device,
+    .set_boot_device = ipmi_set_boot_device,
     .ops_authenticate = true,
     .available = ipmi_tool_available,
 };

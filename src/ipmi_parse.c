@@ -465,3 +465,82 @@ json_object *ipmi_parse_mc_info(const char *out)
                                    json_object_new_string(""));
     return res;
 }
+
+/* ---- boot flags ---------------------------------------------------------
+ */
+
+static const struct {
+    const char *name;
+    int selector; /* bits 5:2 of parameter 5 data byte 2 */
+} boot_devices[] = {
+    {"none", 0x0},      {"pxe", 0x1},           {"disk", 0x2},
+    {"disk-safe", 0x3}, {"diag", 0x4},          {"cd", 0x5},
+    {"bios", 0x6},      {"remote-floppy", 0x7}, {"remote-media", 0x8},
+    {"remote-cd", 0x9}, {"remote-disk", 0xb},   {"floppy", 0xf},
+};
+
+#define BOOT_DEVICES_N (sizeof(boot_devices) / sizeof(boot_devices[0]))
+
+int ipmi_boot_device_byte(const char *device)
+{
+    static const char *const settable[] = {"none", "pxe",  "disk",
+                                           "cd",   "bios", NULL};
+    for (const char *const *s = settable; *s; s++)
+        if (!strcmp(*s, device))
+            for (size_t i = 0; i < BOOT_DEVICES_N; i++)
+                if (!strcmp(boot_devices[i].name, device))
+                    return boot_devices[i].selector << 2;
+    return -1;
+}
+
+static int hex_byte(const char *p)
+{
+    int v = 0;
+
+    for (int i = 0; i < 2; i++) {
+        char c = p[i];
+        int d = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
+        if (d < 0)
+            return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+json_object *ipmi_parse_boot_flags(const char *out)
+{
+    static const char key[] = "Boot parameter data:";
+    const char *p = strstr(out, key), *name = NULL;
+    int flags, dev;
+    char other[16];
+
+    if (!p)
+        return NULL;
+    p += sizeof(key) - 1;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if ((flags = hex_byte(p)) < 0 || (dev = hex_byte(p + 2)) < 0)
+        return NULL;
+    dev = (dev >> 2) & 0xf;
+    for (size_t i = 0; i < BOOT_DEVICES_N; i++)
+        if (boot_devices[i].selector == dev)
+            name = boot_devices[i].name;
+    if (!name) {
+        snprintf(other, sizeof(other), "0x%02x", dev << 2);
+        name = other;
+    }
+    json_object *o = json_object_new_object();
+    bool none = dev == 0;
+    json_object_object_add(o, "boot_device", json_object_new_string(name));
+    json_object_object_add(
+        o, "persistent",
+        none ? NULL : json_object_new_boolean((flags & 0x40) != 0));
+    json_object_object_add(
+        o, "mode", json_object_new_string(flags & 0x20 ? "uefi" : "legacy"));
+    json_object_object_add(o, "boot_flag_valid",
+                           json_object_new_boolean((flags & 0x80) != 0));
+    return o;
+}

@@ -99,6 +99,18 @@ json_object *ipmi_parse_sel(const char *out);
  * part_number} as far as the FRU has them (product area before board). */
 json_object *ipmi_parse_fru(const char *out);
 
+/* `ipmitool chassis bootparam get 5` → {"boot_device", "persistent",
+ * "mode", "boot_flag_valid"} from its "Boot parameter data: 8004000000"
+ * line (IPMI 2.0 table 28-14, parameter 5): byte 1 bit 7 valid, bit 6
+ * persistent, bit 5 EFI; byte 2 bits 5:2 the device (0 none, 1 pxe, 2 disk,
+ * 5 cd, 6 bios, others by their spec names). No valid bit and no device
+ * reads as "none" with persistent null. NULL when the line is missing. */
+json_object *ipmi_parse_boot_flags(const char *out);
+
+/* The parameter 5 device byte for our DEVICE name (pxe 0x04, disk 0x08,
+ * cd 0x14, bios 0x18, none 0x00), or -1. */
+int ipmi_boot_device_byte(const char *device);
+
 /* IPMI privilege name as ipmitool prints it → role ("Administrator",
  * "Operator", "User", "Callback", "OEM", "NoAccess", "Unknown"). */
 const char *ipmi_role_for_privilege(const char *privilege);

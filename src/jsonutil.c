@@ -2,6 +2,7 @@
 #include "autoconfig.h"
 #include "jsonutil.h"
 
+#include <json-c/printbuf.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,6 +107,9 @@ json_object *json_parse_strict(const char *text, size_t len, int max_depth,
         }
     }
 out:
+    /* its scratch buffer held the last string parsed (a password, say) */
+    if (tok->pb && tok->pb->buf)
+        explicit_bzero(tok->pb->buf, (size_t)tok->pb->size);
     json_tokener_free(tok);
     return obj;
 }

@@ -1,17 +1,23 @@
 /* main.c - bmc-managerd: configuration, sockets, task store, master. */
 #include "autoconfig.h"
 
+#include "auth.h"
 #include "config.h"
+#include "credentials.h"
 #include "executor.h"
 #include "gate.h"
 #include "log.h"
 #include "master.h"
 #include "metrics.h"
 #include "methods.h"
+#include "policy.h"
 #include "probe_cache.h"
 #include "probe_modules.h"
+#include "router.h"
+#include "secmem.h"
 #include "sockets.h"
 #include "taskstore.h"
+#include "tlspin.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +27,8 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: bmc-managerd [--check-config | --print-config | "
                "--list-methods |\n"
+               "                    --list-routes | --hash-token < TOKEN |\n"
+               "                    --forget-bmc ADDR[:PORT] |\n"
                "                    --check-store FILE | --version | --help]\n"
                "Configuration comes from BMC_* environment variables; see "
                "bmc-managerd(8) and the README.\n");
@@ -95,6 +103,13 @@ int main(int argc, char **argv)
     char err[512];
     int rc;
 
+    /* before any secret is in memory (tokens, credentials, a token read
+     * by --hash-token): no core file, not dumpable */
+    if (secmem_harden() != 0) {
+        fprintf(stderr, "bmc-managerd: cannot make the process undumpable\n");
+        return 1;
+    }
+
     if (argc > 1 && !strcmp(argv[1], "--version")) {
         printf("bmc-managerd %s\n", PACKAGE_VERSION);
         return 0;
@@ -107,12 +122,28 @@ int main(int argc, char **argv)
         methods_print_json(stdout);
         return 0;
     }
+    if (argc > 1 && !strcmp(argv[1], "--list-routes")) {
+        router_print_access(stdout);
+        return 0;
+    }
+    if (argc > 2 && !strcmp(argv[1], "--forget-bmc")) {
+        if (config_load(err, sizeof(err))) {
+            fprintf(stderr, "bmc-managerd: %s\n", err);
+            return 2;
+        }
+        rc = tlspin_forget(argv[2], stdout, stderr);
+        config_free();
+        return rc;
+    }
+    if (argc > 1 && !strcmp(argv[1], "--hash-token"))
+        return auth_hash_token(stdin, stdout, stderr) ? 2 : 0;
     if (argc > 2 && !strcmp(argv[1], "--check-store")) {
         int problems = taskstore_check_file(argv[2], stderr);
         printf("%s: %s\n", argv[2], problems ? "INCONSISTENT" : "consistent");
         return problems ? 1 : 0;
     }
-    if (config_load(err, sizeof(err))) {
+    if (config_load(err, sizeof(err)) || policy_load(err, sizeof(err)) ||
+        auth_load(err, sizeof(err)) || credentials_load(err, sizeof(err))) {
         fprintf(stderr, "bmc-managerd: %s\n", err);
         return 2;
     }
@@ -131,6 +162,9 @@ int main(int argc, char **argv)
     rc = start(err, sizeof(err));
     if (rc)
         fprintf(stderr, "bmc-managerd: %s\n", err);
+    credentials_free();
+    auth_free();
+    policy_free();
     config_free();
     return rc;
 }

@@ -2,6 +2,7 @@
 #include "autoconfig.h"
 #include "master.h"
 
+#include "credentials.h"
 #include "clock.h"
 #include "config.h"
 #include "executor.h"
@@ -205,6 +206,7 @@ static void handle_signal(struct master *m, int sig)
     case SIGINT: start_drain(m); break;
     case SIGHUP:
         log_reopen();
+        credentials_reload_secrets();
         signal_children(m, SIGHUP);
         log_info("logs_reopened", "%s", "");
         break;

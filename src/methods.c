@@ -37,6 +37,66 @@ static const struct method_param action_params[] = {
     SYSTEM_ID_PARAM,
     END_PARAMS};
 
+/* ---- provisioning parameters ---- */
+static const char *const boot_devices[] = {"pxe",  "disk", "cd",   "usb",
+                                           "bios", "http", "none", NULL};
+static const char *const boot_modes[] = {"uefi", "legacy", NULL};
+static const char *const media_kinds[] = {"cd", "usb", NULL};
+
+#define MEDIA_PARAM                                                           \
+    {                                                                         \
+        .name = "media", .type = PARAM_STRING, .choices = media_kinds,        \
+        .doc = "the kind of virtual media slot: cd (default) or usb"          \
+    }
+
+#define IMAGE_PARAM                                                           \
+    {                                                                         \
+        .name = "image", .type = PARAM_STRING, .required = true,              \
+        .max_len = 1024,                                                      \
+        .doc = "http:// or https:// URL of the image the BMC fetches"         \
+    }
+
+static const struct method_param set_boot_params[] = {
+    {.name = "device",
+     .type = PARAM_STRING,
+     .required = true,
+     .choices = boot_devices,
+     .doc = "the next boot device (none: clear the override)"},
+    {.name = "persistent",
+     .type = PARAM_BOOLEAN,
+     .doc = "every boot instead of the next one only (default false)"},
+    {.name = "mode",
+     .type = PARAM_STRING,
+     .choices = boot_modes,
+     .doc = "boot mode to set with it (default: leave as the BMC has it)"},
+    SYSTEM_ID_PARAM,
+    END_PARAMS};
+
+static const struct method_param insert_media_params[] = {
+    IMAGE_PARAM,
+    MEDIA_PARAM,
+    {.name = "write_protected",
+     .type = PARAM_BOOLEAN,
+     .doc = "mount read-only (default true; sent where the BMC takes it)"},
+    SYSTEM_ID_PARAM,
+    END_PARAMS};
+
+static const struct method_param eject_media_params[] = {
+    MEDIA_PARAM, SYSTEM_ID_PARAM, END_PARAMS};
+
+static const struct method_param boot_media_params[] = {
+    IMAGE_PARAM,
+    MEDIA_PARAM,
+    {.name = "wait_for_state_seconds",
+     .type = PARAM_NUMBER,
+     .bounded = true,
+     .min = 0,
+     .max = 3600,
+     .doc = "after powering on, wait up to this long for On (at most "
+            "BMC_MAX_WAIT_FOR_STATE_SECONDS)"},
+    SYSTEM_ID_PARAM,
+    END_PARAMS};
+
 static const struct method_param user_params[] = {
     {.name = "channel",
      .type = PARAM_INTEGER,
@@ -199,6 +259,48 @@ static const struct method_def registry[] = {
      .summary = "BMC firmware version (and BIOS or manufacturer/product)",
      .role = ROLE_VIEWER},
     /* ---- provisioning: boot device, virtual media ---- */
+    {.name = "get_boot_device",
+     .op_offset = OP(get_boot_device),
+     .params = system_params,
+     .flags = METHOD_CALLABLE,
+     .summary = "The next boot device, its persistence and mode",
+     .role = ROLE_VIEWER,
+     .endpoint = "/boot-device"},
+    {.name = "set_boot_device",
+     .op_offset = OP(set_boot_device),
+     .params = set_boot_params,
+     .flags = METHOD_CALLABLE | METHOD_MUTATING,
+     .summary = "Set the next boot device and read it back",
+     .role = ROLE_OPERATOR,
+     .endpoint = "/set-boot-device"},
+    {.name = "get_virtual_media",
+     .op_offset = OP(get_virtual_media),
+     .params = system_params,
+     .flags = METHOD_CALLABLE,
+     .summary = "Virtual media slots and what they hold (Redfish)",
+     .role = ROLE_VIEWER,
+     .endpoint = "/virtual-media"},
+    {.name = "insert_virtual_media",
+     .op_offset = OP(insert_virtual_media),
+     .params = insert_media_params,
+     .flags = METHOD_CALLABLE | METHOD_MUTATING,
+     .summary = "Insert an image into a virtual media slot (Redfish)",
+     .role = ROLE_OPERATOR,
+     .endpoint = "/insert-media"},
+    {.name = "eject_virtual_media",
+     .op_offset = OP(eject_virtual_media),
+     .params = eject_media_params,
+     .flags = METHOD_CALLABLE | METHOD_MUTATING,
+     .summary = "Eject a virtual media slot (Redfish)",
+     .role = ROLE_OPERATOR,
+     .endpoint = "/eject-media"},
+    {.name = "boot_from_media",
+     .op_offset = OP(boot_from_media),
+     .params = boot_media_params,
+     .flags = METHOD_CALLABLE | METHOD_MUTATING,
+     .summary = "Eject, insert, boot once from the image, power on (Redfish)",
+     .role = ROLE_OPERATOR,
+     .endpoint = "/boot-from-media"},
     /* ---- machine health: sensors, event log, inventory, identify ---- */
     {.name = "get_sensors",
      .op_offset = OP(get_sensors),

@@ -5,6 +5,7 @@
 #include "clock.h"
 #include "engine.h"
 #include "log.h"
+#include "policy.h"
 #include "methods.h"
 #include "metrics.h"
 #include "probe_cache.h"
@@ -323,6 +324,13 @@ void probe_handle(const struct http_request *req, struct http_response *resp)
         refuse(resp, 400, m->name,
                "target= must be ADDR, ADDR:PORT or [ADDR]:PORT with an IP "
                "address literal");
+        return;
+    }
+    /* the target policy (policy.h) holds here too: no packet to a denied
+     * BMC, and ::ffff:a.b.c.d is a.b.c.d */
+    if (policy_normalize_ip(ip, BMC_IP_MAX) ||
+        policy_check_target(ip, why, sizeof(why))) {
+        refuse(resp, 403, m->name, why);
         return;
     }
     if (probe_modules_credential(m, ip, port, &conn, why, sizeof(why))) {

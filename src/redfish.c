@@ -29,5 +29,12 @@ const struct bmc_backend redfish_backend = {
     .modify_user = redfish_modify_user,
     .delete_user = redfish_delete_user,
     .get_fw_version = redfish_get_fw_version,
+    /* provisioning */
+    .get_boot_device = redfish_get_boot_device,
+    .set_boot_device = redfish_set_boot_device,
+    .get_virtual_media = redfish_get_virtual_media,
+    .insert_virtual_media = redfish_insert_virtual_media,
+    .eject_virtual_media = redfish_eject_virtual_media,
+    .boot_from_media = redfish_boot_from_media,
     .end_call = redfish_end_call,
 };

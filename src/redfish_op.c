@@ -50,10 +50,10 @@ int rf_exchange(struct rf_op *op, const char *method, const char *path,
 {
     char err[300];
     const struct bmc_conn *conn = op->call->conn;
-    struct rf_request req = {method,  conn->ip,       conn->port,
-                             path,    conn->username, conn->password,
-                             body,    if_match,       op->call->deadline,
-                             mutating};
+    struct rf_request req = {method,   conn->ip,       conn->port,
+                             path,     conn->username, conn->password,
+                             body,     if_match,       op->call->deadline,
+                             mutating, conn->tls_pin};
     int code = rf_transport_request(&req, resp, err, sizeof(err));
 
     if (code)

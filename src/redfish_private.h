@@ -12,6 +12,7 @@
 #include "backend.h"
 #include "redfish.h"
 #include "redfish_parse.h"
+#include "redfish_prov_parse.h"
 #include "redfish_transport.h"
 
 #include <json-c/json.h>
@@ -192,5 +193,19 @@ void redfish_get_event_log(const struct bmc_call *call,
                            struct bmc_outcome *out); /* logs */
 void redfish_clear_event_log(const struct bmc_call *call,
                              struct bmc_outcome *out); /* logs */
+
+/* provisioning */
+void redfish_get_boot_device(const struct bmc_call *call,
+                             struct bmc_outcome *out); /* boot */
+void redfish_set_boot_device(const struct bmc_call *call,
+                             struct bmc_outcome *out); /* boot */
+void redfish_get_virtual_media(const struct bmc_call *call,
+                               struct bmc_outcome *out); /* media */
+void redfish_insert_virtual_media(const struct bmc_call *call,
+                                  struct bmc_outcome *out); /* media */
+void redfish_eject_virtual_media(const struct bmc_call *call,
+                                 struct bmc_outcome *out); /* media */
+void redfish_boot_from_media(const struct bmc_call *call,
+                             struct bmc_outcome *out); /* provision */
 
 #endif

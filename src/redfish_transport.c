@@ -8,6 +8,8 @@
 #include "errors.h"
 #include "gate.h"
 #include "log.h"
+#include "secmem.h"
+#include "tlspin.h"
 
 #include <curl/curl.h>
 #include <math.h>
@@ -49,9 +51,9 @@ static void http_key_create(void)
 
 int rf_transport_init(void)
 {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    if (secmem_curl_init() != 0)
         return -1;
-    if (!bmc_cfg.redfish_verify_tls)
+    if (!bmc_cfg.redfish_verify_tls && !bmc_cfg.redfish_pin_tls)
         log_warn("redfish_tls", "verify=false "
                                 "reason=\"BMC certificates are not verified "
                                 "(BMC_REDFISH_VERIFY_TLS=false)\"");
@@ -283,6 +285,16 @@ static void http_log(const struct rf_request *req, long status, int code,
               new_conns);
 }
 
+/* TLS pinning (tlspin.h): the pin this exchange must meet, learned first
+ * on a request-less handshake when pin mode meets a new BMC, so Basic
+ * credentials never travel before the TLS check passed. */
+static int http_pin(CURL *c, const struct rf_request *req, double limit,
+                    struct tlspin *pin, char *err, size_t errlen)
+{
+    return tlspin_prepare(c, req->host, req->port, req->tls_pin,
+                          (long)ceil(limit * 1000.0), pin, err, errlen);
+}
+
 static int http_exchange(const struct rf_request *req,
                          struct rf_response *resp, char *err, size_t errlen)
 {
@@ -295,6 +307,7 @@ static int http_exchange(const struct rf_request *req,
     double start = clock_now_mono();
     long new_conns = 0;
     int code = 0;
+    struct tlspin pin;
     CURL *c;
     CURLcode rc;
 
@@ -325,6 +338,8 @@ static int http_exchange(const struct rf_request *req,
         code = BMC_ERR_UNEXPECTED_ERROR;
         goto out;
     }
+    if ((code = http_pin(c, req, limit, &pin, err, errlen)))
+        goto out;
     rc = curl_easy_perform(c);
     tl_http.requests++;
     if (curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &new_conns) == CURLE_OK)
@@ -332,6 +347,8 @@ static int http_exchange(const struct rf_request *req,
     if (rc != CURLE_OK) {
         code =
             http_classify(rc, sink.oversized, deadline_bound, req->deadline);
+        if (tlspin_explain(&pin, rc, err, errlen))
+            goto out;
         if (sink.oversized)
             snprintf(err, errlen, "%s %s: response larger than %u bytes",
                      req->method, req->path, HTTP_BODY_MAX);

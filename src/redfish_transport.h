@@ -14,7 +14,8 @@
  * Owns: the thread's CURL handle (freed at thread exit or by
  * rf_transport_release) and each http_response's body/headers (freed by
  * rf_response_free). Requires curl_global_init in the process
- * (rf_transport_init does it), after fork. */
+ * (rf_transport_init does it, with secmem.h's wiping allocators), after
+ * fork. TLS pinning: tlspin.h. */
 #ifndef BMC_REDFISH_TRANSPORT_H
 #define BMC_REDFISH_TRANSPORT_H
 
@@ -37,6 +38,8 @@ struct rf_request {
     bool mutating;        /* the caller says: this exchange changes the
                              machine or the BMC (reset, PATCH, DELETE, ...):
                              it holds its BMC's gate exclusively */
+    const char *tls_pin;  /* a credential's explicit pin or NULL/"" (see
+                             tlspin.h: pin mode pins every BMC) */
 };
 
 struct rf_response {

@@ -3,8 +3,10 @@
 #include "request.h"
 
 #include "config.h"
+#include "credentials.h"
 #include "errors.h"
 #include "jsonutil.h"
+#include "policy.h"
 
 #include <arpa/inet.h>
 #include <math.h>
@@ -112,7 +114,11 @@ static enum bmc_err check_ip(json_object *obj, struct api_request *out,
         return fail(BMC_ERR_INVALID_IP, details, dlen,
                     "%sip must be an IPv4 or IPv6 address literal", "");
     memcpy(out->conn.ip, ip, len + 1);
-    return 0;
+    /* one form everywhere: ::ffff:10.0.0.5 is 10.0.0.5 (gate, lists) */
+    if (policy_normalize_ip(out->conn.ip, sizeof(out->conn.ip)))
+        return fail(BMC_ERR_INVALID_IP, details, dlen,
+                    "%sip must be an IPv4 or IPv6 address literal", "");
+    return policy_check_target(out->conn.ip, details, dlen);
 }
 
 static enum bmc_err check_username(json_object *obj, struct api_request *out,
@@ -266,12 +272,52 @@ static enum bmc_err check_numbers(json_object *obj, unsigned fields,
     return 0;
 }
 
+/* "credential": a new view of OBJ (*EFF, the caller's) whose username and
+ * password are the credential's, and its protocol, port and cipher_suite
+ * where the body has none, so the 4002-4005 rules apply to the resolved
+ * values. No credential: *EFF stays NULL. */
+static enum bmc_err apply_credential(json_object *obj, struct api_request *out,
+                                     json_object **eff, char *details,
+                                     size_t dlen)
+{
+    const struct credential *c;
+    json_object *v;
+
+    *eff = NULL;
+    if (!json_object_object_get_ex(obj, "credential", &v) || !v)
+        return 0;
+    int rc = credentials_find(json_object_is_type(v, json_type_string)
+                                  ? json_object_get_string(v)
+                                  : NULL,
+                              out->conn.ip, &c, details, dlen);
+    if (rc)
+        return (enum bmc_err)rc;
+    *eff = json_object_new_object();
+    json_object_object_foreach(obj, key, val)
+        json_object_object_add(*eff, key, json_object_get(val));
+    json_object_object_add(*eff, "username",
+                           json_object_new_string(c->username));
+    json_object_object_add(*eff, "password",
+                           json_object_new_string(c->password));
+    if (c->protocol && !has_value(obj, "protocol"))
+        json_object_object_add(*eff, "protocol",
+                               json_object_new_string(c->protocol));
+    if (c->port && !has_value(obj, "port"))
+        json_object_object_add(*eff, "port", json_object_new_int(c->port));
+    if (c->cipher_suite >= 0 && !has_value(obj, "cipher_suite"))
+        json_object_object_add(*eff, "cipher_suite",
+                               json_object_new_int(c->cipher_suite));
+    snprintf(out->conn.tls_pin, sizeof(out->conn.tls_pin), "%s", c->tls_pin);
+    return 0;
+}
+
 /* Validate the parsed body OBJ (as request_parse). */
 static enum bmc_err request_validate(json_object *obj, unsigned fields,
                                      struct api_request *out, char *details,
                                      size_t dlen)
 {
     enum bmc_err rc;
+    json_object *eff = NULL, *base, *pw;
 
     memset(out, 0, sizeof(*out));
     out->retry_times = 1;
@@ -280,11 +326,14 @@ static enum bmc_err request_validate(json_object *obj, unsigned fields,
         return BMC_ERR_INVALID_REQUEST;
     }
     if ((rc = check_ip(obj, out, details, dlen)) ||
-        (rc = check_username(obj, out, details, dlen)) ||
-        (rc = check_password(obj, out, details, dlen)) ||
-        (rc = check_protocol(obj, out, details, dlen)) ||
+        (rc = apply_credential(obj, out, &eff, details, dlen)))
+        goto out;
+    base = eff ? eff : obj;
+    if ((rc = check_username(base, out, details, dlen)) ||
+        (rc = check_password(base, out, details, dlen)) ||
+        (rc = check_protocol(base, out, details, dlen)) ||
         (rc = check_ipmi_limits(out, details, dlen)) ||
-        (rc = check_cipher_and_port(obj, out, details, dlen)))
+        (rc = check_cipher_and_port(base, out, details, dlen)))
         goto out;
     if ((fields & REQ_ACTION) &&
         (rc = check_name_field(obj, "action", out->action, REQUEST_ACTION_MAX,
@@ -298,6 +347,11 @@ static enum bmc_err request_validate(json_object *obj, unsigned fields,
         goto out;
     rc = check_numbers(obj, fields, out, details, dlen);
 out:
+    /* the credential's password, copied into the view: wiped */
+    if (eff && json_object_object_get_ex(eff, "password", &pw))
+        explicit_bzero((char *)json_object_get_string(pw),
+                       (size_t)json_object_get_string_len(pw));
+    json_object_put(eff);
     if (rc == 0 && !out->params)
         out->params = json_object_new_object();
     if (rc)

@@ -1,7 +1,9 @@
 /* request.h - parse and validate an endpoint's JSON body into a request:
  * the base fields (ip, username, password, protocol, cipher_suite, port)
  * then the endpoint's own fields, checked in this documented order:
- *   ip 4001, username 4002, password 4003, protocol 4004,
+ *   ip 4001 (then the target policy, 4008; then `credential`, 4011,
+ *   whose username, password and defaults the checks below see),
+ *   username 4002, password 4003, protocol 4004,
  *   cipher_suite 4005, port 4001, then action, method, params, delay,
  *   retry_times, wait_for_state_seconds (each 2002 naming the field).
  * Unknown fields are ignored, as the FastAPI service did.
@@ -42,6 +44,8 @@ struct api_request {
     double delay;
     int retry_times;
     double wait_for_state_seconds;
+    char requested_by[65]; /* the caller's token name; "" with BMC_AUTH=none
+                              (set by the endpoint, not from the body) */
 };
 
 /* Parse BODY (LEN bytes) as the body of an endpoint taking FIELDS. Returns

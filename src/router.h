@@ -9,12 +9,24 @@
 #include "http.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 
 typedef void (*route_handler)(const struct http_request *req,
                               struct http_response *resp);
 
 /* Whether any route serves PATH (so a body is worth reading). */
 bool router_knows(const char *path);
+
+/* BMC_AUTH=token: check REQ's token against the route's access (its
+ * table row; a method's convenience endpoint and /execute, /action need a
+ * valid token here and their method's role in the handler) and set
+ * REQ->who. 0, or -1 with the 401 / 4009 or 403 / 4010 envelope in RESP.
+ * Unknown paths pass (their 404 reaches nothing). */
+int router_authenticate(struct http_request *req, struct http_response *resp);
+
+/* `bmc-managerd --list-routes`: the service's own routes and their access
+ * (health, viewer, operator, admin, or method) as a JSON array. */
+void router_print_access(FILE *out);
 
 /* The endpoint PATH is served by, as /metrics labels it: the route
  * ("/tasks/{id}" for every task) or "unmatched" (static string). */

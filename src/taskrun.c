@@ -2,6 +2,7 @@
 #include "autoconfig.h"
 #include "taskrun.h"
 
+#include "auth.h"
 #include "errors.h"
 #include "jsonutil.h"
 #include "log.h"
@@ -12,7 +13,7 @@
 
 enum ts_rc taskrun_create(struct taskstore *store, const char *method,
                           const struct bmc_conn *conn, const char *request_id,
-                          enum task_status status,
+                          const char *requested_by, enum task_status status,
                           char id_out[TASK_ID_LEN + 1])
 {
     struct task_new t = {
@@ -22,6 +23,7 @@ enum ts_rc taskrun_create(struct taskstore *store, const char *method,
         .request_id = request_id && *request_id ? request_id : NULL,
         .status = status,
         .owner = getpid(),
+        .requested_by = requested_by && *requested_by ? requested_by : NULL,
     };
     return taskstore_create(store, &t, id_out);
 }
@@ -108,4 +110,6 @@ void taskrun_run(struct taskstore *store, const char *id,
     metrics_count_task(method->name, res->code == 0 && res->success);
     log_info("task_done", "task=%s method=%s code=%d success=%d attempts=%d",
              id, method->name, res->code, res->success, res->attempts);
+    auth_audit(req->requested_by, method, &req->conn, id, res->code,
+               res->success);
 }

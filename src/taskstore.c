@@ -91,7 +91,16 @@ struct ts_rec {
 
 /* Blob body after the block header: nfield, len[nfield] (UINT32_MAX =
  * absent), then each present string with its NUL. */
-enum { META_METHOD, META_IP, META_PROTOCOL, META_REQUEST_ID, META_N };
+/* META_REQUESTED_BY came later: a record written before it has four
+ * fields, read as requested_by null (blob_used takes up to META_N). */
+enum {
+    META_METHOD,
+    META_IP,
+    META_PROTOCOL,
+    META_REQUEST_ID,
+    META_REQUESTED_BY,
+    META_N
+};
 enum { RES_RESULT, RES_ERROR_MESSAGE, RES_DETAILS, RES_N };
 #define BLOB_ABSENT UINT32_MAX
 
@@ -522,7 +531,7 @@ static int arena_free(struct taskstore *ts, uint64_t off)
 
 /* ---- blobs (built in process memory, outside the lock) -------------- */
 
-_Static_assert(META_N <= 4 && RES_N <= 4, "blob_build holds four lengths");
+_Static_assert(META_N <= 8 && RES_N <= 8, "blob_build holds eight lengths");
 
 struct blob {
     char *buf; /* body after the block header */
@@ -532,7 +541,7 @@ struct blob {
 static int blob_build(const char *const *fields, uint32_t n,
                       const size_t *maxes, struct blob *out)
 {
-    size_t total = 4 + 4 * (size_t)n, lens[4];
+    size_t total = 4 + 4 * (size_t)n, lens[8];
 
     for (uint32_t i = 0; i < n; i++) {
         lens[i] = fields[i] ? strnlen(fields[i], maxes[i] + 1) : 0;
@@ -566,7 +575,7 @@ static uint64_t blob_used(const char *base, uint64_t off, uint32_t want_n)
     uint32_t n;
 
     memcpy(&n, body, 4);
-    if (n != want_n || 4 + 4 * (uint64_t)n > cap)
+    if (n == 0 || n > want_n || 4 + 4 * (uint64_t)n > cap)
         return 0;
     used = 4 + 4 * (uint64_t)n;
     for (uint32_t i = 0; i < n; i++) {
@@ -908,9 +917,10 @@ enum ts_rc taskstore_create_at(struct taskstore *ts, const struct task_new *t,
 {
     static const size_t maxes[META_N] = {
         TASKSTORE_MAX_TEXT_BYTES, TASKSTORE_MAX_TEXT_BYTES,
-        TASKSTORE_MAX_TEXT_BYTES, TASKSTORE_MAX_TEXT_BYTES};
-    const char *fields[META_N] = {t->method, t->ip, t->protocol,
-                                  t->request_id};
+        TASKSTORE_MAX_TEXT_BYTES, TASKSTORE_MAX_TEXT_BYTES,
+        TASKSTORE_MAX_TEXT_BYTES};
+    const char *fields[META_N] = {t->method, t->ip, t->protocol, t->request_id,
+                                  t->requested_by};
     struct blob meta = {0};
     uint8_t rnd[10], id[16];
     int rc;
@@ -1076,6 +1086,9 @@ static int task_to_json(const struct rec_copy *cp, json_object **out)
     add_str(o, "ip", blob_field(cp->meta, META_IP));
     add_str(o, "protocol", blob_field(cp->meta, META_PROTOCOL));
     add_str(o, "request_id", blob_field(cp->meta, META_REQUEST_ID));
+    const char *who = blob_field(cp->meta, META_REQUESTED_BY);
+    json_object_object_add(o, "requested_by",
+                           who ? json_object_new_string(who) : NULL);
     json_object_object_add(o, "started_at", json_new_time(r->started_at));
     if (!status_active(r->status)) {
         json_object_object_add(o, "completed_at",

@@ -66,6 +66,7 @@ struct task_new {
     const char *method, *ip, *protocol, *request_id; /* NULL = absent */
     enum task_status status;                         /* QUEUED or RUNNING */
     pid_t owner;                                     /* process that runs it */
+    const char *requested_by; /* the service token's name; NULL: none */
 };
 
 struct taskstore_stats {
@@ -109,7 +110,7 @@ enum ts_rc taskstore_finish(struct taskstore *ts, const char *id,
                             const char *details);
 
 /* The task as a new json object (caller puts it): status, method, ip,
- * protocol, request_id, started_at, completed_at, duration, result,
+ * protocol, request_id, requested_by (null when none), started_at, completed_at, duration, result,
  * error_code, error_message, details (only the keys that apply).
  * TS_NOT_FOUND (also malformed/non-v7/future ids), TS_EXPIRED (id time
  * older than retention), TS_BUSY, TS_ERROR. */

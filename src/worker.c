@@ -3,6 +3,7 @@
 #include "worker.h"
 
 #include "api.h"
+#include "credentials.h"
 #include "clock.h"
 #include "errors.h"
 #include "http.h"
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static volatile sig_atomic_t worker_stop;
 static volatile sig_atomic_t worker_reopen_logs;
@@ -74,6 +76,22 @@ static void read_request_line(char **envp, struct http_request *req)
     copy_param(envp, "HTTP_ACCEPT", req->accept, sizeof(req->accept));
     copy_param(envp, "HTTP_X_PROMETHEUS_SCRAPE_TIMEOUT_SECONDS",
                req->scrape_timeout, sizeof(req->scrape_timeout));
+    copy_param(envp, "REMOTE_ADDR", req->remote_addr,
+               sizeof(req->remote_addr));
+    copy_param(envp, "HTTP_AUTHORIZATION", req->authorization,
+               sizeof(req->authorization));
+}
+
+bool worker_is_json(const char *content_type)
+{
+    static const char json[] = "application/json";
+    const char *rest;
+
+    if (!content_type || strncasecmp(content_type, json, sizeof(json) - 1))
+        return false;
+    rest = content_type + sizeof(json) - 1;
+    rest += strspn(rest, " \t");
+    return *rest == '\0' || *rest == ';';
 }
 
 int worker_parse_params(char **envp, struct http_request *req,
@@ -103,6 +121,11 @@ int worker_parse_params(char **envp, struct http_request *req,
     if (len > HTTP_MAX_BODY) {
         response_error(resp, BMC_ERR_BODY_TOO_LARGE, NULL, NULL,
                        "the body may be at most %d bytes", HTTP_MAX_BODY);
+        return -1;
+    }
+    if (!worker_is_json(FCGX_GetParam("CONTENT_TYPE", envp))) {
+        response_error(resp, BMC_ERR_UNSUPPORTED_MEDIA, NULL, NULL,
+                       "a POST must be Content-Type: application/json");
         return -1;
     }
     *body_len = (size_t)len;
@@ -155,6 +178,9 @@ static void write_response(FCGX_Request *rq, const struct http_request *req,
     if (resp->allow)
         n += snprintf(head + n, sizeof(head) - (size_t)n, "Allow: %s\r\n",
                       resp->allow);
+    if (resp->www_authenticate)
+        n += snprintf(head + n, sizeof(head) - (size_t)n,
+                      "WWW-Authenticate: Bearer realm=\"bmc-manager\"\r\n");
     n += snprintf(head + n, sizeof(head) - (size_t)n,
                   "Content-Length: %zu\r\n\r\n", len);
     FCGX_PutStr(head, n, rq->out);
@@ -173,10 +199,38 @@ static bool drain_input(FCGX_Request *rq)
     size_t total = 0;
     int n;
 
+    bool ended = true;
+
     while ((n = FCGX_GetStr(scratch, (int)sizeof(scratch), rq->in)) > 0)
-        if ((total += (size_t)n) > DRAIN_MAX)
-            return false;
-    return true;
+        if ((total += (size_t)n) > DRAIN_MAX) {
+            ended = false;
+            break;
+        }
+    explicit_bzero(scratch, sizeof(scratch));
+    return ended;
+}
+
+/* The head of libfcgi's private FCGX_Stream_Data (fcgiapp.c, unchanged
+ * since libfcgi 2.4.0): its record buffer, which held the raw body. */
+struct fcgi_stream_head {
+    unsigned char *buff;
+    int bufflen;
+};
+
+/* Before the request's memory is reused or freed (DESIGN.md "Memory"):
+ * our body buffer, libfcgi's input buffer and the Authorization
+ * parameter. */
+static void wipe_request(FCGX_Request *rq, const struct http_request *req)
+{
+    explicit_bzero(body_buf, req->body_len);
+    if (rq->in && rq->in->isReader && rq->in->data) {
+        struct fcgi_stream_head *d = rq->in->data;
+        if (d->buff && d->bufflen > 0)
+            explicit_bzero(d->buff, (size_t)d->bufflen);
+    }
+    for (char **e = rq->envp; e && *e; e++)
+        if (!strncmp(*e, "HTTP_AUTHORIZATION=", 19))
+            explicit_bzero(*e + 19, strlen(*e + 19));
 }
 
 static void serve_one(FCGX_Request *rq)
@@ -190,15 +244,19 @@ static void serve_one(FCGX_Request *rq)
     http_response_init(&resp);
     int rc = worker_parse_params(rq->envp, &req, &resp, &len);
     log_set_request_id(req.request_id);
-    if (rc == 0 && read_body(rq, len, &req, &resp) == 0)
+    if (rc == 0 && router_authenticate(&req, &resp) == 0 &&
+        read_body(rq, len, &req, &resp) == 0)
         router_dispatch(&req, &resp);
+    explicit_bzero(req.authorization, sizeof(req.authorization));
     write_response(rq, &req, &resp);
     metrics_count_request(router_endpoint_name(req.path), resp.status);
     /* Detached, libfcgi closes with close() instead of shutdown + poll +
      * read until nginx closes first: the worker is free for the next
      * request without waiting for nginx to be scheduled (half the cost of
      * /health in the benchmark, and the cause of collapse under load). */
-    if (drain_input(rq))
+    bool drained = drain_input(rq);
+    wipe_request(rq, &req);
+    if (drained)
         FCGX_Detach(rq);
     FCGX_Finish_r(rq);
     log_info("request", "method=%s path=%.128s status=%d ms=%.1f", req.method,
@@ -225,6 +283,7 @@ int worker_run(int listen_fd, const char *pool, long max_requests,
         if (worker_reopen_logs) {
             worker_reopen_logs = 0;
             log_reopen();
+            credentials_reload_secrets();
         }
         if (FCGX_Accept_r(&rq) < 0) {
             if (worker_stop || errno == EINTR || worker_reopen_logs)

@@ -4,13 +4,18 @@
  * (members, next link), system (reset action, power state), ActionInfo,
  * account (and an accounts collection's inline members), task monitor,
  * error body; the raw bytes also as a Location header and a path.
+ * Provisioning (src/redfish_prov_parse.h): the document as a system's Boot,
+ * a VirtualMedia slot and an ActionInfo; the raw bytes as an image URL.
  * Checked: every path handed back is one rfp_path_ok accepts, every plan
- * names a ResetType the BMC offered, texts stay bounded and printable. */
+ * names a ResetType the BMC offered, texts stay bounded and printable, a
+ * redacted or scrubbed URL never keeps its password. */
 #include "autoconfig.h"
 
 #include "redfish_parse.h"
+#include "redfish_prov_parse.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -135,6 +140,42 @@ static void read_error(const char *body, size_t len)
     (void)rfp_error_is_unsupported_value(body, len);
 }
 
+static void read_provisioning(json_object *doc)
+{
+    static const char *const devices[] = {"pxe",  "disk", "cd",  "usb",
+                                          "bios", "http", "none"};
+    json_object *boot = rfprov_boot_of(doc), *st;
+
+    st = rfprov_boot_state(boot);
+    for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++) {
+        (void)rfprov_boot_matches(st, devices[i], i % 2, NULL);
+        (void)rfprov_boot_allows(boot, "BootSourceOverrideTarget",
+                                 rfprov_target_of(devices[i]));
+    }
+    json_object_put(st);
+    json_object_put(rfprov_slot_json(doc, "manager"));
+    (void)rfprov_slot_inserted(doc);
+    (void)rfprov_slot_takes(doc, "CD");
+    (void)rfprov_info_allows(doc, "Image");
+}
+
+/* S as an image URL: redaction and scrubbing never leave the password. */
+static void read_url(const char *s)
+{
+    char out[2048], text[2048];
+    const char *auth = strstr(s, "://"), *at;
+
+    (void)rfprov_media_url_ok(s);
+    rfprov_media_redact(s, out, sizeof(out));
+    snprintf(text, sizeof(text), "%s", s);
+    rfprov_scrub_userinfo(s, text);
+    size_t pre = auth ? (size_t)(auth + 3 - s) : 0;
+    if (auth && (at = strchr(auth + 3, '@')) && strlen(s) + 4 < sizeof(out) &&
+        (size_t)(at - auth - 3) < strcspn(auth + 3, "/?#") &&
+        (memcmp(out, s, pre) || memcmp(out + pre, "***@", 4)))
+        abort();
+}
+
 static void read_strings(const char *s)
 {
     char out[RF_PATH_MAX], leaf[RF_NAME_MAX];
@@ -157,11 +198,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_object *doc = rfp_parse_object(text, size, err, sizeof(err));
     if (!doc && !err[0])
         abort();
-    if (doc)
+    if (doc) {
         read_document(doc);
+        read_provisioning(doc);
+    }
     json_object_put(doc);
     read_error(text, size);
     read_strings(text);
+    read_url(text);
     free(text);
     return 0;
 }

@@ -29,7 +29,8 @@ import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 START = REPO / "tests" / "sim" / "ipmi" / "start-ipmi-sim"
-FAULT_KNOBS = ("get_delay", "set_delay", "fail_get", "fail_set", "ignore_soft")
+FAULT_KNOBS = ("get_delay", "set_delay", "fail_get", "fail_set", "ignore_soft",
+               "ignore_boot")
 USERS = {
     "admin": "password",
     "operator": "operpass",

@@ -120,7 +120,8 @@ class Service:
 
     def _answers(self):
         try:
-            return requests.get(self.url + "/health", timeout=1).status_code == 200
+            # 401: BMC_AUTH_HEALTH=true, the daemon answered
+            return requests.get(self.url + "/health", timeout=1).status_code in (200, 401)
         except requests.RequestException:
             return False
 

@@ -69,3 +69,19 @@ def test_redoc_lists_every_endpoint(docs_service, tmp_path):
         assert path in dom, path
     assert "Error codes" in dom and "4130" in dom
     assert "Something went wrong" not in dom  # ReDoc's own error page
+
+
+def test_pages_without_assets_say_how_to_install_them(service_factory, tmp_path):
+    """The pages alone (what `make install` and the Debian package ship):
+    each says its assets are missing and names nginx's command for them."""
+    import shutil as sh
+    from fixtures_openapi import REPO
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for f in ("conf/openapi.json", "conf/docs/docs.html", "conf/docs/redoc.html"):
+        sh.copy(REPO / f, docs)
+    svc = service_factory({"BMC_DOCS_DIR": docs})
+    for page, name in (("/docs", "Swagger UI"), ("/redoc", "ReDoc")):
+        dom = dump_dom(svc.url + page, tmp_path, budget_ms=5000)
+        assert f"The {name} assets are not installed on this server." in dom, dom[:2000]
+        assert f"run scripts/install-docs-assets {docs}" in dom, dom[:2000]

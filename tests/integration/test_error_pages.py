@@ -15,30 +15,37 @@ BIG = b"a" * 9000  # over large_client_header_buffers' 8k line
 # (name, raw request, expected HTTP status, expected error_code)
 MALFORMED = [
     ("garbage request line", b"GARBAGE\r\n\r\n", 400, 4000),
-    ("lowercase method", b"get /health HTTP/1.1\r\nHost: x\r\n\r\n", 400, 4000),
+    ("lowercase method", b"get /health HTTP/1.1\r\nHost: localhost\r\n\r\n", 400, 4000),
     ("no Host in HTTP/1.1", b"GET /health HTTP/1.1\r\n\r\n", 400, 4000),
     ("header line without colon",
-     b"GET /health HTTP/1.1\r\nHost: x\r\nBad Header Line\r\n\r\n", 400, 4000),
+     b"GET /health HTTP/1.1\r\nHost: localhost\r\nBad Header Line\r\n\r\n", 400, 4000),
     ("two Content-Lengths",
-     b"POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+     b"POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json"
      b"\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}", 400, 4000),
     ("Content-Length and chunked",
-     b"POST /validate HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+     b"POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2\r\n"
      b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n", 400, 4000),
     ("bad Content-Length",
-     b"POST /validate HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
+     b"POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Length: -5\r\n\r\n",
      400, 4000),
     ("header too large",
-     b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + BIG + b"\r\n\r\n",
+     b"GET /health HTTP/1.1\r\nHost: localhost\r\nX-Big: " + BIG + b"\r\n\r\n",
      400, 4000),
-    ("URI too long", b"GET /" + BIG + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+    ("URI too long", b"GET /" + BIG + b" HTTP/1.1\r\nHost: localhost\r\n\r\n",
      414, 4000),
     ("unsupported Transfer-Encoding",
-     b"POST /validate HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
+     b"POST /validate HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: gzip\r\n\r\n",
      501, 4000),
     ("HTTP/2.0 on a plain listener",
-     b"GET /health HTTP/2.0\r\nHost: x\r\n\r\n", 505, 4000),
-    ("HTTP/3.0", b"GET /health HTTP/3.0\r\nHost: x\r\n\r\n", 505, 4000),
+     b"GET /health HTTP/2.0\r\nHost: localhost\r\n\r\n", 505, 4000),
+    ("HTTP/3.0", b"GET /health HTTP/3.0\r\nHost: localhost\r\n\r\n", 505, 4000),
+    ("malformed chunked body",
+     b"POST /validate HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked"
+     b"\r\n\r\nZZZ\r\n\r\n", 400, 4000),
+    # The front's /tasks/ location has error pages of its own.
+    ("malformed chunked body to /tasks/",
+     b"POST /tasks/abc HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked"
+     b"\r\n\r\nZZZ\r\n\r\n", 400, 4000),
 ]
 
 
@@ -140,15 +147,20 @@ def test_malformed_request_answers_json(node_and_front, where, name, raw,
 # Static files (the API documentation) give nginx its own 405 and 412; whether the docs are installed or not, the answer is JSON.
 STATIC = [
     ("POST to a static file",
-     b"POST /openapi.json HTTP/1.1\r\nHost: x\r\nContent-Type: "
+     b"POST /openapi.json HTTP/1.1\r\nHost: localhost\r\nContent-Type: "
      b"application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
      {405: 4050}),
+    # The 405 (or 404) is answered, then discarding the body fails: that
+    # second error gets its JSON page too (recursive_error_pages).
+    ("malformed chunked body to a static file",
+     b"POST /openapi.json HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: "
+     b"chunked\r\n\r\nZZZ\r\n\r\n", {400: 4000}),
     # Ranges are off for the docs (max_ranges 0): the whole file, not 416.
     ("range not satisfiable",
-     b"GET /openapi.json HTTP/1.1\r\nHost: x\r\nRange: bytes=999999999-\r\n"
+     b"GET /openapi.json HTTP/1.1\r\nHost: localhost\r\nRange: bytes=999999999-\r\n"
      b"Connection: close\r\n\r\n", {200: None}),
     ("precondition failed",
-     b"GET /openapi.json HTTP/1.1\r\nHost: x\r\nIf-Match: \"nope\"\r\n"
+     b"GET /openapi.json HTTP/1.1\r\nHost: localhost\r\nIf-Match: \"nope\"\r\n"
      b"Connection: close\r\n\r\n", {412: 4000}),
 ]
 
@@ -173,6 +185,6 @@ def test_error_locations_are_internal(node_and_front):
     gets the daemon's 404, not a forged error."""
     for where in ("node", "front"):
         got = send_raw(node_and_front[where],
-                       b"GET /bmc-errors/505 HTTP/1.1\r\nHost: x\r\n"
+                       b"GET /bmc-errors/505 HTTP/1.1\r\nHost: localhost\r\n"
                        b"Connection: close\r\n\r\n")
         assert_envelope(*got, 404, 4040, where)

@@ -135,7 +135,7 @@ def test_malformed_bodies(service, path, raw):
 def test_missing_content_length(service):
     # A POST without a body has no Content-Length at all.
     with socket.create_connection(("127.0.0.1", service.port)) as s:
-        s.sendall(b"POST /validate HTTP/1.1\r\nHost: x\r\n"
+        s.sendall(b"POST /validate HTTP/1.1\r\nHost: localhost\r\n"
                   b"Connection: close\r\n\r\n")
         data = b""
         while chunk := s.recv(65536):
@@ -364,9 +364,12 @@ def test_systemd_socket_activation(tmp_path):
     bmc_sock, light_sock = svc.root / "sa-bmc.sock", svc.root / "sa-light.sock"
     svc.env["BMC_SOCKET"] = str(bmc_sock)
     svc.env["BMC_LIGHT_SOCKET"] = str(light_sock)
+    # systemd-socket-activate hands the daemon only LISTEN_* and what -E
+    # names: without them it ran on the default /var/lib/bmc-manager.
+    setenv = [f"--setenv={k}={v}" for k, v in svc.env.items() if k.startswith("BMC_")]
     proc = subprocess.Popen(
         [activate, "-l", str(bmc_sock), "-l", str(light_sock),
-         "--fdname=bmc:light", str(DAEMON)],
+         "--fdname=bmc:light", *setenv, str(DAEMON)],
         env=svc.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_until(lambda: light_sock.exists(), what="activation sockets")
@@ -380,6 +383,7 @@ def test_systemd_socket_activation(tmp_path):
         # more than the default 10 s
         wait_until(svc._answers, timeout=60, what="activated daemon")
         assert rq.post(svc.url + "/validate", json={}).json()["error_code"] == 4001
+        assert (svc.state / "tasks.store").exists()  # its BMC_STATE_DIR
     finally:
         proc.terminate()
         proc.wait(30)

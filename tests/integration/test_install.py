@@ -15,6 +15,9 @@ from fixtures_service import BUILD
 PREFIX = "/usr"
 EXPECTED = [
     "usr/sbin/bmc-managerd",
+    "usr/bin/bmcctl",
+    "usr/share/man/man1/bmcctl.1",
+    "usr/share/bash-completion/completions/bmcctl",
     "etc/bmc-manager/bmc-manager.env",
     "etc/nginx/sites-available/bmc-manager",
     "etc/nginx/snippets/bmc-manager-fastcgi.conf",
@@ -27,6 +30,7 @@ EXPECTED = [
     "usr/share/bmc-manager/docs/openapi.json",
     "usr/share/bmc-manager/docs/docs.html",
     "usr/share/bmc-manager/docs/redoc.html",
+    "usr/share/bmc-manager/install-docs-assets",
 ]
 
 

@@ -312,7 +312,7 @@ def test_raw_socket_answers_conform(service, openapi_checker):
     """Requests `requests` cannot make (no Content-Length) are checked here."""
     import socket
     with socket.create_connection(("127.0.0.1", service.port)) as s:
-        s.sendall(b"POST /action/async HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        s.sendall(b"POST /action/async HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
         data = b""
         while chunk := s.recv(65536):
             data += chunk

@@ -10,6 +10,7 @@
 #include "request.h"
 #include "response.h"
 #include "router.h"
+#include "worker.h"
 
 #include "unit.h"
 
@@ -268,6 +269,22 @@ START_TEST(router_404_and_405)
 }
 END_TEST
 
+START_TEST(only_json_is_work)
+{
+    ck_assert(worker_is_json("application/json"));
+    ck_assert(worker_is_json("Application/JSON; charset=utf-8"));
+    ck_assert(worker_is_json("application/json ;charset=utf-8"));
+    ck_assert(!worker_is_json(NULL));
+    ck_assert(!worker_is_json(""));
+    ck_assert(!worker_is_json("text/plain"));
+    ck_assert(!worker_is_json("application/x-www-form-urlencoded"));
+    ck_assert(!worker_is_json("application/jsonx"));
+    ck_assert(!worker_is_json("application/json-seq"));
+    ck_assert_int_eq(bmc_err_http_status(BMC_ERR_UNSUPPORTED_MEDIA), 415);
+    ck_assert_int_eq(bmc_err_http_status(BMC_ERR_MISDIRECTED), 421);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("core");
@@ -289,5 +306,6 @@ int main(void)
     tcase_add_test(tc, registry_checks_declared_bounds);
     tc = unit_case(s, "router", NULL, NULL, 0);
     tcase_add_test(tc, router_404_and_405);
+    tcase_add_test(tc, only_json_is_work);
     return unit_run(s);
 }

@@ -505,6 +505,54 @@ START_TEST(expired_deadline_is_3002)
 }
 END_TEST
 
+START_TEST(parse_boot_flags)
+{
+    struct {
+        const char *data, *want;
+    } cases[] = {
+        {"0000000000", "{\"boot_device\":\"none\",\"persistent\":null,"
+                       "\"mode\":\"legacy\",\"boot_flag_valid\":false}"},
+        {"8004000000", "{\"boot_device\":\"pxe\",\"persistent\":false,"
+                       "\"mode\":\"legacy\",\"boot_flag_valid\":true}"},
+        {"e008000000", "{\"boot_device\":\"disk\",\"persistent\":true,"
+                       "\"mode\":\"uefi\",\"boot_flag_valid\":true}"},
+        {"A014000000", "{\"boot_device\":\"cd\",\"persistent\":false,"
+                       "\"mode\":\"uefi\",\"boot_flag_valid\":true}"},
+        {"c018000000", "{\"boot_device\":\"bios\",\"persistent\":true,"
+                       "\"mode\":\"legacy\",\"boot_flag_valid\":true}"},
+        {"803c000000", "{\"boot_device\":\"floppy\",\"persistent\":false,"
+                       "\"mode\":\"legacy\",\"boot_flag_valid\":true}"},
+        {"8028000000", "{\"boot_device\":\"0x28\",\"persistent\":false,"
+                       "\"mode\":\"legacy\",\"boot_flag_valid\":true}"},
+    };
+    char out[512];
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(out, sizeof(out),
+                 "Boot parameter version: 1\n"
+                 "Boot parameter 5 is valid/unlocked\n"
+                 "Boot parameter data: %s\n Boot Flags :\n",
+                 cases[i].data);
+        json_object *d = ipmi_parse_boot_flags(out);
+        ck_assert_ptr_nonnull(d);
+        ck_assert_str_eq(
+            json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN),
+            cases[i].want);
+        json_object_put(d);
+    }
+    ck_assert_ptr_null(ipmi_parse_boot_flags(""));
+    ck_assert_ptr_null(ipmi_parse_boot_flags("Boot parameter data: 8"));
+    ck_assert_ptr_null(ipmi_parse_boot_flags("Boot parameter data: zz04"));
+    ck_assert_int_eq(ipmi_boot_device_byte("pxe"), 0x04);
+    ck_assert_int_eq(ipmi_boot_device_byte("disk"), 0x08);
+    ck_assert_int_eq(ipmi_boot_device_byte("cd"), 0x14);
+    ck_assert_int_eq(ipmi_boot_device_byte("bios"), 0x18);
+    ck_assert_int_eq(ipmi_boot_device_byte("none"), 0x00);
+    ck_assert_int_eq(ipmi_boot_device_byte("usb"), -1);
+    ck_assert_int_eq(ipmi_boot_device_byte("floppy"), -1);
+}
+END_TEST
+
 /* The machine-health parsers on recorded ipmitool output (ipmi_sim with
  * tests/sim/ipmi/bmc.sdrs, and a real BMC's SEL time format). */
 START_TEST(parse_health)
@@ -589,6 +637,7 @@ int main(void)
     tcase_add_test(tc, parse_users);
     tcase_add_test(tc, parse_users_rejects_garbage);
     tcase_add_test(tc, parse_mc_info);
+    tcase_add_test(tc, parse_boot_flags);
     tcase_add_test(tc, roles);
     tcase_add_test(tc, parse_health);
     /* 30 s: two ipmitool runs time out on a silent port */

@@ -3,6 +3,7 @@
 #include "autoconfig.h"
 
 #include "redfish_parse.h"
+#include "redfish_prov_parse.h"
 
 #include "unit.h"
 
@@ -424,6 +425,124 @@ START_TEST(default_types)
 }
 END_TEST
 
+/* ---- provisioning (redfish_prov_parse.h) ---------------------------- */
+
+static json_object *doc_of(const char *text)
+{
+    char err[128];
+    json_object *d = rfp_parse_object(text, strlen(text), err, sizeof(err));
+    ck_assert_msg(d != NULL, "%s", err);
+    return d;
+}
+
+START_TEST(boot_names_and_state)
+{
+    ck_assert_str_eq(rfprov_target_of("disk"), "Hdd");
+    ck_assert_str_eq(rfprov_target_of("http"), "UefiHttp");
+    ck_assert_ptr_null(rfprov_target_of("floppy"));
+    ck_assert_str_eq(rfprov_device_name("BiosSetup"), "bios");
+    ck_assert_str_eq(rfprov_device_name("UefiShell"), "UefiShell");
+    json_object *d =
+        doc_of("{\"Boot\":{\"BootSourceOverrideTarget\":\"Pxe\","
+               "\"BootSourceOverrideEnabled\":\"Continuous\","
+               "\"BootSourceOverrideMode\":\"Legacy\","
+               "\"BootSourceOverrideTarget@Redfish.AllowableValues\":"
+               "[\"Pxe\",\"Hdd\",\"UefiShell\",7],"
+               "\"BootSourceOverrideEnabled@Redfish.AllowableValues\":"
+               "[\"Once\",\"Disabled\"]}}");
+    json_object *boot = rfprov_boot_of(d), *st = rfprov_boot_state(boot);
+    ck_assert_str_eq(
+        json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN),
+        "{\"boot_device\":\"pxe\",\"persistent\":true,\"mode\":\"legacy\","
+        "\"override_enabled\":\"Continuous\",\"allowed\":[\"pxe\",\"disk\","
+        "\"UefiShell\"]}");
+    ck_assert(rfprov_boot_matches(st, "pxe", true, NULL));
+    ck_assert(rfprov_boot_matches(st, "pxe", true, "Legacy"));
+    ck_assert(!rfprov_boot_matches(st, "pxe", true, "UEFI"));
+    ck_assert(!rfprov_boot_matches(st, "pxe", false, NULL));
+    ck_assert(!rfprov_boot_matches(st, "disk", true, NULL));
+    ck_assert(rfprov_boot_allows(boot, "BootSourceOverrideTarget", "Hdd"));
+    ck_assert(!rfprov_boot_allows(boot, "BootSourceOverrideTarget", "Cd"));
+    ck_assert(
+        !rfprov_boot_allows(boot, "BootSourceOverrideEnabled", "Continuous"));
+    ck_assert(rfprov_boot_allows(boot, "BootSourceOverrideMode", "UEFI"));
+    json_object_put(st);
+    json_object_put(d);
+    d = doc_of("{\"Boot\":{\"BootSourceOverrideTarget\":\"Pxe\","
+               "\"BootSourceOverrideEnabled\":\"Disabled\"}}");
+    st = rfprov_boot_state(rfprov_boot_of(d));
+    ck_assert(rfprov_boot_matches(st, "none", false, "UEFI"));
+    json_object_put(st);
+    json_object_put(d);
+    ck_assert_ptr_null(rfprov_boot_of(NULL));
+}
+END_TEST
+
+START_TEST(media_urls)
+{
+    char out[256], text[256];
+
+    ck_assert(rfprov_media_url_ok("http://10.0.0.1/a.iso"));
+    ck_assert(rfprov_media_url_ok("HTTPS://u:p@host:8443/x?y=1"));
+    ck_assert(!rfprov_media_url_ok("ftp://host/a.iso"));
+    ck_assert(!rfprov_media_url_ok("https://"));
+    ck_assert(!rfprov_media_url_ok("https:///x"));
+    ck_assert(!rfprov_media_url_ok("http://@host/"));
+    ck_assert(!rfprov_media_url_ok("http://host/a b.iso"));
+    ck_assert(!rfprov_media_url_ok("http://host/\"x"));
+    ck_assert(!rfprov_media_url_ok("http://host/\x01"));
+    rfprov_media_redact("https://u:secret@host/a@b.iso", out, sizeof(out));
+    ck_assert_str_eq(out, "https://***@host/a@b.iso");
+    rfprov_media_redact("https://host/a@b.iso", out, sizeof(out));
+    ck_assert_str_eq(out, "https://host/a@b.iso");
+    snprintf(text, sizeof(text),
+             "cannot mount https://u:secret@host/ (u:secret)");
+    rfprov_scrub_userinfo("https://u:secret@host/a.iso", text);
+    ck_assert_str_eq(text, "cannot mount https://***@host/ (***)");
+    snprintf(text, sizeof(text), "untouched");
+    rfprov_scrub_userinfo("https://host/a.iso", text);
+    ck_assert_str_eq(text, "untouched");
+}
+END_TEST
+
+START_TEST(media_slots)
+{
+    json_object *d =
+        doc_of("{\"Id\":\"CD1\",\"MediaTypes\":[\"CD\",\"DVD\",3],"
+               "\"Image\":\"http://u:pw@h/x.iso\",\"WriteProtected\":true}");
+    json_object *j = rfprov_slot_json(d, "manager");
+    ck_assert(rfprov_slot_inserted(d)); /* no Inserted: the Image says */
+    ck_assert(rfprov_slot_takes(d, "dvd"));
+    ck_assert(!rfprov_slot_takes(d, "USBStick"));
+    ck_assert_str_eq(
+        json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN |
+                                              JSON_C_TO_STRING_NOSLASHESCAPE),
+        "{\"id\":\"CD1\",\"media_types\":[\"CD\",\"DVD\"],\"inserted\":true,"
+        "\"image\":\"http://***@h/x.iso\",\"write_protected\":true,"
+        "\"location\":\"manager\"}");
+    json_object_put(j);
+    ck_assert(rfprov_slot_shows(d, "http://u:pw@h/x.iso"));
+    ck_assert(!rfprov_slot_shows(d, "http://h/x.iso"));
+    json_object_put(d);
+    d = doc_of("{\"Inserted\":false,\"Image\":\"http://h/x.iso\"}");
+    ck_assert(!rfprov_slot_inserted(d));
+    ck_assert(rfprov_slot_shows(d, "http://user:pw@h/x.iso"));
+    ck_assert(!rfprov_slot_shows(d, "http://user:pw@h/y.iso"));
+    ck_assert(!rfprov_slot_shows(d, "http://h/x.is"));
+    json_object_put(d);
+    d = doc_of("{\"Inserted\":true,\"ImageName\":\"x.iso\"}");
+    ck_assert(rfprov_slot_shows(d, "https://h/dir/x.iso"));
+    ck_assert(!rfprov_slot_shows(d, "https://h/dir/"));
+    json_object_put(d);
+    d = doc_of("{\"Parameters\":[{\"Name\":\"Image\"},{\"Name\":7},"
+               "{\"Name\":\"WriteProtected\"}]}");
+    ck_assert(rfprov_info_allows(d, "WriteProtected"));
+    ck_assert(!rfprov_info_allows(d, "Inserted"));
+    ck_assert(!rfprov_info_allows(NULL, "Image"));
+    json_object_put(d);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("redfish");
@@ -445,5 +564,9 @@ int main(void)
     tcase_add_test(tc, users);
     tcase_add_test(tc, error_bodies);
     tcase_add_test(tc, tasks);
+    tc = unit_case(s, "provisioning", NULL, NULL, 0);
+    tcase_add_test(tc, boot_names_and_state);
+    tcase_add_test(tc, media_urls);
+    tcase_add_test(tc, media_slots);
     return unit_run(s);
 }

@@ -69,7 +69,8 @@ static void check_clean(void)
 }
 
 static const struct task_new running_task = {
-    "run_action", "192.168.1.100", "redfish", "req-1", TASK_RUNNING, 4242};
+    "run_action", "192.168.1.100", "redfish", "req-1", TASK_RUNNING, 4242,
+    NULL};
 
 static const char *str_of(json_object *o, const char *key)
 {
@@ -672,7 +673,8 @@ static void kill_steps(long cap)
                 _exit(2);
             /* other strings than OLD's, in the same size class */
             static const struct task_new other = {
-                "power_state", "10.9.8.77", "ipmi", "req-2", TASK_RUNNING, 1};
+                "power_state", "10.9.8.77", "ipmi", "req-2",
+                TASK_RUNNING,  1,           NULL};
             if (taskstore_create(ts, &other, made) != TS_OK ||
                 write(p[1], made, TASK_ID_LEN) != TASK_ID_LEN)
                 _exit(2);

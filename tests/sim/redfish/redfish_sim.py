@@ -44,6 +44,8 @@ import zlib
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sim_provisioning as prov  # noqa: E402  (boot override, virtual media)
 import sim_health  # machine health: Chassis, sensors, logs, LED, BMC reset
 
 # ---------------------------------------------------------------------------
@@ -59,7 +61,7 @@ FAULTS = (
     "http500", "hang", "hang_accept", "reset", "malformed_json", "tls_fail",
     "task202", "ifmatch", "session_limit", "ignore_soft", "slow",
     "huge_accounts", "static_next_link", "clear_task",
-)
+) + prov.FAULTS
 # "huge_accounts": this many extra accounts, each with a UserName this long
 # (together well over the service's 1 MiB task result limit).
 HUGE_ACCOUNTS = 256
@@ -168,6 +170,13 @@ PROFILES = {
 # DMTF public-telemetry mockup: same set, published through ActionInfo only.
 PROFILES["dmtf-telemetry"] = dict(PROFILES["dmtf"], publish="actioninfo",
                                   product="DMTF public-telemetry mockup")
+# AMI MegaRAC SP-X as ASRockRack ships it: Supermicro-like behaviour,
+# system and manager "Self" (DMTF Redfish-Tacklebox issue #144).
+PROFILES["ami"] = dict(PROFILES["supermicro"], vendor="AMI",
+                       product="ASRockRack ROMED8-2T (MegaRAC SP-X)",
+                       system_ids=lambda i: "Self" if i == 1 else "Self%d" % i,
+                       model="ROMED8-2T", manager_id="Self",
+                       firmware="01.04.00", bios="P3.50")
 
 # Base registry message texts (DSP8011), %N replaced by arguments.
 BASE_MESSAGES = {
@@ -370,6 +379,7 @@ class Bmc:
         self.n_open = 0
         self.uuid = "%08x-5ce7-4a3b-9e1c-%012x" % (
             zlib.crc32(addr.encode()), (index << 16) | (port & 0xFFFF))
+        prov.attach(self)
 
     # -- helpers used under self.lock --------------------------------------
 
@@ -655,14 +665,16 @@ class Service:
         }
         if not self.sim.args.no_reset_action:
             body["Actions"] = {"#ComputerSystem.Reset": reset}
+        prov.system_fields(self, bmc, sysobj, body)
         sim_health.system_links(self, body, base)
         return self.odata(base, "#ComputerSystem.v1_13_0.ComputerSystem",
                           body)
 
     def system_etag(self, bmc, sysobj, now):
         """Weak ETag from everything in the resource that can change."""
-        raw = "%s|%s|%s|%s" % (bmc.uuid, sysobj.id, sysobj.current(now),
-                               self.sim.args.publish)
+        raw = "%s|%s|%s|%s|%s" % (bmc.uuid, sysobj.id, sysobj.current(now),
+                                  self.sim.args.publish,
+                                  prov.etag_part(bmc, sysobj))
         return 'W/"%08X"' % (zlib.crc32(raw.encode()) & 0xFFFFFFFF)
 
     def get_system(self, bmc, sysobj, now):
@@ -682,7 +694,7 @@ class Service:
             "/redfish/v1/Systems/%s/ResetActionInfo" % sid,
             "#ActionInfo.v1_1_2.ActionInfo", body))
 
-    def manager(self):
+    def manager(self, bmc):
         p = self.p
         mid = p["manager_id"]
         body = {
@@ -693,6 +705,7 @@ class Service:
                 {"@odata.id": "/redfish/v1/Systems/%s" % s}
                 for s in self.sim.system_ids]},
         }
+        prov.manager_fields(bmc, body)
         sim_health.manager_links(self, body)
         return Response(200, self.odata("/redfish/v1/Managers/%s" % mid,
                                         "#Manager.v1_10_0.Manager", body))
@@ -868,7 +881,10 @@ class Service:
                 if m == "GET":
                     with bmc.lock:
                         return self.get_system(bmc, sysobj, now)
-                return only("GET")
+                if m == "PATCH":
+                    return prov.patch_system(self, bmc, sysobj, req, acct,
+                                             now)
+                return only("GET", "PATCH")
             if n == 3 and rest[2] == "ResetActionInfo":
                 publish = self.sim.args.publish or p["publish"]
                 if publish not in ("actioninfo", "both"):
@@ -877,7 +893,9 @@ class Service:
             if n == 4 and rest[2:] == ["Actions", "ComputerSystem.Reset"] \
                     and not self.sim.args.no_reset_action:
                 return only("POST") or self.reset(bmc, sysobj, req, acct, now)
-            return self.error(404, "ResourceMissingAtURI", (path,))
+            r = prov.route_system(self, bmc, req, m, rest, sysobj, acct, now,
+                                  only)
+            return r or self.error(404, "ResourceMissingAtURI", (path,))
         if rest[:1] == ["Managers"]:
             if n == 1:
                 return only("GET") or self.collection(
@@ -886,8 +904,11 @@ class Service:
                     "Manager Collection",
                     ["/redfish/v1/Managers/%s" % p["manager_id"]])
             if n == 2 and rest[1] == p["manager_id"]:
-                return only("GET") or self.manager()
-            return self.error(404, "ResourceMissingAtURI", (path,))
+                return only("GET") or self.manager(bmc)
+            r = None
+            if n > 2 and rest[1] == p["manager_id"]:
+                r = prov.route_manager(self, bmc, req, m, rest, acct, only)
+            return r or self.error(404, "ResourceMissingAtURI", (path,))
         if rest[:1] == ["AccountService"]:
             if n == 1:
                 return only("GET") or Response(200, self.odata(
@@ -1308,6 +1329,7 @@ class Service:
         # Suspend/Pause/Resume: accepted without a state change.
         if seq is not None:
             sysobj.schedule(now, seq)
+            prov.on_reset(bmc, sysobj, rtype, seq[-1][1] == "On")
         return None
 
     def conflict(self, rtype, state):
@@ -1333,6 +1355,9 @@ class Service:
                 severity="Warning",
                 resolution="Change the system power state and retry.")
         return self.error(status, "ResetNotAllowed", (rtype, state))
+
+
+prov.Response = Response
 
 
 def iso_now():
@@ -1713,6 +1738,7 @@ class Simulator:
                                   "failures": a.failures}
                                  for a in b.accounts if a.name],
                     "sessions": len(b.sessions),
+                    "provisioning": prov.state(b),
                 }
         return out
 

@@ -26,17 +26,21 @@ import time
 Response = None  # redfish_sim.Response, set by redfish_sim at import
 
 CHASSIS_IDS = {"dmtf": "1U", "dell": "System.Embedded.1", "hpe": "1",
-               "supermicro": "1", "lenovo": "1", "openbmc": "chassis"}
+               "supermicro": "1", "lenovo": "1", "openbmc": "chassis",
+               "ami": "Self"}
 SENSORS = {"dmtf": "sensors", "openbmc": "sensors", "dell": "subsystems",
-           "hpe": "legacy", "supermicro": "legacy", "lenovo": "legacy"}
+           "hpe": "legacy", "supermicro": "legacy", "lenovo": "legacy",
+           "ami": "legacy"}
 LED = {"dmtf": "location", "openbmc": "location", "dell": "indicator",
-       "hpe": "indicator", "supermicro": "indicator", "lenovo": "location"}
+       "hpe": "indicator", "supermicro": "indicator", "lenovo": "location",
+       "ami": "indicator"}
 SEL_PATH = {"dmtf": "Managers/BMC/LogServices/SEL",
             "dell": "Managers/iDRAC.Embedded.1/LogServices/Sel",
             "hpe": "Systems/1/LogServices/IML",
             "openbmc": "Systems/system/LogServices/EventLog",
             "supermicro": "Managers/1/LogServices/Log1",
-            "lenovo": "Systems/1/LogServices/SEL"}
+            "lenovo": "Systems/1/LogServices/SEL",
+            "ami": "Managers/Self/LogServices/SEL"}
 OTHER_LOG = {"dell": "Managers/iDRAC.Embedded.1/LogServices/Lclog",
              "hpe": "Managers/1/LogServices/IEL",
              "openbmc": "Managers/bmc/LogServices/Journal"}
