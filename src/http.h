@@ -35,7 +35,7 @@ struct http_response {
     char *text; /* instead of the envelope: a text body (malloc, owned) */
     const char *content_type; /* of TEXT (static string) */
     int retry_after;          /* seconds for a Retry-After header; 0 = none */
-    const char *allow; /* Allow header for 405 (static string) or NULL */
+    const char *allow;     /* Allow header for 405 (static string) or NULL */
     bool www_authenticate; /* 401 / 4009: WWW-Authenticate: Bearer */
 };
 

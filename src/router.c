@@ -41,7 +41,8 @@ struct route {
  * here (tests/integration/test_security.py reads this table). */
 static const struct route routes[] = {
     {"/health", "GET", "GET, HEAD", api_health, NULL, ROUTE_OPEN_HEALTH},
-    {"/metrics", "GET", "GET, HEAD", exporter_metrics, NULL, ROUTE_OPEN_HEALTH},
+    {"/metrics", "GET", "GET, HEAD", exporter_metrics, NULL,
+     ROUTE_OPEN_HEALTH},
     {"/probe", "GET", "GET, HEAD", probe_handle, NULL, ROUTE_VIEWER},
     {"/tasks/", "GET", "GET, HEAD", api_task_status, "/tasks/{id}",
      ROUTE_VIEWER},
@@ -49,8 +50,7 @@ static const struct route routes[] = {
     {"/execute/async", "POST", "POST", api_execute_async, NULL,
      ROUTE_BY_METHOD},
     {"/action", "POST", "POST", api_action, NULL, ROUTE_BY_METHOD},
-    {"/action/async", "POST", "POST", api_action_async, NULL,
-     ROUTE_BY_METHOD},
+    {"/action/async", "POST", "POST", api_action_async, NULL, ROUTE_BY_METHOD},
 };
 
 static bool route_matches(const struct route *r, const char *path)
