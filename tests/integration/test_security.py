@@ -210,7 +210,8 @@ def test_allowed_and_denied_targets(service_factory, two_bmcs, env):
             assert "127.0.1.2" in body["details"]
     assert sim.stats("127.0.1.2")["connections"] == 0
     assert sim.stats("127.0.1.2")["requests"] == 0
-    assert svc.get("/metrics").json()["data"]["tasks_stored"] == 1
+    assert svc.get("/metrics", headers={"Accept": "application/json"}) \
+        .json()["data"]["tasks_stored"] == 1
 
 
 @pytest.mark.parametrize("ip", ["0.0.0.0", "0.0.0.1", "::", "::ffff:0.0.0.0",
