@@ -2,7 +2,9 @@
 #include "autoconfig.h"
 #include "probe_modules.h"
 
-#include <arpa/inet.h>
+#include "credentials.h"
+#include "policy.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -116,8 +118,14 @@ static int set_key(struct probe_module *m, const char *key, char *v)
         return copy_value(m->username, sizeof(m->username), v);
     if (!strcmp(key, "password"))
         return copy_value(m->password, sizeof(m->password), v);
-    if (!strcmp(key, "targets"))
+    if (!strcmp(key, "targets")) {
+        struct policy_cidrs cidrs;
+        char err[128];
+        if (policy_cidrs_parse(v, &cidrs, err, sizeof(err)))
+            return -1;
+        policy_cidrs_free(&cidrs);
         return copy_value(m->targets, sizeof(m->targets), v);
+    }
     return -1;
 }
 
@@ -129,20 +137,24 @@ static void module_defaults(struct probe_module *m, const char *name)
     m->collect = PROBE_POWER;
     m->timeout_seconds = 10;
     m->cache_seconds = 30;
-    m->cipher_suite = 17;
+    m->cipher_suite = -1; /* the credential's, else 17 */
 }
 
 /* A finished section: the rules that span keys. */
 static int check_module(const struct probe_module *m, char *why, size_t wlen)
 {
-    if (!m->username[0] || !m->password[0]) {
+    bool inline_creds = m->username[0] || m->password[0] || m->targets[0];
+
+    if (m->credential[0] && inline_creds) {
         snprintf(why, wlen,
-                 m->credential[0]
-                     ? "credential references (BMC_CREDENTIALS_FILE) are not "
-                       "available in this build yet; give username and "
-                       "password (interim)"
-                     : "needs credential (or, interim, username and "
-                       "password)");
+                 "credential and username/password/targets "
+                 "exclude each other");
+        return -1;
+    }
+    if (!m->credential[0] && (!m->username[0] || !m->password[0])) {
+        snprintf(why, wlen,
+                 "needs credential (a name from "
+                 "BMC_CREDENTIALS_FILE)");
         return -1;
     }
     return 0;
@@ -315,66 +327,38 @@ const struct probe_module *probe_modules_find(const char *name)
     return NULL;
 }
 
-/* IP as 16 bytes (IPv4 as ::ffff:a.b.c.d); false when not a literal. */
-static bool ip_bytes(const char *ip, unsigned char out[16])
-{
-    unsigned char v4[4];
-
-    if (inet_pton(AF_INET, ip, v4) == 1) {
-        memset(out, 0, 10);
-        out[10] = out[11] = 0xff;
-        memcpy(out + 12, v4, 4);
-        return true;
-    }
-    return inet_pton(AF_INET6, ip, out) == 1;
-}
-
-static bool cidr_one(const char *cidr, const unsigned char addr[16])
-{
-    char net[64];
-    unsigned char nb[16];
-    const char *slash = strchr(cidr, '/');
-    size_t n = slash ? (size_t)(slash - cidr) : strlen(cidr);
-    long bits;
-
-    if (n == 0 || n >= sizeof(net))
-        return false;
-    memcpy(net, cidr, n);
-    net[n] = '\0';
-    if (!ip_bytes(net, nb))
-        return false;
-    bool v4 = strchr(net, ':') == NULL;
-    bits = slash ? strtol(slash + 1, NULL, 10) : (v4 ? 32 : 128);
-    if (bits < 0 || bits > (v4 ? 32 : 128))
-        return false;
-    if (v4)
-        bits += 96;
-    for (long i = 0; i < bits; i++) {
-        unsigned char mask = (unsigned char)(0x80 >> (i % 8));
-        if ((addr[i / 8] & mask) != (nb[i / 8] & mask))
-            return false;
-    }
-    return true;
-}
-
 bool probe_cidr_match(const char *list, const char *ip)
 {
-    unsigned char addr[16];
-    char item[80];
+    struct policy_cidrs cidrs;
+    char err[128];
 
-    if (!ip_bytes(ip, addr))
+    if (!list || policy_cidrs_parse(list, &cidrs, err, sizeof(err)))
         return false;
-    for (const char *p = list; p && *p;) {
-        size_t n = strcspn(p, ",");
-        if (n < sizeof(item)) {
-            memcpy(item, p, n);
-            item[n] = '\0';
-            if (cidr_one(trim(item), addr))
-                return true;
-        }
-        p += n + (p[n] == ',');
-    }
-    return false;
+    bool in = policy_cidrs_match(&cidrs, ip);
+    policy_cidrs_free(&cidrs);
+    return in;
+}
+
+/* CONN's user and password (and pin, protocol, port, cipher suite where
+ * the module leaves them open) from M's credential for IP. */
+static int from_credential(const struct probe_module *m, const char *ip,
+                           struct bmc_conn *conn, char *why, size_t wlen)
+{
+    const struct credential *c;
+
+    if (credentials_find(m->credential, ip, &c, why, wlen))
+        return -1;
+    snprintf(conn->username, sizeof(conn->username), "%s", c->username);
+    memcpy(conn->password, c->password, sizeof(conn->password));
+    snprintf(conn->tls_pin, sizeof(conn->tls_pin), "%s", c->tls_pin);
+    if (!m->protocol_set && c->protocol)
+        conn->protocol = strcmp(c->protocol, "redfish") ? BMC_PROTO_IPMI
+                                                        : BMC_PROTO_REDFISH;
+    if (!conn->port)
+        conn->port = c->port;
+    if (conn->cipher_suite < 0)
+        conn->cipher_suite = c->cipher_suite;
+    return 0;
 }
 
 int probe_modules_credential(const struct probe_module *m, const char *ip,
@@ -382,19 +366,27 @@ int probe_modules_credential(const struct probe_module *m, const char *ip,
                              size_t wlen)
 {
     memset(conn, 0, sizeof(*conn));
-    if (!probe_cidr_match(m->targets, ip)) {
-        snprintf(why, wlen, "target %s is outside module %s's targets", ip,
-                 m->name);
-        return -1;
-    }
     snprintf(conn->ip, sizeof(conn->ip), "%s", ip);
-    snprintf(conn->username, sizeof(conn->username), "%s", m->username);
-    memcpy(conn->password, m->password, sizeof(conn->password));
+    if (policy_normalize_ip(conn->ip, sizeof(conn->ip)) ||
+        policy_check_target(conn->ip, why, wlen))
+        return -1;
     conn->protocol = m->protocol;
     conn->cipher_suite = m->cipher_suite;
-    conn->port = port                               ? port
-                 : m->port                          ? m->port
-                 : m->protocol == BMC_PROTO_REDFISH ? 443
-                                                    : 623;
+    conn->port = port ? port : m->port;
+    if (m->credential[0]) {
+        if (from_credential(m, conn->ip, conn, why, wlen))
+            return -1;
+    } else if (!probe_cidr_match(m->targets, conn->ip)) {
+        snprintf(why, wlen, "target %s is outside module %s's targets",
+                 conn->ip, m->name);
+        return -1;
+    } else { /* inline credentials (tests, single-BMC setups) */
+        snprintf(conn->username, sizeof(conn->username), "%s", m->username);
+        memcpy(conn->password, m->password, sizeof(conn->password));
+    }
+    if (conn->cipher_suite < 0)
+        conn->cipher_suite = 17;
+    if (!conn->port)
+        conn->port = conn->protocol == BMC_PROTO_REDFISH ? 443 : 623;
     return 0;
 }

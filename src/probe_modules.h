@@ -17,12 +17,13 @@
  * the file, line and key. Comment lines start with '#' or ';' (also after
  * a section's ']'; never after a value, which may contain them).
  *
- * INTERIM, until credential references (issue 17) are on main: a module
- * may carry `username`, `password` and `targets` (comma-separated CIDRs
- * the module may probe; default none) instead of `credential`. A module
- * with `credential` and no interim keys is refused at load, saying so.
- * probe_modules_credential is the one place that turns a module into a
- * connection: the lead replaces its body with the credential lookup.
+ * `credential` names a credential of BMC_CREDENTIALS_FILE (credentials.h):
+ * its username, password, tls_pin, and its protocol, port and cipher
+ * suite where the module does not set them; its `targets` bound what the
+ * module may probe. Instead of a credential a module may carry
+ * `username`, `password` and `targets` (comma-separated CIDRs; default
+ * none) itself (tests, a single-BMC setup); both at once is refused.
+ * Either way the target policy (policy_check_target) applies first.
  *
  * Loaded by the master at start (a bad file stops start-up) and inherited;
  * each process re-reads it when its size or mtime changes.
@@ -49,12 +50,13 @@ enum probe_collect {
 struct probe_module {
     char name[PROBE_NAME_MAX];
     enum bmc_protocol protocol;
+    bool protocol_set; /* else the credential's protocol, if it has one */
     char credential[PROBE_NAME_MAX];
     unsigned collect; /* enum probe_collect bits; default PROBE_POWER */
     double timeout_seconds, cache_seconds;
     int port;         /* 0: the protocol's default */
-    int cipher_suite; /* IPMI */
-    /* interim (see above) */
+    int cipher_suite; /* IPMI; -1: the credential's, else 17 */
+    /* inline credentials instead of `credential` (see above) */
     char username[BMC_USERNAME_MAX];
     char password[BMC_PASSWORD_MAX];
     char targets[PROBE_TARGETS_MAX];
@@ -71,9 +73,11 @@ int probe_modules_load_file(const char *path, char *err, size_t errlen);
 /* The module named NAME, or NULL. Valid until the next load. */
 const struct probe_module *probe_modules_find(const char *name);
 
-/* Fill CONN for probing IP (PORT 0: the module's) with module M: 0, or
- * 403-worthy -1 with WHY when the module may not be used for IP (outside
- * its targets). CONN's password is the caller's to wipe (conn_wipe). */
+/* Fill CONN for probing IP (PORT 0: the module's, the credential's, the
+ * protocol's) with module M: 0, or 403-worthy -1 with WHY when IP is
+ * refused by the target policy, is outside the credential's (or module's)
+ * targets, or the credential is unknown. CONN's password is the caller's
+ * to wipe (conn_wipe). */
 int probe_modules_credential(const struct probe_module *m, const char *ip,
                              int port, struct bmc_conn *conn, char *why,
                              size_t wlen);

@@ -263,6 +263,43 @@ def test_refusals_are_plain_text(svc, rf):
     assert svc.post("/probe", {}).status_code == 405
 
 
+def test_credential_references_and_target_policy(service_factory, rf,
+                                                  tmp_path):
+    creds = write_modules(tmp_path / "credentials.ini", f"""[dc1]
+username = admin
+password = {PASSWORD}
+targets = 127.0.0.0/8
+
+[dc_narrow]
+username = admin
+password = {PASSWORD}
+targets = 127.0.9.0/24
+""")
+    mods = write_modules(tmp_path / "m.ini", f"""[cred]
+credential = dc1
+port = {rf.port}
+
+[cred_narrow]
+credential = dc_narrow
+port = {rf.port}
+
+[cred_missing]
+credential = nobody
+""")
+    svc = service_factory({"BMC_PROBE_MODULES_FILE": mods,
+                           "BMC_CREDENTIALS_FILE": creds,
+                           "BMC_DENIED_TARGETS": "127.0.0.2/32"})
+    r = probe(svc, "cred", rf.host)
+    assert r.status_code == 200, r.text
+    assert val(parse(r.text), "bmc_up") == 1
+    for module, target in (("cred_narrow", rf.host),  # outside its targets
+                           ("cred_missing", rf.host),  # no such credential
+                           ("cred", "127.0.0.2")):  # the target policy
+        r = probe(svc, module, target)
+        assert r.status_code == 403, (module, target, r.text)
+        assert PASSWORD not in r.text
+
+
 def test_modules_file_must_be_0600(service_factory, tmp_path, rf):
     mods = write_modules(tmp_path / "m.ini", modules_text(rf.port))
     os.chmod(mods, 0o644)

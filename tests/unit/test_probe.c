@@ -140,6 +140,15 @@ START_TEST(modules_file)
         probe_modules_credential(m, "10.1.1.1", 0, &conn, why, sizeof(why)),
         -1);
     ck_assert_ptr_null(probe_modules_find("nope"));
+    /* a credential reference alone is a module (resolved when probing) */
+    ck_assert_int_eq(load("[c]\ncredential = dc1\n", 0600, err, sizeof(err)),
+                     0);
+    ck_assert_ptr_nonnull(m = probe_modules_find("c"));
+    ck_assert_str_eq(m->credential, "dc1");
+    /* no such credential loaded: refused */
+    ck_assert_int_eq(
+        probe_modules_credential(m, "10.1.1.1", 0, &conn, why, sizeof(why)),
+        -1);
 }
 END_TEST
 
@@ -155,8 +164,9 @@ START_TEST(modules_file_refused)
         "username=u\n",
         "[a]\nusername=u\npassword=p\n[a]\nusername=u\npassword=p\n",
         "[bad name]\nusername=u\npassword=p\n",
-        "[a]\ncredential = dc1\n", /* references: not in this build yet */
+        "[a]\ncredential = dc1\nusername=u\npassword=p\n", /* both */
         "[a]\nusername=u\n",
+        "[a]\nusername=u\npassword=p\ntargets = 10.0.0.0/99\n",
     };
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
