@@ -2,6 +2,7 @@
 #include "autoconfig.h"
 #include "log.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -87,15 +88,30 @@ void log_event(enum bmc_log_level level, const char *event, const char *fmt,
     (void)w;
 }
 
+/* BMC_LOG_FILE as the last log_reopen read it, for the signal-safe form. */
+static char log_path[4096];
+
 void log_reopen(void)
 {
     const char *path = getenv("BMC_LOG_FILE");
 
-    if (!path || !*path)
+    if (!path || !*path || strlen(path) >= sizeof(log_path))
         return;
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-    if (fd < 0)
-        return;
-    dup2(fd, STDERR_FILENO);
-    close(fd);
+    memcpy(log_path, path, strlen(path) + 1);
+    log_reopen_signal_safe();
+}
+
+void log_reopen_signal_safe(void)
+{
+    int saved = errno;
+
+    if (log_path[0]) {
+        int fd =
+            open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+        if (fd >= 0) {
+            dup2(fd, STDERR_FILENO);
+            close(fd);
+        }
+    }
+    errno = saved;
 }

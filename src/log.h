@@ -24,6 +24,11 @@ const char *log_quote(const char *s, char *buf, size_t buflen);
 /* Re-open stderr on the log file named by BMC_LOG_FILE, if any (SIGHUP). */
 void log_reopen(void);
 
+/* The same with the path log_reopen last read, using only async-signal-safe
+ * calls (open, dup2, close): for a SIGHUP handler, so an idle process
+ * blocked in accept() moves to the new file at once. */
+void log_reopen_signal_safe(void);
+
 #define log_debug(ev, ...) log_event(BMC_LOG_DEBUG, ev, __VA_ARGS__)
 #define log_info(ev, ...)  log_event(BMC_LOG_INFO, ev, __VA_ARGS__)
 #define log_warn(ev, ...)  log_event(BMC_LOG_WARNING, ev, __VA_ARGS__)

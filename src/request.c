@@ -293,10 +293,14 @@ static enum bmc_err apply_credential(json_object *obj, struct api_request *out,
     if (rc)
         return (enum bmc_err)rc;
     *eff = json_object_new_object();
-    json_object_object_foreach(obj, key, val)
-    {
-        json_object_object_add(*eff, key, json_object_get(val));
-    }
+    /* json-c's iterator, not json_object_object_foreach: cppcheck cannot
+     * parse that macro here (unknownMacro) */
+    struct json_object_iterator it = json_object_iter_begin(obj),
+                                end = json_object_iter_end(obj);
+    for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it))
+        json_object_object_add(
+            *eff, json_object_iter_peek_name(&it),
+            json_object_get(json_object_iter_peek_value(&it)));
     json_object_object_add(*eff, "username",
                            json_object_new_string(c->username));
     json_object_object_add(*eff, "password",

@@ -42,7 +42,8 @@ static void on_usr1(int sig)
 static void on_hup(int sig)
 {
     (void)sig;
-    worker_reopen_logs = 1;
+    worker_reopen_logs = 1;   /* credentials are re-read before the next one */
+    log_reopen_signal_safe(); /* at once, even while idle in accept() */
 }
 
 static void install_signals(void)
