@@ -21,7 +21,7 @@ const char *bmc_protocol_name(enum bmc_protocol protocol);
 int bmc_protocol_parse(const char *name, enum bmc_protocol *out);
 
 #define BMC_IP_MAX       64  /* textual IPv4/IPv6 literal, NUL included */
-#define BMC_USERNAME_MAX 65  /* 64 characters + NUL */
+#define BMC_USERNAME_MAX (64 * 4 + 1) /* 64 UTF-8 characters + NUL */
 #define BMC_PASSWORD_MAX 257 /* 256 bytes + NUL */
 #define BMC_TLS_PIN_MAX  256 /* "sha256//<base64>[;sha256//...]" + NUL */
 

@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -49,12 +50,55 @@ static bool has_value(json_object *obj, const char *key)
 }
 
 /* Count UTF-8 code points (json-c has validated the encoding). */
-static size_t utf8_chars(const char *s)
+/* Length of the UTF-8 sequence led by C (0: not a lead byte) and the
+ * smallest code point it may carry (shorter forms are overlong). */
+static int utf8_lead(unsigned char c, uint32_t *cp, uint32_t *min)
 {
-    size_t n = 0;
-    for (; *s; s++)
-        if (((unsigned char)*s & 0xC0) != 0x80)
-            n++;
+    if (c < 0x80) {
+        *cp = c;
+        *min = 0;
+        return 1;
+    }
+    if ((c & 0xE0) == 0xC0) {
+        *cp = c & 0x1F;
+        *min = 0x80;
+        return 2;
+    }
+    if ((c & 0xF0) == 0xE0) {
+        *cp = c & 0x0F;
+        *min = 0x800;
+        return 3;
+    }
+    if ((c & 0xF8) == 0xF0) {
+        *cp = c & 0x07;
+        *min = 0x10000;
+        return 4;
+    }
+    return 0;
+}
+
+/* Code points in S, or -1 when S is not valid UTF-8 (stray continuation
+ * byte, truncated or overlong sequence, surrogate, above U+10FFFF). */
+static long utf8_chars(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    long n = 0;
+
+    while (*p) {
+        uint32_t cp, min;
+        int len = utf8_lead(*p++, &cp, &min);
+
+        if (len == 0)
+            return -1;
+        for (int i = 1; i < len; i++, p++) {
+            if ((*p & 0xC0) != 0x80)
+                return -1;
+            cp = (cp << 6) | (*p & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return -1;
+        n++;
+    }
     return n;
 }
 
@@ -130,10 +174,11 @@ static enum bmc_err check_username(json_object *obj, struct api_request *out,
     if (!has_value(obj, "username"))
         return fail(BMC_ERR_INVALID_USERNAME, details, dlen,
                     "%susername is required", "");
-    if (!u || len == 0 || utf8_chars(u) > 64 || len >= BMC_USERNAME_MAX ||
-        has_control_chars(u))
+    if (!u || len == 0 || len >= BMC_USERNAME_MAX || utf8_chars(u) < 1 ||
+        utf8_chars(u) > 64 || has_control_chars(u))
         return fail(BMC_ERR_INVALID_USERNAME, details, dlen,
-                    "%susername must be a string of 1 to 64 characters", "");
+                    "%susername must be a UTF-8 string of 1 to 64 characters",
+                    "");
     memcpy(out->conn.username, u, len + 1);
     return 0;
 }

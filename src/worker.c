@@ -139,6 +139,11 @@ int worker_parse_params(char **envp, struct http_request *req,
                        "Content-Length is not a number");
         return -1;
     }
+    if (len == 0) {
+        response_error(resp, BMC_ERR_INVALID_REQUEST, NULL, NULL,
+                       "the body is empty: a POST must carry a JSON object");
+        return -1;
+    }
     if (len > HTTP_MAX_BODY) {
         response_error(resp, BMC_ERR_BODY_TOO_LARGE, NULL, NULL,
                        "the body may be at most %d bytes", HTTP_MAX_BODY);
