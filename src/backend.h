@@ -20,9 +20,9 @@ const char *bmc_protocol_name(enum bmc_protocol protocol);
 /* The protocol called NAME; 0, or -1 when NAME is none of them. */
 int bmc_protocol_parse(const char *name, enum bmc_protocol *out);
 
-#define BMC_IP_MAX       64 /* textual IPv4/IPv6 literal, NUL included */
-#define BMC_USERNAME_MAX (64 * 4 + 1) /* 64 UTF-8 characters + NUL */
-#define BMC_PASSWORD_MAX 257          /* 256 bytes + NUL */
+#define BMC_IP_MAX       64  /* textual IPv4/IPv6 literal, NUL included */
+#define BMC_USERNAME_MAX 257 /* 64 UTF-8 characters (<= 4 bytes each) + NUL */
+#define BMC_PASSWORD_MAX 257 /* 256 bytes + NUL */
 #define BMC_TLS_PIN_MAX  256 /* "sha256//<base64>[;sha256//...]" + NUL */
 
 /* The BMC a request names. The password lives only here, in the memory of

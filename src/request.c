@@ -165,6 +165,9 @@ static enum bmc_err check_ip(json_object *obj, struct api_request *out,
     return policy_check_target(out->conn.ip, details, dlen);
 }
 
+_Static_assert(BMC_USERNAME_MAX >= 64 * 4 + 1,
+               "a username is up to 64 UTF-8 characters of 4 bytes");
+
 static enum bmc_err check_username(json_object *obj, struct api_request *out,
                                    char *details, size_t dlen)
 {
