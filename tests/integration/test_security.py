@@ -696,7 +696,12 @@ def test_no_password_in_core_or_proc(service_factory, redfish_sim, tmp_path):
     assert re.search(r"Max core file size\s+0\s+0", limits), limits
     # gcore (root may still read the memory): the secret is wiped everywhere
     found = []
-    if shutil.which("gcore") and os.geteuid() == 0:
+    # Not under AddressSanitizer: a core of an ASan process holds its whole
+    # shadow memory (tens of GiB written to disk); the plain build's pass
+    # runs this check.
+    from fixtures_service import DAEMON
+    asan = b"__asan_init" in pathlib.Path(DAEMON).read_bytes()
+    if shutil.which("gcore") and os.geteuid() == 0 and not asan:
         for pid in pids:
             out = tmp_path / f"core.{pid}"
             r = subprocess.run(["gcore", "-o", str(tmp_path / "core"), str(pid)],
