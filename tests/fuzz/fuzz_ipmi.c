@@ -24,7 +24,7 @@ static void check_users(json_object *res)
         const char *key;
         json_type type;
     } keys[] = {
-        {"id", json_type_int},           {"name", json_type_string},
+        {"id", json_type_string},        {"name", json_type_string},
         {"role", json_type_string},      {"enabled", json_type_boolean},
         {"callin", json_type_boolean},   {"link_auth", json_type_boolean},
         {"ipmi_msg", json_type_boolean}, {"privilege", json_type_string}};
@@ -42,8 +42,11 @@ static void check_users(json_object *res)
             if (!json_object_object_get_ex(u, keys[k].key, &v) ||
                 !json_object_is_type(v, keys[k].type))
                 abort();
-        int id = json_object_get_int(json_object_object_get(u, "id"));
-        if (id < 0 || id > 255)
+        /* ids are strings ("3"), of a slot 0..255 */
+        char *end;
+        long id = strtol(
+            json_object_get_string(json_object_object_get(u, "id")), &end, 10);
+        if (*end || id < 0 || id > 255)
             abort();
     }
     json_object_put(res);
