@@ -7,15 +7,13 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 void http_response_init(struct http_response *resp)
 {
+    /* every field, so one added later (www_authenticate) starts known */
+    memset(resp, 0, sizeof(*resp));
     resp->status = 500;
-    resp->body = NULL;
-    resp->text = NULL;
-    resp->content_type = NULL;
-    resp->retry_after = 0;
-    resp->allow = NULL;
 }
 
 void http_response_clear(struct http_response *resp)
