@@ -2476,3 +2476,70 @@ out:
         close(fd);
     return c.problems;
 }
+
+/* ---- fleet operations (WIP: filled in by the following commits) ------ */
+
+enum ts_rc taskstore_create_bulk(struct taskstore *ts,
+                                 const struct task_new *p,
+                                 const struct task_child *kids, size_t n,
+                                 char parent_id[TASK_ID_LEN + 1],
+                                 char (*child_ids)[TASK_ID_LEN + 1])
+{
+    (void)ts, (void)p, (void)kids, (void)n, (void)parent_id, (void)child_ids;
+    return TS_ERROR;
+}
+
+enum ts_rc taskstore_claim_bulk(struct taskstore *ts, const char *parent_id,
+                                pid_t from, pid_t owner)
+{
+    (void)ts, (void)parent_id, (void)from, (void)owner;
+    return TS_ERROR;
+}
+
+enum ts_rc taskstore_abandon_bulk(struct taskstore *ts, const char *parent_id,
+                                  pid_t owner, const char *details)
+{
+    (void)ts, (void)parent_id, (void)owner, (void)details;
+    return TS_ERROR;
+}
+
+enum ts_rc taskstore_progress(struct taskstore *ts, const char *id,
+                              struct task_progress *out)
+{
+    (void)ts, (void)id;
+    memset(out, 0, sizeof(*out));
+    return TS_NOT_FOUND;
+}
+
+enum ts_rc taskstore_children(struct taskstore *ts, const char *id,
+                              size_t offset, size_t max,
+                              char (*ids)[TASK_ID_LEN + 1], size_t *n,
+                              size_t *total)
+{
+    (void)ts, (void)id, (void)offset, (void)max, (void)ids;
+    *n = *total = 0;
+    return TS_NOT_FOUND;
+}
+
+enum ts_rc taskstore_cancel(struct taskstore *ts, const char *id,
+                            const char *details, long *cancelled)
+{
+    (void)ts, (void)id, (void)details;
+    *cancelled = 0;
+    return TS_ERROR;
+}
+
+enum ts_rc taskstore_callback_next(struct taskstore *ts, double now,
+                                   struct task_callback_due *out)
+{
+    (void)ts, (void)now, (void)out;
+    return TS_NOT_FOUND;
+}
+
+enum ts_rc taskstore_callback_record(struct taskstore *ts, const char *id,
+                                     enum callback_state state, double next_at,
+                                     const char *last_error)
+{
+    (void)ts, (void)id, (void)state, (void)next_at, (void)last_error;
+    return TS_NOT_FOUND;
+}

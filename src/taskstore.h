@@ -15,9 +15,14 @@
  *   [arena, end)     blocks with a 16-byte header {tag, size class, link}:
  *                    task records (128 bytes, sealed by a checksum, as
  *                    are their blobs), variable-length blobs (task
- *                    strings; result + error texts), the id index (open
- *                    addressing, linear probing, O(1) lookup), free blocks
- *                    on per-size-class free lists (reused after sweeps).
+ *                    strings incl. parent id and callback url; result +
+ *                    error texts), extensions (a parent's progress
+ *                    counters, a task's callback state), a parent's child
+ *                    id list, the id index (open addressing, linear
+ *                    probing, O(1) lookup), free blocks on per-size-class
+ *                    free lists (reused after sweeps).
+ * Version 3 added the extensions and child lists (a version 2 file is a
+ * version 3 file without them: it is upgraded in place at open).
  * The file grows inside one fixed mapping (fallocate/ftruncate), up to
  * opts.max_bytes (BMC_STORE_MAX_BYTES, at most 64 GiB); beyond it creates
  * answer TS_FULL. A result above TASKSTORE_MAX_RESULT_BYTES (1 MiB) or a
@@ -63,11 +68,37 @@ struct taskstore_opts {
     double lock_timeout_s; /* bound on waiting for the mutex; <= 0: 2 s */
 };
 
+#define TASKSTORE_MAX_CHILDREN 10000
+#define TASKSTORE_MAX_URL      2048
+#define TASKSTORE_MAX_CB_ERROR 255 /* last_error kept, cut at a UTF-8 char */
+
 struct task_new {
     const char *method, *ip, *protocol, *request_id; /* NULL = absent */
     enum task_status status;                         /* QUEUED or RUNNING */
     pid_t owner;                                     /* process that runs it */
     const char *requested_by; /* the service token's name; NULL: none */
+    const char *parent_id;    /* set by create_bulk for children; else NULL */
+    const char *callback_url; /* NULL: no callback (<= TASKSTORE_MAX_URL) */
+};
+
+struct task_child {          /* one target of a bulk submission */
+    struct task_new t;       /* t.status QUEUED (to run) or FAILED */
+    enum bmc_err error_code; /* FAILED: its code (e.g. 4001) */
+    const char *error_message, *details;
+};
+
+struct task_progress {
+    long total, queued, running, success, failed;
+};
+
+enum callback_state { CB_NONE, CB_PENDING, CB_DELIVERED, CB_FAILED };
+
+struct task_callback_due {
+    char id[TASK_ID_LEN + 1];
+    char url[TASKSTORE_MAX_URL + 1];
+    int attempts;
+    char delivery_id[TASK_ID_LEN + 1]; /* fixed per task: the receiver's
+                                          de-duplication key */
 };
 
 struct taskstore_stats {
@@ -93,7 +124,9 @@ enum ts_rc taskstore_open(const char *path, const struct taskstore_opts *opts,
 void taskstore_close(struct taskstore *ts);
 
 /* Record a new task (status QUEUED or RUNNING, started now); its id into
- * ID_OUT. TS_FULL / TS_BUSY / TS_TOO_LARGE / TS_ERROR. */
+ * ID_OUT. With t->callback_url its callback is PENDING (attempts 0, due
+ * when the task ends). t->parent_id must be NULL (children come only from
+ * taskstore_create_bulk). TS_FULL / TS_BUSY / TS_TOO_LARGE / TS_ERROR. */
 enum ts_rc taskstore_create(struct taskstore *ts, const struct task_new *t,
                             char id_out[TASK_ID_LEN + 1]);
 
@@ -103,7 +136,7 @@ enum ts_rc taskstore_create_at(struct taskstore *ts, const struct task_new *t,
                                char id_out[TASK_ID_LEN + 1]);
 
 /* QUEUED -> RUNNING under OWNER (started_at set now). TS_NOT_FOUND if
- * unknown or finished. */
+ * unknown, finished or a parent. */
 enum ts_rc taskstore_mark_running(struct taskstore *ts, const char *id,
                                   pid_t owner);
 
@@ -131,11 +164,93 @@ enum ts_rc taskstore_finish(struct taskstore *ts, const char *id,
 /* The task as a new json object (caller puts it): status, method, ip,
  * protocol, request_id, requested_by (null when none), submitted_at,
  * started_at (null until it runs), completed_at, duration, result,
- * error_code, error_message, details (only the keys that apply).
+ * error_code, error_message, details (only the keys that apply); a child's
+ * `parent` (its parent's id); a parent's `progress` {total, queued,
+ * running, success, failed} (its counters: O(1), no walk over children);
+ * with a callback_url `callback` {url, state "pending"|"delivered"|
+ * "failed", attempts, last_error (or null), delivery_id}.
  * TS_NOT_FOUND (also malformed/non-v7/future ids), TS_EXPIRED (id time
  * older than retention), TS_BUSY, TS_ERROR. */
 enum ts_rc taskstore_get(struct taskstore *ts, const char *id,
                          json_object **task_out);
+
+/* ---- fleet operations (issue 22) --------------------------------------
+ * Rules every operation keeps: whenever a child leaves QUEUED or RUNNING
+ * (mark_running, finish, abandon(_bulk), cancel, fail_owned_by,
+ * fail_dead_owners, the restart failing at open, salvage) its parent's
+ * counters change in the same journaled step, and the child that ends last
+ * ends the parent: SUCCESS when every child succeeded, else FAILED 3001
+ * "Method execution failed", details "N of M children failed". A parent is
+ * never failed by itself by fail_owned_by / fail_dead_owners / the restart
+ * while it has queued or running children: they end it. Operations over
+ * many children (claim_bulk, abandon_bulk, cancel, the fail sweeps) hold
+ * the lock throughout and commit child by child: a process killed inside
+ * one leaves a consistent prefix done (counters equal the children), never
+ * a torn child. */
+
+/* The parent (P: method, request_id, requested_by, callback_url; status
+ * RUNNING, owner = the submitter) and its N children (1..10,000), created
+ * in ONE locked operation: all of them exist or none (a crash at any
+ * instruction leaves none after repair). Children created FAILED count as
+ * failed at once; if none is QUEUED the parent ends at once (as above).
+ * Children have no callback (KIDS[i].t.callback_url and parent_id are
+ * ignored). Ids to PARENT_ID and CHILD_IDS[0..N-1] (in order). TS_ERROR
+ * for N out of range or a child status other than QUEUED/FAILED. */
+enum ts_rc taskstore_create_bulk(struct taskstore *ts,
+                                 const struct task_new *p,
+                                 const struct task_child *kids, size_t n,
+                                 char parent_id[TASK_ID_LEN + 1],
+                                 char (*child_ids)[TASK_ID_LEN + 1]);
+
+/* The bulk hand-off (two-party commit, as taskstore_claim/abandon): the
+ * executor takes the parent and every child still QUEUED and owned by FROM
+ * (they become owned by OWNER, still QUEUED); the worker that must answer
+ * 503 instead fails the parent and every queued child with 3004 DETAILS.
+ * Exactly one of the two wins (TS_NOT_FOUND for the loser). The decision
+ * is the parent's owner: claim moves the children first and the parent
+ * last, abandon fails the parent first; a claim killed half-way leaves the
+ * parent the worker's, whose abandon then fails every queued child. */
+enum ts_rc taskstore_claim_bulk(struct taskstore *ts, const char *parent_id,
+                                pid_t from, pid_t owner);
+enum ts_rc taskstore_abandon_bulk(struct taskstore *ts, const char *parent_id,
+                                  pid_t owner, const char *details);
+
+/* Counters of a parent (O(1)); TS_NOT_FOUND when ID is not a parent. */
+enum ts_rc taskstore_progress(struct taskstore *ts, const char *id,
+                              struct task_progress *out);
+
+/* Child ids of parent ID from OFFSET, at most MAX, into IDS; count to *N,
+ * total to *TOTAL (OFFSET >= total: *N = 0). TS_NOT_FOUND when ID is not a
+ * parent (TS_EXPIRED as taskstore_get). */
+enum ts_rc taskstore_children(struct taskstore *ts, const char *id,
+                              size_t offset, size_t max,
+                              char (*ids)[TASK_ID_LEN + 1], size_t *n,
+                              size_t *total);
+
+/* Cancel: a parent's QUEUED children (or the task itself if it is a single
+ * QUEUED task) -> FAILED 3004 DETAILS, in one locked operation; the count
+ * to *CANCELLED (0 for a running or finished task). TS_NOT_FOUND for an
+ * unknown id. */
+enum ts_rc taskstore_cancel(struct taskstore *ts, const char *id,
+                            const char *details, long *cancelled);
+
+/* ---- callback state (the store keeps it, the executor delivers) ------ */
+
+/* The oldest task whose callback is PENDING, whose task has ended, and
+ * whose next attempt time <= NOW (unix seconds): TS_OK and *OUT, or
+ * TS_NOT_FOUND when none is due. O(1) amortised: ended tasks with a
+ * pending callback are on a list in the store ordered by next attempt
+ * time. It does not lease: one delivery thread calls it. */
+enum ts_rc taskstore_callback_next(struct taskstore *ts, double now,
+                                   struct task_callback_due *out);
+
+/* Record one delivery attempt of task ID's callback: DELIVERED, or still
+ * PENDING with the next attempt at NEXT_AT, or FAILED (budget spent);
+ * LAST_ERROR (NULL: none) kept for the task JSON; attempts + 1.
+ * TS_NOT_FOUND when ID has no callback still pending. */
+enum ts_rc taskstore_callback_record(struct taskstore *ts, const char *id,
+                                     enum callback_state state, double next_at,
+                                     const char *last_error);
 
 /* Number of tasks RUNNING now (O(1)). */
 enum ts_rc taskstore_count_running(struct taskstore *ts, long *n);
