@@ -50,12 +50,15 @@
 #define VALGRIND_MAKE_MEM_DEFINED(a, n)  ((void)(a), (void)(n))
 #endif
 
-#define TS_MAGIC     "BMCTASKS"
-#define HDR_SIZE     4096u
-#define JOURNAL_OFF  HDR_SIZE
-#define JOURNAL_SIZE (256u * 1024u)
-#define ARENA_OFF    ((uint64_t)JOURNAL_OFF + JOURNAL_SIZE)
-#define NCLASS       112 /* classes 64 B .. 16 GiB, four per doubling */
+#define TS_MAGIC "BMCTASKS"
+/* A version 2 file is a version 3 file without extensions, child lists or
+ * callbacks (its header's new fields are zero): open upgrades it. */
+#define TS_FORMAT_UPGRADABLE 2
+#define HDR_SIZE             4096u
+#define JOURNAL_OFF          HDR_SIZE
+#define JOURNAL_SIZE         (256u * 1024u)
+#define ARENA_OFF            ((uint64_t)JOURNAL_OFF + JOURNAL_SIZE)
+#define NCLASS               112 /* classes 64 B .. 16 GiB, four per doubling */
 /* index entries hold offset / 16 in 32 bits */
 #define MAX_STORE            (64LL << 30)
 #define DEFAULT_MAX          (4LL << 30)
@@ -72,6 +75,8 @@ enum blk_tag {
     TAG_META = 0x4154454d,   /* "META" */
     TAG_RESULT = 0x544c5352, /* "RSLT" */
     TAG_INDEX = 0x58444e49,  /* "INDX" */
+    TAG_EXT = 0x444e5458,    /* "XTND" (format 3) */
+    TAG_KIDS = 0x5344494b,   /* "KIDS" (format 3) */
 };
 
 /* Every arena block starts with this. LINK: free-list next (FREE), FIFO
@@ -84,7 +89,9 @@ struct ts_blk {
 
 /* SUM seals every field but the list links (h.link, act_prev, act_next),
  * and META_SUM / RESULT_SUM the blobs' bodies, so that salvage after a
- * host crash (torn pages) keeps exactly the records that are intact. */
+ * host crash (torn pages) keeps exactly the records that are intact.
+ * EXT (format 3; 0 in older records): offset / 16 of the task's extension
+ * block (a parent's counters and child list, a callback's state). */
 struct ts_rec {
     struct ts_blk h;
     uint8_t id[16];
@@ -95,8 +102,28 @@ struct ts_rec {
     int32_t owner, error_code;
     uint32_t status, hash;
     uint32_t meta_sum, result_sum;
-    uint32_t sum, spare;
+    uint32_t sum, ext;
 };
+
+/* The extension of a parent or of a task with a callback (TAG_EXT; h.link
+ * = its record). Mutable, journaled like records: SUM seals every field
+ * but the pending-callback links. KIDS: the TAG_KIDS block of a parent
+ * (body: uint64 count, then the children's 16-byte ids in order; sealed by
+ * KIDS_SUM, never changed). */
+struct ts_ext {
+    struct ts_blk h;
+    uint64_t kids, total;
+    uint64_t queued, running, success, failed; /* a parent's counters */
+    uint64_t cb_prev, cb_next; /* pending-callback list (ext offsets) */
+    double cb_next_at;         /* next attempt (ended tasks only) */
+    uint32_t cb_state, cb_attempts;
+    uint8_t delivery_id[16];
+    uint32_t kids_sum, sum;
+    char last_error[TASKSTORE_MAX_CB_ERROR + 1];
+};
+
+/* The bytes a counter or callback-state change journals (not the text). */
+#define EXT_HEAD offsetof(struct ts_ext, last_error)
 
 /* Blob body after the block header: nfield, len[nfield] (UINT32_MAX =
  * absent), then each present string with its NUL. */
@@ -108,6 +135,8 @@ enum {
     META_PROTOCOL,
     META_REQUEST_ID,
     META_REQUESTED_BY,
+    META_PARENT,       /* format 3: a child's parent id */
+    META_CALLBACK_URL, /* format 3 */
     META_N
 };
 enum { RES_RESULT, RES_ERROR_MESSAGE, RES_DETAILS, RES_N };
@@ -131,11 +160,15 @@ struct ts_hdr {
     uint64_t index_off, index_slots;
     uint64_t created_total, removed_total;
     uint64_t free_head[NCLASS];
+    /* format 3 (zero in a version 2 header): ended tasks whose callback is
+     * pending, ordered by next attempt time (ext offsets) */
+    uint64_t cb_head, cb_tail;
 };
 
 _Static_assert(sizeof(struct ts_hdr) <= HDR_SIZE, "header fits its page");
 _Static_assert(sizeof(struct ts_rec) == 128, "record is 128 bytes");
 _Static_assert(sizeof(struct ts_blk) == 16, "block header is 16 bytes");
+_Static_assert(sizeof(struct ts_ext) % 8 == 0, "extension is 8-aligned");
 
 #define LIVE_OFF   offsetof(struct ts_hdr, file_bytes)
 #define LAYOUT_LEN offsetof(struct ts_hdr, layout_sum)
@@ -150,6 +183,7 @@ struct taskstore {
     int retention_days, node_id;
     double lock_timeout_s;
     bool op_freed;     /* this operation freed a block: do not reuse any */
+    uint64_t op_ext;   /* extension journaled whole in this operation */
     uint64_t vg_valid; /* mapping bytes valgrind may read (see above) */
 };
 
@@ -319,6 +353,7 @@ static int jsave(struct taskstore *ts, uint64_t off, uint64_t len)
 static void journal_commit(struct taskstore *ts)
 {
     ts->op_freed = false;
+    ts->op_ext = 0;
     test_point();
     order_barrier();
     __atomic_store_n(&ts->h->journal_used, 0, __ATOMIC_RELEASE);
@@ -442,6 +477,7 @@ static int ts_unlock(struct taskstore *ts, int rc)
     char why[128];
 
     ts->op_freed = false;
+    ts->op_ext = 0;
     if (rc == TS_OK) {
         journal_commit(ts);
     } else if (journal_rollback(ts->base, ts->h->file_bytes, why,
@@ -710,12 +746,13 @@ static void index_put_fresh(uint64_t *s, uint64_t n, uint64_t e)
     s[i] = e;
 }
 
-/* Replace the index by one at least twice as large (fresh block, so the
- * rehash needs no journal; only the header switch and the free do). */
-static int index_grow(struct taskstore *ts)
+/* Replace the index by one of at least WANT slots (fresh block, so the
+ * rehash, and any insert into it in the same operation, needs no journal;
+ * only the header switch and the free do). */
+static int index_rebuild(struct taskstore *ts, uint64_t want)
 {
     struct ts_hdr *h = ts->h;
-    uint64_t want = h->index_slots ? h->index_slots * 2 : 1022, off, n;
+    uint64_t off, n;
     int rc =
         arena_alloc(ts, sizeof(struct ts_blk) + want * 8, TAG_INDEX, &off);
 
@@ -737,6 +774,13 @@ static int index_grow(struct taskstore *ts)
     if (JSET(ts, h->index_off, off) || JSET(ts, h->index_slots, n))
         return TS_ERROR;
     return TS_OK;
+}
+
+/* Replace the index by one at least twice as large. */
+static int index_grow(struct taskstore *ts)
+{
+    uint64_t n = ts->h->index_slots;
+    return index_rebuild(ts, n ? n * 2 : 1022);
 }
 
 static int index_insert(struct taskstore *ts, uint32_t tag, uint64_t rec_off)
@@ -788,6 +832,213 @@ static int index_remove(struct taskstore *ts, uint64_t pos)
         i = j;
     }
     s[i] = 0;
+    return TS_OK;
+}
+
+/* ---- extensions: a parent's counters, a callback's state ------------- */
+
+static struct ts_ext *rec_ext(struct taskstore *ts, const struct ts_rec *r)
+{
+    return r->ext ? at(ts, (uint64_t)r->ext << 4) : NULL;
+}
+
+static uint32_t ext_sum(const struct ts_ext *e)
+{
+    struct ts_ext c = *e;
+
+    c.cb_prev = c.cb_next = 0;
+    c.sum = 0;
+    return fnv32(2166136261u, &c, sizeof(c));
+}
+
+static void ext_seal(struct ts_ext *e)
+{
+    e->sum = ext_sum(e);
+}
+
+/* Journal the counters and callback state of the extension at OFF (once
+ * per operation: the oldest copy is what a rollback restores). */
+static int ext_save(struct taskstore *ts, uint64_t off)
+{
+    if (ts->op_ext == off)
+        return 0;
+    if (jsave(ts, off, EXT_HEAD))
+        return -1;
+    ts->op_ext = off;
+    return 0;
+}
+
+/* Field I of the META blob of record R, in place (NULL if absent). */
+static const char *meta_field(struct taskstore *ts, const struct ts_rec *r,
+                              uint32_t i)
+{
+    return r->meta
+               ? blob_field(
+                     (const char *)at(ts, r->meta) + sizeof(struct ts_blk), i)
+               : NULL;
+}
+
+static uint64_t record_lookup(struct taskstore *ts, const uint8_t id[16]);
+
+/* The record of the parent of R (0: R is no child, or its parent is
+ * gone) and its extension into *EXT. */
+static uint64_t parent_of(struct taskstore *ts, const struct ts_rec *r,
+                          struct ts_ext **ext)
+{
+    const char *pid = meta_field(ts, r, META_PARENT);
+    uint8_t bin[16];
+    uint64_t off;
+
+    *ext = NULL;
+    if (!pid || taskid_decode(pid, bin) || !(off = record_lookup(ts, bin)))
+        return 0;
+    *ext = rec_ext(ts, at(ts, off));
+    return *ext && (*ext)->kids ? off : 0;
+}
+
+static bool is_parent(struct taskstore *ts, const struct ts_rec *r)
+{
+    const struct ts_ext *e = rec_ext(ts, r);
+    return e && e->kids;
+}
+
+/* A finished child whose parent still runs: kept like an active task
+ * (retention and the cap never split a running bulk). */
+static bool child_of_active(struct taskstore *ts, const struct ts_rec *r)
+{
+    struct ts_ext *e;
+    uint64_t p = parent_of(ts, r, &e);
+    return p && status_active(((struct ts_rec *)at(ts, p))->status);
+}
+
+/* Append-sorted insert of the extension at OFF into the pending-callback
+ * list by cb_next_at, walking from the tail (new entries are the latest:
+ * amortised O(1)). Its own links are written by the caller's journal. */
+static int cb_insert(struct taskstore *ts, uint64_t off)
+{
+    struct ts_hdr *h = ts->h;
+    struct ts_ext *e = at(ts, off);
+    uint64_t prev = h->cb_tail;
+
+    while (prev && ((struct ts_ext *)at(ts, prev))->cb_next_at > e->cb_next_at)
+        prev = ((struct ts_ext *)at(ts, prev))->cb_prev;
+    uint64_t next =
+        prev ? ((struct ts_ext *)at(ts, prev))->cb_next : h->cb_head;
+    if (jsave(ts, off + offsetof(struct ts_ext, cb_prev), 16))
+        return TS_ERROR;
+    e->cb_prev = prev;
+    e->cb_next = next;
+    if (prev ? JSET(ts, ((struct ts_ext *)at(ts, prev))->cb_next, off)
+             : JSET(ts, h->cb_head, off))
+        return TS_ERROR;
+    if (next ? JSET(ts, ((struct ts_ext *)at(ts, next))->cb_prev, off)
+             : JSET(ts, h->cb_tail, off))
+        return TS_ERROR;
+    return TS_OK;
+}
+
+static int cb_unlink(struct taskstore *ts, uint64_t off)
+{
+    struct ts_hdr *h = ts->h;
+    struct ts_ext *e = at(ts, off);
+    int bad = 0;
+
+    bad |= e->cb_prev
+               ? JSET(ts, ((struct ts_ext *)at(ts, e->cb_prev))->cb_next,
+                      e->cb_next)
+               : JSET(ts, h->cb_head, e->cb_next);
+    bad |= e->cb_next
+               ? JSET(ts, ((struct ts_ext *)at(ts, e->cb_next))->cb_prev,
+                      e->cb_prev)
+               : JSET(ts, h->cb_tail, e->cb_prev);
+    bad |= jsave(ts, off + offsetof(struct ts_ext, cb_prev), 16);
+    e->cb_prev = e->cb_next = 0;
+    return bad ? TS_ERROR : TS_OK;
+}
+
+/* Whether the extension at OFF is on the pending-callback list. */
+static bool cb_listed(struct taskstore *ts, uint64_t off)
+{
+    const struct ts_ext *e = at(ts, off);
+    return e->cb_prev || e->cb_next || ts->h->cb_head == off;
+}
+
+/* The task at OFF has just ended at NOW: its pending callback becomes
+ * due. */
+static int cb_task_ended(struct taskstore *ts, uint64_t off, double now)
+{
+    struct ts_rec *r = at(ts, off);
+    struct ts_ext *e = rec_ext(ts, r);
+
+    if (!e || e->cb_state != CB_PENDING)
+        return TS_OK;
+    uint64_t eoff = (uint64_t)r->ext << 4;
+    if (ext_save(ts, eoff))
+        return TS_ERROR;
+    e->cb_next_at = now;
+    ext_seal(e);
+    return cb_insert(ts, eoff);
+}
+
+static int record_finish(struct taskstore *ts, uint64_t off, uint32_t final,
+                         const struct blob *res, int error_code, double now);
+
+/* The details of a parent that ended with FAILED of TOTAL children. */
+static void parent_details(char *buf, size_t len, uint64_t failed,
+                           uint64_t total)
+{
+    snprintf(buf, len, "%llu of %llu children failed",
+             (unsigned long long)failed, (unsigned long long)total);
+}
+
+/* Its last child ended: end the parent at OFF (success, or failed 3001
+ * counting the failures). */
+static int parent_end(struct taskstore *ts, uint64_t off, double now)
+{
+    static const size_t maxes[RES_N] = {0, TASKSTORE_MAX_TEXT_BYTES,
+                                        TASKSTORE_MAX_TEXT_BYTES};
+    const struct ts_ext *e = rec_ext(ts, at(ts, off));
+    char details[96];
+    struct blob res = {0};
+    int rc;
+
+    if (!e->failed)
+        return record_finish(ts, off, TASK_SUCCESS, NULL, 0, now);
+    parent_details(details, sizeof(details), e->failed, e->total);
+    const char *fields[RES_N] = {
+        NULL, bmc_err_message(BMC_ERR_EXECUTION_FAILED), details};
+    if ((rc = blob_build(fields, RES_N, maxes, &res)) != TS_OK)
+        return rc;
+    rc = record_finish(ts, off, TASK_FAILED, &res, BMC_ERR_EXECUTION_FAILED,
+                       now);
+    if (rc == TS_FULL) /* no room for the texts: without them */
+        rc = record_finish(ts, off, TASK_FAILED, NULL,
+                           BMC_ERR_EXECUTION_FAILED, now);
+    free(res.buf);
+    return rc;
+}
+
+/* Child R moved FROM -> TO: its parent's counters follow in the same
+ * operation, and the last child to end ends the parent. */
+static int parent_note(struct taskstore *ts, const struct ts_rec *r,
+                       uint32_t from, uint32_t to, double now)
+{
+    struct ts_ext *e;
+    uint64_t poff = parent_of(ts, r, &e);
+
+    if (!poff || from == to)
+        return TS_OK;
+    uint64_t *ctr[4] = {&e->queued, &e->running, &e->success, &e->failed};
+    if (from > TASK_FAILED || to > TASK_FAILED ||
+        ext_save(ts, (uint64_t)((struct ts_rec *)at(ts, poff))->ext << 4))
+        return TS_ERROR;
+    if (*ctr[from])
+        (*ctr[from])--;
+    (*ctr[to])++;
+    ext_seal(e);
+    if (e->queued + e->running == 0 &&
+        status_active(((struct ts_rec *)at(ts, poff))->status))
+        return parent_end(ts, poff, now);
     return TS_OK;
 }
 
@@ -852,6 +1103,14 @@ static int record_remove(struct taskstore *ts, uint64_t prev, uint64_t off)
         return rc;
     if (r->result && (rc = arena_free(ts, r->result)) != TS_OK)
         return rc;
+    struct ts_ext *e = rec_ext(ts, r);
+    if (e) {
+        uint64_t eoff = (uint64_t)r->ext << 4;
+        if ((cb_listed(ts, eoff) && (rc = cb_unlink(ts, eoff)) != TS_OK) ||
+            (e->kids && (rc = arena_free(ts, e->kids)) != TS_OK) ||
+            (rc = arena_free(ts, eoff)) != TS_OK)
+            return rc;
+    }
     if ((rc = arena_free(ts, off)) != TS_OK)
         return rc;
     if (JSET(ts, h->count, h->count - 1) ||
@@ -864,11 +1123,11 @@ static int record_remove(struct taskstore *ts, uint64_t prev, uint64_t off)
 static int record_evict_oldest(struct taskstore *ts)
 {
     uint64_t prev = 0, off = ts->h->fifo_head;
-    uint64_t limit = ts->h->n_running + ts->h->n_queued + 1;
+    uint64_t limit = ts->h->count;
 
     for (uint64_t k = 0; off && k < limit; k++) {
         struct ts_rec *r = at(ts, off);
-        if (!status_active(r->status))
+        if (!status_active(r->status) && !child_of_active(ts, r))
             return record_remove(ts, prev, off);
         prev = off;
         off = r->h.link;
@@ -891,6 +1150,7 @@ static int record_finish(struct taskstore *ts, uint64_t off, uint32_t final,
         return rc;
     if (jsave(ts, off, sizeof(*r)))
         return TS_ERROR;
+    uint32_t was = r->status;
     if ((rc = active_unlink(ts, off)) != TS_OK)
         return rc;
     r->status = final;
@@ -899,7 +1159,9 @@ static int record_finish(struct taskstore *ts, uint64_t off, uint32_t final,
     r->result = res_off;
     r->result_sum = res_sum;
     rec_seal(r);
-    return TS_OK;
+    if ((rc = cb_task_ended(ts, off, now)) != TS_OK)
+        return rc;
+    return parent_note(ts, r, was, final, now);
 }
 
 /* ---- operations ----------------------------------------------------- */
@@ -936,9 +1198,48 @@ static int record_link_new(struct taskstore *ts, uint64_t off)
     return TS_OK;
 }
 
+/* A new extension block for the record at REC_OFF into *OFF: zero
+ * counters; with a callback its state PENDING and delivery id DELIVERY.
+ * Unsealed: the caller fills it, then seals. */
+static int ext_new(struct taskstore *ts, uint64_t rec_off,
+                   const uint8_t *delivery, uint64_t *off)
+{
+    int rc = arena_alloc(ts, sizeof(struct ts_ext), TAG_EXT, off);
+
+    if (rc != TS_OK)
+        return rc;
+    struct ts_ext *e = at(ts, *off);
+    memset((char *)e + sizeof(e->h), 0, sizeof(*e) - sizeof(e->h));
+    e->h.link = rec_off;
+    if (delivery) {
+        e->cb_state = CB_PENDING;
+        memcpy(e->delivery_id, delivery, 16);
+    }
+    return TS_OK;
+}
+
+/* At most two evictions per create (bounded journal); the sweep brings a
+ * larger excess down in batches. Each eviction commits on its own, so the
+ * create after it may reuse the space it freed. */
+static int evict_for_create(struct taskstore *ts)
+{
+    for (int k = 0;
+         k < 2 && ts->max_tasks > 0 && ts->h->count >= (uint64_t)ts->max_tasks;
+         k++) {
+        int rc = record_evict_oldest(ts);
+        if (rc == 1)
+            break;
+        if (rc != TS_OK)
+            return rc;
+        journal_commit(ts);
+    }
+    return TS_OK;
+}
+
 static int ts_create_locked(struct taskstore *ts, const struct task_new *t,
                             double now, uint64_t owner_start, uint8_t rnd[10],
-                            const struct blob *meta, uint8_t id[16])
+                            const struct blob *meta, const uint8_t *delivery,
+                            uint8_t id[16])
 {
     struct ts_hdr *h = ts->h;
     uint64_t off, moff;
@@ -954,19 +1255,8 @@ static int ts_create_locked(struct taskstore *ts, const struct task_new *t,
             return TS_ERROR;
         rnd[8] ^= (uint8_t)(tries + 1); /* 66 random bits collided: vary */
     }
-    /* At most two evictions per create (bounded journal); the sweep
-     * brings a larger excess down in batches. Each eviction commits on its
-     * own, so the create below may reuse the space it freed. */
-    for (int k = 0;
-         k < 2 && ts->max_tasks > 0 && h->count >= (uint64_t)ts->max_tasks;
-         k++) {
-        if ((rc = record_evict_oldest(ts)) != TS_OK) {
-            if (rc != 1)
-                return rc;
-            break;
-        }
-        journal_commit(ts);
-    }
+    if ((rc = evict_for_create(ts)) != TS_OK)
+        return rc;
     uint32_t msum;
     if ((rc = arena_alloc(ts, sizeof(struct ts_rec), TAG_REC, &off)) !=
             TS_OK ||
@@ -983,35 +1273,58 @@ static int ts_create_locked(struct taskstore *ts, const struct task_new *t,
     r->owner_start = owner_start;
     r->status = t->status;
     r->hash = tag;
+    if (delivery) {
+        uint64_t eoff;
+        if ((rc = ext_new(ts, off, delivery, &eoff)) != TS_OK)
+            return rc;
+        ext_seal(at(ts, eoff));
+        r->ext = (uint32_t)(eoff >> 4);
+    }
     rec_seal(r);
     return record_link_new(ts, off);
+}
+
+/* The META blob of T (PARENT: the parent id of a child, else NULL). */
+static int meta_build(const struct task_new *t, const char *parent,
+                      struct blob *out)
+{
+    static const size_t maxes[META_N] = {
+        TASKSTORE_MAX_TEXT_BYTES, TASKSTORE_MAX_TEXT_BYTES,
+        TASKSTORE_MAX_TEXT_BYTES, TASKSTORE_MAX_TEXT_BYTES,
+        TASKSTORE_MAX_TEXT_BYTES, TASK_ID_LEN,
+        TASKSTORE_MAX_URL};
+    const char *fields[META_N] = {t->method,
+                                  t->ip,
+                                  t->protocol,
+                                  t->request_id,
+                                  t->requested_by,
+                                  parent,
+                                  parent ? NULL : t->callback_url};
+    return blob_build(fields, META_N, maxes, out);
 }
 
 enum ts_rc taskstore_create_at(struct taskstore *ts, const struct task_new *t,
                                double started_at, char id_out[TASK_ID_LEN + 1])
 {
-    static const size_t maxes[META_N] = {
-        TASKSTORE_MAX_TEXT_BYTES, TASKSTORE_MAX_TEXT_BYTES,
-        TASKSTORE_MAX_TEXT_BYTES, TASKSTORE_MAX_TEXT_BYTES,
-        TASKSTORE_MAX_TEXT_BYTES};
-    const char *fields[META_N] = {t->method, t->ip, t->protocol, t->request_id,
-                                  t->requested_by};
     uint64_t owner_start = proc_start_time(t->owner);
     struct blob meta = {0};
-    uint8_t rnd[10], id[16];
+    uint8_t rnd[10], id[16], drnd[10], delivery[16];
     int rc;
 
-    if (t->status != TASK_QUEUED && t->status != TASK_RUNNING)
+    if ((t->status != TASK_QUEUED && t->status != TASK_RUNNING) ||
+        t->parent_id)
         return TS_ERROR;
-    if (taskid_random(rnd))
+    if (taskid_random(rnd) || taskid_random(drnd))
         return TS_ERROR;
-    if ((rc = blob_build(fields, META_N, maxes, &meta)) != TS_OK)
+    if ((rc = meta_build(t, NULL, &meta)) != TS_OK)
         goto out;
     if ((rc = ts_lock(ts)) != TS_OK)
         goto out;
     double now = started_at > 0 ? started_at : clock_now_real();
-    rc = ts_unlock(ts,
-                   ts_create_locked(ts, t, now, owner_start, rnd, &meta, id));
+    taskid_compose((uint64_t)(now * 1000.0), ts->node_id, drnd, delivery);
+    rc =
+        ts_unlock(ts, ts_create_locked(ts, t, now, owner_start, rnd, &meta,
+                                       t->callback_url ? delivery : NULL, id));
     if (rc == TS_OK)
         taskid_format(id, id_out);
 out:
@@ -1046,13 +1359,15 @@ static int record_move(struct taskstore *ts, uint64_t off,
         (JSET(ts, h->n_queued, h->n_queued - 1) ||
          JSET(ts, h->n_running, h->n_running + 1)))
         return TS_ERROR;
+    double now = clock_now_real();
     if (status == TASK_RUNNING && r->started_at == 0)
-        r->started_at = clock_now_real();
+        r->started_at = now;
+    uint32_t was = r->status;
     r->status = status;
     r->owner = (int32_t)owner;
     r->owner_start = owner_start;
     rec_seal(r);
-    return TS_OK;
+    return parent_note(ts, r, was, status, now);
 }
 
 /* The active record of ID under the lock that passes the check (FROM > 0:
@@ -1082,7 +1397,9 @@ static int transition(struct taskstore *ts, const char *id, pid_t from,
     if ((rc = ts_lock(ts)) != TS_OK)
         return rc;
     uint64_t off = active_lookup(ts, bin, from);
-    rc = off ? record_move(ts, off, status, owner, owner_start) : TS_NOT_FOUND;
+    rc = off && !is_parent(ts, at(ts, off))
+             ? record_move(ts, off, status, owner, owner_start)
+             : TS_NOT_FOUND;
     return ts_unlock(ts, rc);
 }
 
@@ -1117,6 +1434,8 @@ enum ts_rc taskstore_abandon(struct taskstore *ts, const char *id, pid_t owner,
         return rc;
     if ((rc = ts_lock(ts)) == TS_OK) {
         uint64_t off = active_lookup(ts, bin, owner);
+        if (off && is_parent(ts, at(ts, off)))
+            off = 0; /* a parent: taskstore_abandon_bulk */
         rc = off ? record_finish(ts, off, TASK_FAILED, &res,
                                  BMC_ERR_SERVICE_UNAVAILABLE, clock_now_real())
                  : TS_NOT_FOUND;
@@ -1161,7 +1480,8 @@ enum ts_rc taskstore_finish(struct taskstore *ts, const char *id,
     if ((rc = ts_lock(ts)) != TS_OK)
         goto out;
     uint64_t off = record_lookup(ts, bin);
-    if (!off || !status_active(((struct ts_rec *)at(ts, off))->status))
+    if (!off || !status_active(((struct ts_rec *)at(ts, off))->status) ||
+        is_parent(ts, at(ts, off))) /* a parent ends by its children */
         rc = ts_unlock(ts, TS_NOT_FOUND);
     else
         rc = ts_unlock(ts, record_finish(ts, off, final, texts ? &res : NULL,
@@ -1174,6 +1494,7 @@ out:
 /* A consistent copy of one record and its blobs, taken under the lock. */
 struct rec_copy {
     struct ts_rec rec;
+    struct ts_ext ext;   /* valid when rec.ext */
     char *meta, *result; /* point into BUF */
     char *buf;
     size_t need;
@@ -1188,6 +1509,8 @@ static int record_copy(struct taskstore *ts, uint64_t off, char *buf,
     uint64_t ml = 0, rl = 0;
 
     cp->rec = *r;
+    if (r->ext)
+        cp->ext = *rec_ext(ts, r);
     if (r->meta && !(ml = blob_used(ts->base, r->meta, META_N)))
         return TS_ERROR;
     if (r->result && !(rl = blob_used(ts->base, r->result, RES_N)))
@@ -1216,6 +1539,51 @@ static void add_str(json_object *o, const char *key, const char *val)
 {
     if (val)
         json_object_object_add(o, key, json_object_new_string(val));
+}
+
+static json_object *progress_json(const struct ts_ext *e)
+{
+    json_object *p = json_object_new_object();
+
+    json_object_object_add(p, "total",
+                           json_object_new_int64((int64_t)e->total));
+    json_object_object_add(p, "queued",
+                           json_object_new_int64((int64_t)e->queued));
+    json_object_object_add(p, "running",
+                           json_object_new_int64((int64_t)e->running));
+    json_object_object_add(p, "success",
+                           json_object_new_int64((int64_t)e->success));
+    json_object_object_add(p, "failed",
+                           json_object_new_int64((int64_t)e->failed));
+    return p;
+}
+
+static const char *callback_state_name(uint32_t s)
+{
+    return s == CB_DELIVERED ? "delivered"
+           : s == CB_FAILED  ? "failed"
+                             : "pending";
+}
+
+static json_object *callback_json(const struct ts_ext *e, const char *url)
+{
+    json_object *c = json_object_new_object();
+    char did[TASK_ID_LEN + 1];
+    char err[sizeof(e->last_error)];
+
+    memcpy(err, e->last_error, sizeof(err));
+    err[sizeof(err) - 1] = '\0';
+    taskid_format(e->delivery_id, did);
+    json_object_object_add(c, "url", json_object_new_string(url));
+    json_object_object_add(
+        c, "state", json_object_new_string(callback_state_name(e->cb_state)));
+    json_object_object_add(c, "attempts",
+                           json_object_new_int((int)e->cb_attempts));
+    json_object_object_add(c, "last_error",
+                           err[0] ? json_object_new_string(err)
+                                  : json_object_new_null());
+    json_object_object_add(c, "delivery_id", json_object_new_string(did));
+    return c;
 }
 
 static int task_to_json(const struct rec_copy *cp, json_object **out)
@@ -1268,6 +1636,12 @@ static int task_to_json(const struct rec_copy *cp, json_object **out)
     }
     add_str(o, "error_message", emsg);
     add_str(o, "details", blob_field(cp->result, RES_DETAILS));
+    add_str(o, "parent", blob_field(cp->meta, META_PARENT));
+    if (r->ext && cp->ext.kids)
+        json_object_object_add(o, "progress", progress_json(&cp->ext));
+    const char *url = blob_field(cp->meta, META_CALLBACK_URL);
+    if (r->ext && url && cp->ext.cb_state != CB_NONE)
+        json_object_object_add(o, "callback", callback_json(&cp->ext, url));
     *out = o;
     return TS_OK;
 }
@@ -1399,8 +1773,11 @@ static int fail_one_locked(struct taskstore *ts, pid_t pid, uint64_t start,
 
     for (uint64_t k = 0; off && k <= limit; k++) {
         struct ts_rec *r = at(ts, off);
-        if (pid <= 0 || (r->owner == (int32_t)pid &&
-                         (!start || r->owner_start == start))) {
+        const struct ts_ext *e = rec_ext(ts, r);
+        bool ends_by_children = e && e->kids && e->queued + e->running > 0;
+        if (!ends_by_children &&
+            (pid <= 0 || (r->owner == (int32_t)pid &&
+                          (!start || r->owner_start == start)))) {
             int rc = record_finish(ts, off, TASK_FAILED, res,
                                    BMC_ERR_EXECUTION_FAILED, clock_now_real());
             if (rc == TS_FULL) /* no room for the texts: fail it without */
@@ -1526,12 +1903,15 @@ static int sweep_batch_locked(struct taskstore *ts, double now, double cutoff)
     for (uint64_t scanned = 0; off && scanned < SWEEP_SCAN_MAX; scanned++) {
         struct ts_rec *r = at(ts, off);
         uint64_t next = r->h.link;
-        bool active = status_active(r->status);
+        bool active = status_active(r->status) || child_of_active(ts, r);
         if (!active && r->submitted_at < cutoff) {
             if ((rc = record_remove(ts, prev, off)) != TS_OK)
                 return rc;
             journal_commit(ts);
-            if (++removed == SWEEP_BATCH)
+            /* a batch never ends inside a bulk: its children (right
+             * behind their parent) go with it */
+            if (++removed >= SWEEP_BATCH &&
+                !(next && meta_field(ts, at(ts, next), META_PARENT)))
                 return TS_OK;
             off = next;
             continue;
@@ -1808,7 +2188,8 @@ static int header_validate(const char *base, uint64_t size, char *why,
         snprintf(why, whylen, "not a bmc-manager task store (bad magic)");
         return -1;
     }
-    if (h->version != TASKSTORE_FORMAT_VERSION ||
+    if ((h->version != TASKSTORE_FORMAT_VERSION &&
+         h->version != TS_FORMAT_UPGRADABLE) ||
         h->mutex_size != sizeof(pthread_mutex_t) ||
         h->header_size != HDR_SIZE ||
         h->record_size != sizeof(struct ts_rec) ||
@@ -2023,6 +2404,14 @@ static int open_store(const char *path, const struct taskstore_opts *opts,
     VALGRIND_MAKE_MEM_NOACCESS(ts->base + ts->vg_valid,
                                ts->map_size - ts->vg_valid);
     ts->h = (struct ts_hdr *)ts->base;
+    if (ts->h->version == TS_FORMAT_UPGRADABLE) {
+        /* (a kill between the two stores leaves a checksum mismatch:
+         * salvage, which keeps every record) */
+        ts->h->version = TASKSTORE_FORMAT_VERSION;
+        ts->h->layout_sum = layout_sum(ts->h);
+        log_info("taskstore_upgraded", "path=%s from=%d to=%d", path,
+                 TS_FORMAT_UPGRADABLE, TASKSTORE_FORMAT_VERSION);
+    }
     if (ts->h->journal_used) {
         uint64_t pending = ts->h->journal_used;
         if (journal_rollback(ts->base, ts->h->file_bytes, why, sizeof(why)))
@@ -2152,6 +2541,8 @@ static void chk_walk(struct chk *c, uint64_t counts[6])
         case TAG_META: counts[2]++; break;
         case TAG_RESULT: counts[3]++; break;
         case TAG_INDEX: counts[4]++; break;
+        case TAG_EXT:
+        case TAG_KIDS: counts[5]++; break;
         default:
             chk_fail(c, "block at %llu: unknown tag %#x",
                      (unsigned long long)off, b->tag);
@@ -2220,6 +2611,47 @@ static void chk_blob(struct chk *c, uint64_t rec, uint64_t off, uint32_t tag,
     }
 }
 
+/* The extension of the record at REC (and a parent's child list). */
+static void chk_ext(struct chk *c, uint64_t rec)
+{
+    const struct ts_rec *r = (const void *)(c->ts.base + rec);
+    uint64_t off = (uint64_t)r->ext << 4;
+    uint8_t *f = chk_block(c, off);
+    const struct ts_ext *e = (const void *)(c->ts.base + off);
+
+    if (!f || e->h.tag != TAG_EXT || e->h.link != rec || (*f & F_BLOB) ||
+        class_size(e->h.cls) < sizeof(*e)) {
+        chk_fail(c, "record at %llu: extension at %llu is not its own",
+                 (unsigned long long)rec, (unsigned long long)off);
+        return;
+    }
+    *f |= F_BLOB;
+    if (ext_sum(e) != e->sum)
+        chk_fail(c, "extension at %llu: checksum mismatch",
+                 (unsigned long long)off);
+    if (e->cb_state > CB_FAILED)
+        chk_fail(c, "extension at %llu: bad callback state",
+                 (unsigned long long)off);
+    if (!e->kids)
+        return;
+    uint8_t *kf = chk_block(c, e->kids);
+    const struct ts_blk *kb = kf ? chk_blk(c, e->kids) : NULL;
+    const char *body = kb ? (const char *)(kb + 1) : NULL;
+    uint64_t n = 0;
+    if (body)
+        memcpy(&n, body, 8);
+    if (!kf || kb->tag != TAG_KIDS || kb->link != rec || (*kf & F_BLOB) ||
+        n != e->total || n == 0 || n > TASKSTORE_MAX_CHILDREN ||
+        sizeof(*kb) + 8 + 16 * n > class_size(kb->cls) ||
+        blob_sum(body, 8 + 16 * n) != e->kids_sum ||
+        e->queued + e->running + e->success + e->failed != n) {
+        chk_fail(c, "parent at %llu: child list or counters are damaged",
+                 (unsigned long long)rec);
+        return;
+    }
+    *kf |= F_BLOB;
+}
+
 static void chk_record(struct chk *c, uint64_t off, uint64_t *n_run,
                        uint64_t *n_queue)
 {
@@ -2243,6 +2675,8 @@ static void chk_record(struct chk *c, uint64_t off, uint64_t *n_run,
     if (rec_sum(r) != r->sum)
         chk_fail(c, "record at %llu: checksum mismatch",
                  (unsigned long long)off);
+    if (r->ext)
+        chk_ext(c, off);
     if (status_active(r->status)) {
         *(r->status == TASK_RUNNING ? n_run : n_queue) += 1;
         if (r->result || r->completed_at != 0)
@@ -2364,7 +2798,9 @@ static void chk_cross(struct chk *c)
             chk_fail(c,
                      "record at %llu: missing from the task list or the index",
                      (unsigned long long)off);
-        if ((tag == TAG_META || tag == TAG_RESULT) && !(f & F_BLOB))
+        if ((tag == TAG_META || tag == TAG_RESULT || tag == TAG_EXT ||
+             tag == TAG_KIDS) &&
+            !(f & F_BLOB))
             chk_fail(c, "blob at %llu: owned by no record (leak)",
                      (unsigned long long)off);
         if (tag == TAG_REC &&
@@ -2375,6 +2811,81 @@ static void chk_cross(struct chk *c)
             chk_fail(c, "record at %llu: active but not in the active list",
                      (unsigned long long)off);
     }
+}
+
+/* A parent's counters against its children's statuses (children found in
+ * the index; a finished one may be gone: then only the active counts
+ * must match, and the finished ones cannot exceed theirs). */
+static void chk_parent(struct chk *c, uint64_t off, const struct ts_ext *e)
+{
+    const uint8_t *kid =
+        (const uint8_t *)chk_blk(c, e->kids) + sizeof(struct ts_blk) + 8;
+    uint64_t seen[4] = {0};
+
+    for (uint64_t i = 0; i < e->total; i++) {
+        long long pos = index_find(&c->ts, kid + 16 * i,
+                                   id_hash(c->ts.h->seed, kid + 16 * i));
+        if (pos < 0)
+            continue;
+        const struct ts_rec *k =
+            (const void *)(c->ts.base + entry_off(index_slots(&c->ts)[pos]));
+        seen[k->status <= TASK_FAILED ? k->status : TASK_FAILED]++;
+    }
+    const struct ts_rec *r = (const void *)(c->ts.base + off);
+    bool active = status_active(r->status);
+    if (seen[TASK_QUEUED] != e->queued || seen[TASK_RUNNING] != e->running ||
+        seen[TASK_SUCCESS] > e->success || seen[TASK_FAILED] > e->failed ||
+        (active && e->queued + e->running == 0))
+        chk_fail(c,
+                 "parent at %llu (%s): counters %llu/%llu/%llu/%llu, "
+                 "children %llu/%llu/%llu/%llu",
+                 (unsigned long long)off, status_name(r->status),
+                 (unsigned long long)e->queued, (unsigned long long)e->running,
+                 (unsigned long long)e->success, (unsigned long long)e->failed,
+                 (unsigned long long)seen[0], (unsigned long long)seen[1],
+                 (unsigned long long)seen[2], (unsigned long long)seen[3]);
+}
+
+/* The pending-callback list: every ended task whose callback is pending,
+ * once, in next-attempt order. */
+static void chk_callbacks(struct chk *c)
+{
+    const struct ts_hdr *h = c->ts.h;
+    uint64_t want = 0, seen = 0, prev = 0;
+    double last = -1e300;
+
+    for (uint64_t off = h->fifo_head; off; off = chk_blk(c, off)->link) {
+        const struct ts_rec *r = (const void *)(c->ts.base + off);
+        const struct ts_ext *e =
+            r->ext ? (const void *)(c->ts.base + ((uint64_t)r->ext << 4))
+                   : NULL;
+        if (e && e->kids)
+            chk_parent(c, off, e);
+        want += e && e->cb_state == CB_PENDING && !status_active(r->status);
+    }
+    for (uint64_t off = h->cb_head; off;) {
+        uint8_t *f = chk_block(c, off);
+        const struct ts_ext *e = f ? (const void *)(c->ts.base + off) : NULL;
+        const struct ts_rec *r =
+            e && e->h.tag == TAG_EXT
+                ? chk_block(c, e->h.link)
+                      ? (const void *)(c->ts.base + e->h.link)
+                      : NULL
+                : NULL;
+        if (!r || r->h.tag != TAG_REC || e->cb_state != CB_PENDING ||
+            status_active(r->status) || e->cb_prev != prev ||
+            e->cb_next_at < last || ++seen > want) {
+            chk_fail(c, "callback list: bad entry at %llu",
+                     (unsigned long long)off);
+            return;
+        }
+        last = e->cb_next_at;
+        prev = off;
+        off = e->cb_next;
+    }
+    if (prev != h->cb_tail || seen != want)
+        chk_fail(c, "callback list holds %llu of %llu pending callbacks",
+                 (unsigned long long)seen, (unsigned long long)want);
 }
 
 /* Check the blocks, lists and index of the store at BASE (header valid,
@@ -2399,6 +2910,8 @@ static int chk_arena(struct chk *c, char *base)
     chk_active(c);
     chk_index(c, counts[4]);
     chk_cross(c);
+    if (!c->problems) /* links are sound: follow parents and callbacks */
+        chk_callbacks(c);
 out:
     free(c->flags);
     c->flags = NULL;
@@ -2477,7 +2990,324 @@ out:
     return c.problems;
 }
 
-/* ---- fleet operations (WIP: filled in by the following commits) ------ */
+/* ---- fleet operations ------------------------------------------------ */
+
+/* A bulk inserts at most this many index slots through the journal (32
+ * bytes each); a larger one rebuilds the index into a fresh block, which
+ * needs no journal. Everything else a bulk writes is in blocks carved from
+ * the heap top in the same operation: one journal entry for them all. So
+ * a bulk of 10,000 journals a few hundred bytes (at most 64 KiB plus a
+ * few entries), far inside the 256 KiB journal. */
+#define BULK_JOURNAL_SLOTS 2048
+
+/* The bulk's texts, ids and sizes, built outside the lock. Item 0 is the
+ * parent, item I + 1 child I. */
+struct bulk {
+    const struct task_new *p;
+    const struct task_child *kids;
+    size_t n, nq;
+    struct blob *meta, *res; /* res[i].buf NULL: no texts */
+    uint8_t (*rnd)[10];
+    uint64_t *owner_start;
+    uint8_t parent_bin[16], delivery[16];
+    char parent_id[TASK_ID_LEN + 1];
+    double now;
+    uint64_t bytes; /* every block the bulk carves */
+};
+
+static void bulk_free(struct bulk *b)
+{
+    for (size_t i = 0; b->meta && i <= b->n; i++)
+        free(b->meta[i].buf);
+    for (size_t i = 0; b->res && i <= b->n; i++)
+        free(b->res[i].buf);
+    free(b->meta);
+    free(b->res);
+    free(b->rnd);
+    free(b->owner_start);
+}
+
+static uint64_t block_bytes(uint64_t body)
+{
+    int cls = class_for(sizeof(struct ts_blk) + body);
+    return cls < 0 ? 0 : class_size((unsigned)cls);
+}
+
+/* The texts of item I into B (TS_TOO_LARGE / TS_ERROR). */
+static int bulk_item_build(struct bulk *b, size_t i)
+{
+    static const size_t maxes[RES_N] = {0, TASKSTORE_MAX_TEXT_BYTES,
+                                        TASKSTORE_MAX_TEXT_BYTES};
+    const struct task_child *k = i ? &b->kids[i - 1] : NULL;
+    int rc =
+        meta_build(k ? &k->t : b->p, k ? b->parent_id : NULL, &b->meta[i]);
+
+    if (rc != TS_OK)
+        return rc;
+    if (k && k->t.status == TASK_FAILED && (k->error_message || k->details)) {
+        const char *f[RES_N] = {NULL, k->error_message, k->details};
+        if ((rc = blob_build(f, RES_N, maxes, &b->res[i])) != TS_OK)
+            return rc;
+    }
+    if (!k && b->nq == 0) { /* no child to run: the parent ends at once */
+        char details[96];
+        parent_details(details, sizeof(details), b->n, b->n);
+        const char *f[RES_N] = {
+            NULL, bmc_err_message(BMC_ERR_EXECUTION_FAILED), details};
+        if ((rc = blob_build(f, RES_N, maxes, &b->res[i])) != TS_OK)
+            return rc;
+    }
+    b->bytes += block_bytes(sizeof(struct ts_rec) - sizeof(struct ts_blk)) +
+                block_bytes(b->meta[i].len) +
+                (b->res[i].buf ? block_bytes(b->res[i].len) : 0);
+    return TS_OK;
+}
+
+static int bulk_prepare(struct taskstore *ts, struct bulk *b)
+{
+    uint8_t drnd[10];
+    pid_t last = 0;
+    uint64_t last_start = 0;
+
+    for (size_t i = 0; i < b->n; i++) {
+        enum task_status st = b->kids[i].t.status;
+        if (st != TASK_QUEUED && st != TASK_FAILED)
+            return TS_ERROR;
+        b->nq += st == TASK_QUEUED;
+    }
+    b->meta = calloc(b->n + 1, sizeof(*b->meta));
+    b->res = calloc(b->n + 1, sizeof(*b->res));
+    b->rnd = calloc(b->n + 1, sizeof(*b->rnd));
+    b->owner_start = calloc(b->n + 1, sizeof(*b->owner_start));
+    if (!b->meta || !b->res || !b->rnd || !b->owner_start)
+        return TS_ERROR;
+    for (size_t i = 0; i <= b->n; i++) {
+        pid_t o = i ? b->kids[i - 1].t.owner : b->p->owner;
+        if (taskid_random(b->rnd[i]))
+            return TS_ERROR;
+        if (o != last || !last_start) /* one submitter: read /proc once */
+            last_start = proc_start_time(o);
+        last = o;
+        b->owner_start[i] = last_start;
+    }
+    if (taskid_random(drnd))
+        return TS_ERROR;
+    /* The parent's id is in every child's META, so it is fixed here (its
+     * time a lock wait earlier than the rest: harmless for retention). */
+    b->now = clock_now_real();
+    taskid_compose((uint64_t)(b->now * 1000.0), ts->node_id, drnd,
+                   b->delivery);
+    taskid_compose((uint64_t)(b->now * 1000.0), ts->node_id, b->rnd[0],
+                   b->parent_bin);
+    taskid_format(b->parent_bin, b->parent_id);
+    b->bytes = block_bytes(sizeof(struct ts_ext) - sizeof(struct ts_blk)) +
+               block_bytes(8 + 16 * (uint64_t)b->n);
+    return TS_OK;
+}
+
+/* A block of BODY bytes tagged TAG at *CUR in the reserved region. */
+static uint64_t carve(struct taskstore *ts, uint64_t *cur, uint64_t body,
+                      uint32_t tag, uint64_t owner)
+{
+    uint64_t off = *cur;
+    struct ts_blk *b = at(ts, off);
+
+    b->tag = tag;
+    b->cls = (uint32_t)class_for(sizeof(*b) + body);
+    b->link = owner;
+    *cur += class_size(b->cls);
+    return off;
+}
+
+/* Item I's id into ID (a child's made unique against the index; the
+ * parent's was fixed by bulk_prepare), inserted into the index at OFF:
+ * journaled, or not when the index is FRESH in this operation. */
+static int bulk_index(struct taskstore *ts, const struct bulk *b, size_t i,
+                      bool fresh, uint64_t off, uint8_t id[16], uint32_t *tag)
+{
+    uint8_t rnd[10];
+
+    memcpy(rnd, b->rnd[i], sizeof(rnd));
+    for (int tries = 0;; tries++) {
+        if (i)
+            taskid_compose((uint64_t)(b->now * 1000.0), ts->node_id, rnd, id);
+        else
+            memcpy(id, b->parent_bin, 16);
+        *tag = id_hash(ts->h->seed, id);
+        if (index_find(ts, id, *tag) < 0)
+            break;
+        if (!i || tries > 8)
+            return TS_ERROR; /* the parent's id is in every child's META */
+        rnd[8] ^= (uint8_t)(tries + 1); /* 66 random bits collided: vary */
+    }
+    uint64_t n = ts->h->index_slots, *s = index_slots(ts);
+    uint64_t k = slot_home(*tag, n);
+    while (s[k])
+        k = k + 1 == n ? 0 : k + 1;
+    if (fresh) {
+        s[k] = entry_make(*tag, off);
+        return TS_OK;
+    }
+    return JSET(ts, s[k], entry_make(*tag, off)) ? TS_ERROR : TS_OK;
+}
+
+/* A blob of BL's bytes carved at *CUR for the record at OWNER. */
+static uint64_t carve_blob(struct taskstore *ts, uint64_t *cur,
+                           const struct blob *bl, uint32_t tag, uint64_t owner,
+                           uint32_t *sum)
+{
+    uint64_t off = carve(ts, cur, bl->len, tag, owner);
+
+    memcpy((char *)at(ts, off) + sizeof(struct ts_blk), bl->buf, bl->len);
+    *sum = blob_sum(bl->buf, bl->len);
+    return off;
+}
+
+/* Item I's record at *CUR (with its blobs), sealed; not linked. */
+static int bulk_record(struct taskstore *ts, const struct bulk *b, size_t i,
+                       bool fresh, uint64_t *cur, uint64_t *off_out)
+{
+    const struct task_child *k = i ? &b->kids[i - 1] : NULL;
+    uint64_t off = carve(ts, cur, sizeof(struct ts_rec) - 16, TAG_REC, 0);
+    struct ts_rec *r = at(ts, off);
+    int rc;
+
+    memset((char *)r + sizeof(r->h), 0, sizeof(*r) - sizeof(r->h));
+    if ((rc = bulk_index(ts, b, i, fresh, off, r->id, &r->hash)) != TS_OK)
+        return rc;
+    r->submitted_at = b->now;
+    r->meta = carve_blob(ts, cur, &b->meta[i], TAG_META, off, &r->meta_sum);
+    if (b->res[i].buf)
+        r->result =
+            carve_blob(ts, cur, &b->res[i], TAG_RESULT, off, &r->result_sum);
+    r->owner = (int32_t)(k ? k->t.owner : b->p->owner);
+    r->owner_start = b->owner_start[i];
+    if (k)
+        r->status = k->t.status;
+    else
+        r->status = b->nq ? TASK_RUNNING : TASK_FAILED;
+    if (r->status == TASK_RUNNING)
+        r->started_at = b->now;
+    if (r->status == TASK_FAILED) {
+        r->completed_at = b->now;
+        r->error_code = k ? (int32_t)k->error_code : BMC_ERR_EXECUTION_FAILED;
+    }
+    *off_out = off;
+    return TS_OK;
+}
+
+/* The parent's extension and child list at EOFF / KOFF (carved). */
+static void bulk_ext(struct taskstore *ts, const struct bulk *b, uint64_t poff,
+                     uint64_t eoff, uint64_t koff)
+{
+    struct ts_ext *e = at(ts, eoff);
+    char *kb = (char *)at(ts, koff) + sizeof(struct ts_blk);
+    uint64_t n = b->n;
+
+    memset((char *)e + sizeof(e->h), 0, sizeof(*e) - sizeof(e->h));
+    e->h.link = poff;
+    ((struct ts_blk *)at(ts, koff))->link = poff;
+    e->kids = koff;
+    e->total = n;
+    e->queued = b->nq;
+    e->failed = n - b->nq;
+    if (b->p->callback_url) {
+        e->cb_state = CB_PENDING;
+        memcpy(e->delivery_id, b->delivery, 16);
+    }
+    memcpy(kb, &n, 8);
+    e->kids_sum = blob_sum(kb, 8 + 16 * n);
+    ext_seal(e);
+}
+
+/* Link the new records FIRST..LAST (chained by h.link; the active ones
+ * by act_prev/act_next from A_FIRST to A_LAST) into the store. */
+static int bulk_link(struct taskstore *ts, uint64_t first, uint64_t last,
+                     uint64_t a_first, uint64_t a_last, const struct bulk *b)
+{
+    struct ts_hdr *h = ts->h;
+    uint64_t items = b->n + 1, running = b->nq ? 1 : 0;
+
+    if (h->fifo_tail
+            ? JSET(ts, ((struct ts_rec *)at(ts, h->fifo_tail))->h.link, first)
+            : JSET(ts, h->fifo_head, first))
+        return TS_ERROR;
+    if (JSET(ts, h->fifo_tail, last))
+        return TS_ERROR;
+    if (a_first) {
+        ((struct ts_rec *)at(ts, a_last))->act_next = h->active_head;
+        if (h->active_head &&
+            JSET(ts, ((struct ts_rec *)at(ts, h->active_head))->act_prev,
+                 a_last))
+            return TS_ERROR;
+        if (JSET(ts, h->active_head, a_first))
+            return TS_ERROR;
+    }
+    if (JSET(ts, h->n_running, h->n_running + running) ||
+        JSET(ts, h->n_queued, h->n_queued + b->nq) ||
+        JSET(ts, h->count, h->count + items) ||
+        JSET(ts, h->created_total, h->created_total + items))
+        return TS_ERROR;
+    return TS_OK;
+}
+
+static int evict_for_create(struct taskstore *ts);
+
+/* The whole bulk in one operation (the caller commits or rolls back). */
+static int bulk_create_locked(struct taskstore *ts, const struct bulk *b,
+                              uint64_t *offs)
+{
+    struct ts_hdr *h = ts->h;
+    uint64_t need = h->count + b->n + 1, a_first = 0, a_last = 0, poff = 0;
+    int rc;
+
+    if ((rc = evict_for_create(ts)) != TS_OK)
+        return rc;
+    bool fresh = need * 2 > h->index_slots || b->n + 1 > BULK_JOURNAL_SLOTS;
+    if (fresh && (rc = index_rebuild(ts, need * 2 > h->index_slots
+                                             ? need * 2
+                                             : h->index_slots)) != TS_OK)
+        return rc;
+    uint64_t cur = h->heap_top, end = cur + b->bytes;
+    if (end > h->file_bytes && (rc = arena_grow(ts, end)) != TS_OK)
+        return rc;
+    if (JSET(ts, h->heap_top, end))
+        return TS_ERROR;
+    uint64_t eoff = carve(ts, &cur, sizeof(struct ts_ext) - 16, TAG_EXT, 0);
+    uint64_t koff = carve(ts, &cur, 8 + 16 * (uint64_t)b->n, TAG_KIDS, 0);
+    char *kids = (char *)at(ts, koff) + sizeof(struct ts_blk) + 8;
+    for (size_t i = 0; i <= b->n; i++) {
+        if ((rc = bulk_record(ts, b, i, fresh, &cur, &offs[i])) != TS_OK)
+            return rc;
+        struct ts_rec *r = at(ts, offs[i]);
+        r->h.link = 0;
+        r->act_prev = r->act_next = 0;
+        if (i)
+            ((struct ts_rec *)at(ts, offs[i - 1]))->h.link = offs[i];
+        else
+            poff = offs[0];
+        if (i)
+            memcpy(kids + 16 * (i - 1), r->id, 16);
+        if (status_active(r->status)) {
+            r->act_prev = a_last;
+            if (a_last)
+                ((struct ts_rec *)at(ts, a_last))->act_next = offs[i];
+            else
+                a_first = offs[i];
+            a_last = offs[i];
+        }
+    }
+    struct ts_rec *p = at(ts, poff);
+    p->ext = (uint32_t)(eoff >> 4);
+    for (size_t i = 0; i <= b->n; i++)
+        rec_seal(at(ts, offs[i]));
+    bulk_ext(ts, b, poff, eoff, koff);
+    if (cur != end)
+        return TS_ERROR; /* the sizes bulk_prepare summed: cannot happen */
+    if ((rc = bulk_link(ts, poff, offs[b->n], a_first, a_last, b)) != TS_OK)
+        return rc;
+    return status_active(p->status) ? TS_OK : cb_task_ended(ts, poff, b->now);
+}
 
 enum ts_rc taskstore_create_bulk(struct taskstore *ts,
                                  const struct task_new *p,
@@ -2485,30 +3315,74 @@ enum ts_rc taskstore_create_bulk(struct taskstore *ts,
                                  char parent_id[TASK_ID_LEN + 1],
                                  char (*child_ids)[TASK_ID_LEN + 1])
 {
-    (void)ts, (void)p, (void)kids, (void)n, (void)parent_id, (void)child_ids;
-    return TS_ERROR;
+    struct bulk b = {.p = p, .kids = kids, .n = n};
+    uint64_t *offs = NULL;
+    int rc;
+
+    if (!p || !kids || n == 0 || n > TASKSTORE_MAX_CHILDREN || p->parent_id)
+        return TS_ERROR;
+    if ((rc = bulk_prepare(ts, &b)) != TS_OK)
+        goto out;
+    for (size_t i = 0; i <= n; i++)
+        if ((rc = bulk_item_build(&b, i)) != TS_OK)
+            goto out;
+    if (!(offs = calloc(n + 1, sizeof(*offs)))) {
+        rc = TS_ERROR;
+        goto out;
+    }
+    if ((rc = ts_lock(ts)) != TS_OK)
+        goto out;
+    rc = ts_unlock(ts, bulk_create_locked(ts, &b, offs));
+    if (rc == TS_OK)
+        for (size_t i = 0; i <= n; i++) {
+            const struct ts_rec *r = at(ts, offs[i]); /* ids never change */
+            taskid_format(r->id, i ? child_ids[i - 1] : parent_id);
+        }
+out:
+    free(offs);
+    bulk_free(&b);
+    return rc;
 }
 
-enum ts_rc taskstore_claim_bulk(struct taskstore *ts, const char *parent_id,
-                                pid_t from, pid_t owner)
+/* The parent record of ID under the lock (0: unknown or not a parent). */
+static uint64_t parent_lookup(struct taskstore *ts, const uint8_t bin[16])
 {
-    (void)ts, (void)parent_id, (void)from, (void)owner;
-    return TS_ERROR;
+    uint64_t off = record_lookup(ts, bin);
+    return off && is_parent(ts, at(ts, off)) ? off : 0;
 }
 
-enum ts_rc taskstore_abandon_bulk(struct taskstore *ts, const char *parent_id,
-                                  pid_t owner, const char *details)
+/* Lock and find parent ID for reading (*OFF 0: not a parent; the lock
+ * is held on TS_OK). */
+static int parent_read_lock(struct taskstore *ts, const char *id,
+                            uint64_t *off)
 {
-    (void)ts, (void)parent_id, (void)owner, (void)details;
-    return TS_ERROR;
+    uint8_t bin[16];
+    int rc;
+
+    if ((rc = id_classify(ts, id, bin)) != TS_OK ||
+        (rc = ts_lock(ts)) != TS_OK)
+        return rc;
+    *off = parent_lookup(ts, bin);
+    return TS_OK;
 }
 
 enum ts_rc taskstore_progress(struct taskstore *ts, const char *id,
                               struct task_progress *out)
 {
-    (void)ts, (void)id;
+    uint64_t off;
+    int rc;
+
     memset(out, 0, sizeof(*out));
-    return TS_NOT_FOUND;
+    if ((rc = parent_read_lock(ts, id, &off)) != TS_OK)
+        return rc;
+    if (off) {
+        const struct ts_ext *e = rec_ext(ts, at(ts, off));
+        *out = (struct task_progress){(long)e->total, (long)e->queued,
+                                      (long)e->running, (long)e->success,
+                                      (long)e->failed};
+    }
+    pthread_mutex_unlock(&ts->h->mutex); /* read only */
+    return off ? TS_OK : TS_NOT_FOUND;
 }
 
 enum ts_rc taskstore_children(struct taskstore *ts, const char *id,
@@ -2516,17 +3390,178 @@ enum ts_rc taskstore_children(struct taskstore *ts, const char *id,
                               char (*ids)[TASK_ID_LEN + 1], size_t *n,
                               size_t *total)
 {
-    (void)ts, (void)id, (void)offset, (void)max, (void)ids;
+    uint64_t off;
+    int rc;
+
     *n = *total = 0;
-    return TS_NOT_FOUND;
+    if ((rc = parent_read_lock(ts, id, &off)) != TS_OK)
+        return rc;
+    if (off) {
+        const struct ts_ext *e = rec_ext(ts, at(ts, off));
+        const uint8_t *kid =
+            (const uint8_t *)at(ts, e->kids) + sizeof(struct ts_blk) + 8;
+        *total = (size_t)e->total;
+        for (size_t i = offset; i < *total && *n < max; i++)
+            taskid_format(kid + 16 * i, ids[(*n)++]);
+    }
+    pthread_mutex_unlock(&ts->h->mutex); /* read only */
+    return off ? TS_OK : TS_NOT_FOUND;
+}
+
+/* Child I of the parent at POFF (0 when gone). */
+static uint64_t kid_lookup(struct taskstore *ts, uint64_t poff, uint64_t i)
+{
+    const struct ts_ext *e = rec_ext(ts, at(ts, poff));
+    const uint8_t *kid =
+        (const uint8_t *)at(ts, e->kids) + sizeof(struct ts_blk) + 8;
+    return record_lookup(ts, kid + 16 * i);
+}
+
+/* The 3004 texts of a task that never ran because of DETAILS. */
+static int unavailable_blob(const char *details, struct blob *res)
+{
+    static const size_t maxes[RES_N] = {0, TASKSTORE_MAX_TEXT_BYTES,
+                                        TASKSTORE_MAX_TEXT_BYTES};
+    const char *fields[RES_N] = {
+        NULL, bmc_err_message(BMC_ERR_SERVICE_UNAVAILABLE), details};
+    return blob_build(fields, RES_N, maxes, res);
+}
+
+/* The queued record at OFF never runs: failed 3004 with RES's texts (or
+ * none when the store has no room for them). */
+static int fail_unstarted(struct taskstore *ts, uint64_t off,
+                          const struct blob *res)
+{
+    int rc = record_finish(ts, off, TASK_FAILED, res,
+                           BMC_ERR_SERVICE_UNAVAILABLE, clock_now_real());
+    if (rc == TS_FULL)
+        rc = record_finish(ts, off, TASK_FAILED, NULL,
+                           BMC_ERR_SERVICE_UNAVAILABLE, clock_now_real());
+    return rc;
+}
+
+/* Fail every QUEUED child of the parent at POFF (OWNER > 0: only those
+ * owned by OWNER) with RES, committing child by child; the count to *N. */
+static int fail_queued_kids(struct taskstore *ts, uint64_t poff, pid_t owner,
+                            const struct blob *res, long *n)
+{
+    uint64_t total = rec_ext(ts, at(ts, poff))->total;
+
+    for (uint64_t i = 0; i < total; i++) {
+        uint64_t off = kid_lookup(ts, poff, i);
+        const struct ts_rec *k = off ? at(ts, off) : NULL;
+        if (!k || k->status != TASK_QUEUED ||
+            (owner > 0 && k->owner != (int32_t)owner))
+            continue;
+        int rc = fail_unstarted(ts, off, res);
+        if (rc != TS_OK)
+            return rc;
+        journal_commit(ts);
+        (*n)++;
+    }
+    return TS_OK;
+}
+
+static int claim_bulk_locked(struct taskstore *ts, const uint8_t bin[16],
+                             pid_t from, pid_t owner, uint64_t owner_start)
+{
+    uint64_t poff = parent_lookup(ts, bin);
+    struct ts_rec *p = poff ? at(ts, poff) : NULL;
+    int rc;
+
+    if (!p || !status_active(p->status) || p->owner != (int32_t)from)
+        return TS_NOT_FOUND;
+    /* the children first, the parent (the decision) last */
+    uint64_t total = rec_ext(ts, p)->total;
+    for (uint64_t i = 0; i < total; i++) {
+        uint64_t off = kid_lookup(ts, poff, i);
+        const struct ts_rec *k = off ? at(ts, off) : NULL;
+        if (!k || k->status != TASK_QUEUED || k->owner != (int32_t)from)
+            continue;
+        if ((rc = record_move(ts, off, TASK_QUEUED, owner, owner_start)) !=
+            TS_OK)
+            return rc;
+        journal_commit(ts);
+    }
+    return record_move(ts, poff, TASK_RUNNING, owner, owner_start);
+}
+
+enum ts_rc taskstore_claim_bulk(struct taskstore *ts, const char *parent_id,
+                                pid_t from, pid_t owner)
+{
+    uint64_t owner_start = proc_start_time(owner);
+    uint8_t bin[16];
+    int rc;
+
+    if (from <= 0 || owner <= 0)
+        return TS_ERROR;
+    if (taskid_decode(parent_id, bin))
+        return TS_NOT_FOUND;
+    if ((rc = ts_lock(ts)) != TS_OK)
+        return rc;
+    return ts_unlock(ts, claim_bulk_locked(ts, bin, from, owner, owner_start));
+}
+
+enum ts_rc taskstore_abandon_bulk(struct taskstore *ts, const char *parent_id,
+                                  pid_t owner, const char *details)
+{
+    struct blob res = {0};
+    uint8_t bin[16];
+    long n = 0;
+    int rc;
+
+    if (owner <= 0 || taskid_decode(parent_id, bin))
+        return TS_NOT_FOUND;
+    if ((rc = unavailable_blob(details, &res)) != TS_OK)
+        return rc;
+    if ((rc = ts_lock(ts)) != TS_OK)
+        goto out;
+    uint64_t poff = parent_lookup(ts, bin);
+    struct ts_rec *p = poff ? at(ts, poff) : NULL;
+    if (!p || !status_active(p->status) || p->owner != (int32_t)owner) {
+        rc = ts_unlock(ts, TS_NOT_FOUND);
+        goto out;
+    }
+    /* the parent first (the decision), then every queued child (a claim
+     * killed half-way left some the executor's: nobody runs them now) */
+    rc = fail_unstarted(ts, poff, &res);
+    if (rc == TS_OK) {
+        journal_commit(ts);
+        rc = fail_queued_kids(ts, poff, 0, &res, &n);
+    }
+    rc = ts_unlock(ts, rc);
+out:
+    free(res.buf);
+    return rc;
 }
 
 enum ts_rc taskstore_cancel(struct taskstore *ts, const char *id,
                             const char *details, long *cancelled)
 {
-    (void)ts, (void)id, (void)details;
+    struct blob res = {0};
+    uint8_t bin[16];
+    int rc;
+
     *cancelled = 0;
-    return TS_ERROR;
+    if ((rc = id_classify(ts, id, bin)) != TS_OK)
+        return rc;
+    if ((rc = unavailable_blob(details, &res)) != TS_OK)
+        return rc;
+    if ((rc = ts_lock(ts)) != TS_OK)
+        goto out;
+    uint64_t off = record_lookup(ts, bin);
+    const struct ts_rec *r = off ? at(ts, off) : NULL;
+    if (!r)
+        rc = TS_NOT_FOUND;
+    else if (is_parent(ts, r))
+        rc = fail_queued_kids(ts, off, 0, &res, cancelled);
+    else if (r->status == TASK_QUEUED &&
+             (rc = fail_unstarted(ts, off, &res)) == TS_OK)
+        *cancelled = 1;
+    rc = ts_unlock(ts, rc);
+out:
+    free(res.buf);
+    return rc;
 }
 
 enum ts_rc taskstore_callback_next(struct taskstore *ts, double now,

@@ -40,7 +40,7 @@
 #include "errors.h"
 #include "taskid.h"
 
-#define TASKSTORE_FORMAT_VERSION   2
+#define TASKSTORE_FORMAT_VERSION   3
 #define TASKSTORE_MAX_RESULT_BYTES (1024 * 1024)
 #define TASKSTORE_MAX_TEXT_BYTES   (16 * 1024)
 #define TASKSTORE_RESTART_MESSAGE                                             \

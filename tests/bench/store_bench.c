@@ -22,6 +22,7 @@ static const struct task_new task = {
     "run_action", "10.20.30.40",
     "redfish",    "0123456789abcdef0123456789abcdef",
     TASK_RUNNING, 1,
+    NULL,         NULL,
     NULL};
 
 static struct taskstore *store_fresh(const char *dir, int n, char *path,

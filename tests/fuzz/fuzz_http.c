@@ -53,7 +53,7 @@ static void store_tasks(void)
 {
     struct task_new t = {"run_action", "192.0.2.10", "redfish",
                          "req-fuzz",   TASK_QUEUED,  1,
-                         NULL};
+                         NULL,         NULL,         NULL};
 
     for (int i = 0; i < NTASKS; i++) {
         t.status = i == 1 ? TASK_RUNNING : TASK_QUEUED;

@@ -96,8 +96,9 @@ static void die(const char *what, const char *err)
 
 static void template_fill(struct taskstore *ts)
 {
-    struct task_new t = {"run_action", "192.0.2.20", "ipmitool", "req-tmpl",
-                         TASK_QUEUED,  4242,         NULL};
+    struct task_new t = {"run_action", "192.0.2.20", "ipmitool",
+                         "req-tmpl",   TASK_QUEUED,  4242,
+                         NULL,         NULL,         NULL};
     char old[TASK_ID_LEN + 1];
 
     for (int i = 0; i < NTASKS; i++) {
@@ -309,8 +310,15 @@ static void write_file(size_t n)
 static void use_store(struct taskstore *ts)
 {
     struct taskstore_stats st;
-    struct task_new t = {"get_power_state", "192.0.2.21", "redfish", NULL,
-                         TASK_QUEUED,       77,           NULL};
+    struct task_new t = {"get_power_state",
+                         "192.0.2.21",
+                         "redfish",
+                         NULL,
+                         TASK_QUEUED,
+                         77,
+                         NULL,
+                         NULL,
+                         NULL};
     char id[TASK_ID_LEN + 1];
     json_object *task;
     long running;

@@ -20,8 +20,9 @@ int main(int argc, char **argv)
     struct taskstore_opts opts = {.max_bytes = 16LL << 30,
                                   .retention_days = 7};
     struct taskstore *ts = NULL;
-    struct task_new t = {"run_action", "10.20.30.40", "redfish", NULL,
-                         TASK_RUNNING, getpid(),      NULL};
+    struct task_new t = {"run_action", "10.20.30.40", "redfish",
+                         NULL,         TASK_RUNNING,  getpid(),
+                         NULL,         NULL,          NULL};
     char err[512], id[TASK_ID_LEN + 1];
 
     if (argc < 3) {

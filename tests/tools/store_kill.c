@@ -42,8 +42,9 @@ static void sleep_us(long us)
 static void worker_run(struct taskstore *ts, unsigned seed)
 {
     char id[TASK_ID_LEN + 1];
-    struct task_new t = {"run_action", "10.0.0.1", "redfish", NULL,
-                         TASK_RUNNING, getpid(),   NULL};
+    struct task_new t = {"run_action", "10.0.0.1",   "redfish",
+                         NULL,         TASK_RUNNING, getpid(),
+                         NULL,         NULL,         NULL};
 
     srand(seed);
     for (;;) {

@@ -53,8 +53,9 @@ static char *task_json(struct taskstore *ts, const char *id)
 static int build(void)
 {
     static char res[40 * 1024];
-    struct task_new t = {"run_action", "10.1.2.3", "redfish", "req-salvage",
-                         TASK_RUNNING, getpid(),   NULL};
+    struct task_new t = {"run_action",  "10.1.2.3",   "redfish",
+                         "req-salvage", TASK_RUNNING, getpid(),
+                         NULL,          NULL,         NULL};
     struct taskstore *ts;
     char err[512];
 

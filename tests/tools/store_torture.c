@@ -34,8 +34,8 @@ static void writer_run(struct taskstore *ts, int out, unsigned seed)
 {
     static char res[120 * 1024];
     char id[TASK_ID_LEN + 1], line[TASK_ID_LEN + 2];
-    struct task_new t = {"list_users", "10.0.0.1", "ipmi", NULL,
-                         TASK_RUNNING, getpid(),   NULL};
+    struct task_new t = {"list_users", "10.0.0.1", "ipmi", NULL, TASK_RUNNING,
+                         getpid(),     NULL,       NULL,   NULL};
 
     srand(seed);
     for (;;) {

@@ -69,9 +69,11 @@ static void check_clean(void)
     ck_assert_int_eq(taskstore_check_file(path, stderr), 0);
 }
 
-static const struct task_new running_task = {
-    "run_action", "192.168.1.100", "redfish", "req-1", TASK_RUNNING, 4242,
-    NULL};
+static const struct task_new running_task = {"run_action", "192.168.1.100",
+                                             "redfish",    "req-1",
+                                             TASK_RUNNING, 4242,
+                                             NULL,         NULL,
+                                             NULL};
 
 static const char *str_of(json_object *o, const char *key)
 {
@@ -778,8 +780,8 @@ static void kill_steps(long cap)
                 _exit(2);
             /* other strings than OLD's, in the same size class */
             static const struct task_new other = {
-                "power_state", "10.9.8.77", "ipmi", "req-2",
-                TASK_RUNNING,  1,           NULL};
+                "power_state", "10.9.8.77", "ipmi", "req-2", TASK_RUNNING, 1,
+                NULL,          NULL,        NULL};
             if (taskstore_create(ts, &other, made) != TS_OK ||
                 write(p[1], made, TASK_ID_LEN) != TASK_ID_LEN)
                 _exit(2);
@@ -862,6 +864,258 @@ START_TEST(kill_at_every_step_evicting)
 }
 END_TEST
 
+/* ---- fleet operations (issue 22) ------------------------------------ */
+
+static const struct task_new bulk_parent = {"power_off", NULL,         NULL,
+                                            "req-bulk",  TASK_RUNNING, 4242,
+                                            "ops",       NULL,         NULL};
+
+/* N children of a bulk: every FAIL_EVERY-th (0: none) created failed. */
+static struct task_child *bulk_kids(size_t n, size_t fail_every, pid_t owner)
+{
+    struct task_child *k = calloc(n, sizeof(*k));
+    static char ips[TASKSTORE_MAX_CHILDREN][16];
+
+    ck_assert_ptr_nonnull(k);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(ips[i], sizeof(ips[i]), "10.%zu.%zu.%zu", i / 65536 % 256,
+                 i / 256 % 256, i % 256);
+        k[i].t = (struct task_new){"power_off", ips[i],      "redfish",
+                                   "req-bulk",  TASK_QUEUED, owner,
+                                   "ops",       NULL,        NULL};
+        if (fail_every && i % fail_every == 0) {
+            k[i].t.status = TASK_FAILED;
+            k[i].error_code = 4001;
+            k[i].error_message = "Invalid IP address";
+            k[i].details = "ip must be an IPv4 or IPv6 address";
+        }
+    }
+    return k;
+}
+
+static long long_of(json_object *o, const char *key)
+{
+    json_object *v;
+    ck_assert_msg(json_object_object_get_ex(o, key, &v), "no %s", key);
+    return (long)json_object_get_int64(v);
+}
+
+/* The parent's counters equal its children's statuses (read one by one
+ * through taskstore_get), and its JSON carries the same progress. */
+static void expect_counters(struct taskstore *ts, const char *parent)
+{
+    static char ids[TASKSTORE_MAX_CHILDREN][TASK_ID_LEN + 1];
+    struct task_progress pr;
+    long seen[4] = {0};
+    size_t n, total;
+    json_object *o, *p;
+
+    ck_assert_int_eq(taskstore_progress(ts, parent, &pr), TS_OK);
+    ck_assert_int_eq(taskstore_children(ts, parent, 0, TASKSTORE_MAX_CHILDREN,
+                                        ids, &n, &total),
+                     TS_OK);
+    ck_assert_uint_eq(n, total);
+    ck_assert_int_eq((long)total, pr.total);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_int_eq(taskstore_get(ts, ids[i], &o), TS_OK);
+        const char *s = str_of(o, "status");
+        seen[!strcmp(s, "queued")    ? 0
+             : !strcmp(s, "running") ? 1
+             : !strcmp(s, "success") ? 2
+                                     : 3]++;
+        ck_assert_str_eq(str_of(o, "parent"), parent);
+        json_object_put(o);
+    }
+    ck_assert_int_eq(seen[0], pr.queued);
+    ck_assert_int_eq(seen[1], pr.running);
+    ck_assert_int_eq(seen[2], pr.success);
+    ck_assert_int_eq(seen[3], pr.failed);
+    ck_assert_int_eq(taskstore_get(ts, parent, &o), TS_OK);
+    ck_assert(json_object_object_get_ex(o, "progress", &p));
+    ck_assert_int_eq(long_of(p, "total"), pr.total);
+    ck_assert_int_eq(long_of(p, "queued"), pr.queued);
+    ck_assert_int_eq(long_of(p, "running"), pr.running);
+    ck_assert_int_eq(long_of(p, "success"), pr.success);
+    ck_assert_int_eq(long_of(p, "failed"), pr.failed);
+    /* running until the last child ends, then success or failed 3001 */
+    const char *st = str_of(o, "status");
+    if (pr.queued + pr.running)
+        ck_assert_str_eq(st, "running");
+    else if (pr.failed) {
+        char want[96];
+        snprintf(want, sizeof(want), "%ld of %ld children failed", pr.failed,
+                 pr.total);
+        ck_assert_str_eq(st, "failed");
+        ck_assert_int_eq(long_of(o, "error_code"), 3001);
+        ck_assert_str_eq(str_of(o, "error_message"),
+                         "Method execution failed");
+        ck_assert_str_eq(str_of(o, "details"), want);
+    } else
+        ck_assert_str_eq(st, "success");
+    json_object_put(o);
+}
+
+START_TEST(bulk_create_progress_children)
+{
+    enum { N = TASKSTORE_MAX_CHILDREN };
+    static char kids[N][TASK_ID_LEN + 1], page[N][TASK_ID_LEN + 1];
+    char parent[TASK_ID_LEN + 1], single[TASK_ID_LEN + 1];
+    struct task_child *k = bulk_kids(N, 1000, 777);
+    struct taskstore_stats st;
+    json_object *o = NULL;
+    size_t n, total;
+    struct taskstore *ts = store_open(0, 0, 0);
+
+    /* a store that already holds tasks: the bulk goes after them */
+    ck_assert_int_eq(taskstore_create(ts, &running_task, single), TS_OK);
+    ck_assert_int_eq(
+        taskstore_create_bulk(ts, &bulk_parent, k, N, parent, kids), TS_OK);
+    ck_assert_int_eq(taskstore_stats(ts, &st), TS_OK);
+    ck_assert_int_eq(st.tasks, N + 2);
+    ck_assert_int_eq(st.queued, N - N / 1000);
+    ck_assert_int_eq(st.running, 2); /* the single task and the parent */
+    ck_assert_int_eq(taskstore_get(ts, parent, &o), TS_OK);
+    ck_assert_str_eq(str_of(o, "status"), "running");
+    ck_assert_str_eq(str_of(o, "method"), "power_off");
+    ck_assert_str_eq(str_of(o, "requested_by"), "ops");
+    ck_assert(!has(o, "parent") && !has(o, "callback") && has(o, "progress"));
+    json_object_put(o);
+    ck_assert_int_eq(taskstore_get(ts, kids[1], &o), TS_OK);
+    ck_assert_str_eq(str_of(o, "status"), "queued");
+    ck_assert_str_eq(str_of(o, "ip"), "10.0.0.1");
+    ck_assert(!has(o, "progress"));
+    json_object_put(o);
+    ck_assert_int_eq(taskstore_get(ts, kids[1000], &o), TS_OK);
+    ck_assert_str_eq(str_of(o, "status"), "failed");
+    ck_assert_int_eq(long_of(o, "error_code"), 4001);
+    ck_assert_str_eq(str_of(o, "error_message"), "Invalid IP address");
+    json_object_put(o);
+    expect_counters(ts, parent);
+    /* paging: in order, the last page short, past the end empty */
+    ck_assert_int_eq(taskstore_children(ts, parent, 0, 1000, page, &n, &total),
+                     TS_OK);
+    ck_assert_uint_eq(n, 1000);
+    ck_assert_uint_eq(total, N);
+    ck_assert_str_eq(page[999], kids[999]);
+    ck_assert_int_eq(
+        taskstore_children(ts, parent, N - 7, 1000, page, &n, &total), TS_OK);
+    ck_assert_uint_eq(n, 7);
+    ck_assert_str_eq(page[0], kids[N - 7]);
+    ck_assert_str_eq(page[6], kids[N - 1]);
+    ck_assert_int_eq(taskstore_children(ts, parent, N, 1000, page, &n, &total),
+                     TS_OK);
+    ck_assert_uint_eq(n, 0);
+    /* not a parent */
+    struct task_progress pr;
+    ck_assert_int_eq(taskstore_progress(ts, single, &pr), TS_NOT_FOUND);
+    ck_assert_int_eq(taskstore_children(ts, kids[0], 0, 10, page, &n, &total),
+                     TS_NOT_FOUND);
+    /* a parent is neither run nor finished directly */
+    ck_assert_int_eq(taskstore_mark_running(ts, parent, 1), TS_NOT_FOUND);
+    ck_assert_int_eq(
+        taskstore_finish(ts, parent, TASK_SUCCESS, NULL, 0, NULL, NULL),
+        TS_NOT_FOUND);
+    check_clean();
+    /* the ids survive a restart, which fails the queued children: the
+     * last of them ends the parent */
+    taskstore_close(ts);
+    ts = store_open(0, 0, 0);
+    expect_counters(ts, parent);
+    ck_assert_int_eq(taskstore_progress(ts, parent, &pr), TS_OK);
+    ck_assert_int_eq(pr.failed, N);
+    check_clean();
+    taskstore_close(ts);
+    free(k);
+    dir_teardown();
+}
+END_TEST
+
+START_TEST(bulk_counters_follow_every_path)
+{
+    enum { N = 12 };
+    char kids[N][TASK_ID_LEN + 1], parent[TASK_ID_LEN + 1];
+    struct task_child *k = bulk_kids(N, 0, 500);
+    struct task_progress pr;
+    long n;
+    struct taskstore *ts = store_open(0, 0, 0);
+
+    k[10].t.owner = 600;
+    k[11].t.owner = 600;
+    ck_assert_int_eq(
+        taskstore_create_bulk(ts, &bulk_parent, k, N, parent, kids), TS_OK);
+    ck_assert_int_eq(taskstore_mark_running(ts, kids[0], 500), TS_OK);
+    expect_counters(ts, parent);
+    ck_assert_int_eq(
+        taskstore_finish(ts, kids[0], TASK_SUCCESS, "{}", 0, NULL, NULL),
+        TS_OK);
+    expect_counters(ts, parent);
+    ck_assert_int_eq(taskstore_mark_running(ts, kids[1], 500), TS_OK);
+    ck_assert_int_eq(
+        taskstore_finish(ts, kids[1], TASK_FAILED, NULL, 1002, "t", "d"),
+        TS_OK);
+    expect_counters(ts, parent);
+    ck_assert_int_eq(taskstore_claim(ts, kids[2], 500, TASK_RUNNING, 501),
+                     TS_OK);
+    expect_counters(ts, parent);
+    ck_assert_int_eq(taskstore_abandon(ts, kids[3], 500, "gone"), TS_OK);
+    expect_counters(ts, parent);
+    ck_assert_int_eq(taskstore_cancel(ts, kids[4], "cancelled", &n), TS_OK);
+    ck_assert_int_eq(n, 1);
+    expect_counters(ts, parent);
+    ck_assert_int_eq(taskstore_fail_owned_by(ts, 501, "executor died"), TS_OK);
+    expect_counters(ts, parent);
+    /* the parent's owner dying does not fail it while children run */
+    ck_assert_int_eq(taskstore_fail_owned_by(ts, 4242, "worker died"), TS_OK);
+    ck_assert_int_eq(taskstore_progress(ts, parent, &pr), TS_OK);
+    ck_assert_int_eq(pr.queued, 7);
+    expect_counters(ts, parent);
+    ck_assert_int_eq(taskstore_fail_owned_by(ts, 600, "worker died"), TS_OK);
+    expect_counters(ts, parent);
+    ck_assert_int_eq(taskstore_fail_owned_by(ts, 500, "worker died"), TS_OK);
+    ck_assert_int_eq(taskstore_progress(ts, parent, &pr), TS_OK);
+    ck_assert_int_eq(pr.queued + pr.running, 0);
+    ck_assert_int_eq(pr.success, 1);
+    ck_assert_int_eq(pr.failed, N - 1);
+    expect_counters(ts, parent); /* ended: failed "11 of 12" */
+    ck_assert_int_eq(taskstore_count_running(ts, &n), TS_OK);
+    ck_assert_int_eq(n, 0);
+    check_clean();
+    taskstore_close(ts);
+
+    /* every child succeeds: the parent succeeds */
+    ts = store_open(0, 0, 0);
+    ck_assert_int_eq(
+        taskstore_create_bulk(ts, &bulk_parent, k, 3, parent, kids), TS_OK);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(taskstore_mark_running(ts, kids[i], 9), TS_OK);
+        ck_assert_int_eq(
+            taskstore_finish(ts, kids[i], TASK_SUCCESS, "{}", 0, NULL, NULL),
+            TS_OK);
+    }
+    expect_counters(ts, parent);
+    /* every child refused: the parent ends at once */
+    struct task_child *bad = bulk_kids(4, 1, 500);
+    ck_assert_int_eq(
+        taskstore_create_bulk(ts, &bulk_parent, bad, 4, parent, kids), TS_OK);
+    expect_counters(ts, parent);
+    ck_assert_int_eq(taskstore_progress(ts, parent, &pr), TS_OK);
+    ck_assert_int_eq(pr.failed, 4);
+    /* out of range */
+    ck_assert_int_eq(
+        taskstore_create_bulk(ts, &bulk_parent, bad, 0, parent, kids),
+        TS_ERROR);
+    ck_assert_int_eq(taskstore_create_bulk(ts, &bulk_parent, bad,
+                                           TASKSTORE_MAX_CHILDREN + 1, parent,
+                                           kids),
+                     TS_ERROR);
+    check_clean();
+    taskstore_close(ts);
+    free(bad);
+    free(k);
+    dir_teardown();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("taskstore");
@@ -887,5 +1141,8 @@ int main(void)
     tcase_add_test(tc, holder_dies_with_lock);
     tcase_add_test(tc, kill_at_every_step);
     tcase_add_test(tc, kill_at_every_step_evicting);
+    tc = unit_case(s, "bulk", dir_setup, NULL, 120);
+    tcase_add_test(tc, bulk_create_progress_children);
+    tcase_add_test(tc, bulk_counters_follow_every_path);
     return unit_run(s);
 }
