@@ -2056,6 +2056,8 @@ static int salvage_import_locked(struct taskstore *ts, const char *src,
            sizeof(*r) - sizeof(r->h));
     r->hash = tag;
     r->meta = r->result = 0;
+    r->ext = 0; /* extensions are not salvaged yet: counters and callback
+                   state are dropped, the records kept */
     const uint64_t blobs[2] = {from->meta, from->result};
     const uint32_t tags[2] = {TAG_META, TAG_RESULT}, ns[2] = {META_N, RES_N};
     for (int i = 0; i < 2; i++) {
