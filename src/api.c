@@ -2,6 +2,8 @@
 #include "autoconfig.h"
 #include "api.h"
 #include "auth.h"
+#include "bulk.h"
+#include "bulk.h"
 
 #include "clock.h"
 #include "config.h"
@@ -37,6 +39,11 @@ void api_set_store(struct taskstore *store)
 void api_set_draining(void)
 {
     api_draining = true;
+}
+
+bool api_is_draining(void)
+{
+    return api_draining;
 }
 
 struct taskstore *api_get_store(void)
@@ -333,19 +340,20 @@ void api_metrics(const struct http_request *req, struct http_response *resp)
 
 /* ---- GET /tasks/{id} ---------------------------------------------------- */
 
-static void task_lookup_failed(struct http_response *resp, int rc)
+void api_task_lookup_failed(struct http_response *resp, int rc,
+                            const char *method)
 {
     int days = bmc_cfg.task_retention_days;
 
     if (rc == TS_EXPIRED)
         response_error_msg(resp, BMC_ERR_TASK_NOT_FOUND, "Task expired",
-                           "get_task_status", NULL, "");
+                           method, NULL, "");
     else if (rc == TS_NOT_FOUND)
         response_error_msg(resp, BMC_ERR_TASK_NOT_FOUND, "Task not found",
-                           "get_task_status", NULL, "");
+                           method, NULL, "");
     else {
-        response_error(resp, BMC_ERR_SERVICE_UNAVAILABLE, "get_task_status",
-                       NULL, "%s", taskstore_rc_message(rc));
+        response_error(resp, BMC_ERR_SERVICE_UNAVAILABLE, method, NULL, "%s",
+                       taskstore_rc_message(rc));
         return;
     }
     char details[128];
@@ -381,7 +389,12 @@ void api_task_status(const struct http_request *req,
     int rc = api_store ? taskstore_get(api_store, id, &task) : TS_ERROR;
 
     if (rc != TS_OK) {
-        task_lookup_failed(resp, rc);
+        api_task_lookup_failed(resp, rc, "get_task_status");
+        return;
+    }
+    if (json_object_object_get_ex(task, "progress", NULL) &&
+        bulk_children_page(req, id, task, resp) != 0) {
+        json_object_put(task);
         return;
     }
     json_object *env = response_success(resp, 200, "Task status retrieved",

@@ -8,6 +8,8 @@
 #include "http.h"
 #include "methods.h"
 
+#include <stdbool.h>
+
 struct taskstore;
 
 /* Give the handlers the process's task store (NULL: none yet). */
@@ -17,6 +19,12 @@ void api_set_store(struct taskstore *store);
  * BMC work is refused (503 "shutting down", no task), while task lookups
  * and health keep answering until the last BMC call has ended. */
 void api_set_draining(void);
+/* Whether api_set_draining was called. */
+bool api_is_draining(void);
+/* The envelope of a task lookup that failed with RC (404 3005 for an
+ * unknown or expired id, with the retention; else 503 3004). */
+void api_task_lookup_failed(struct http_response *resp, int rc,
+                            const char *method);
 /* The process's task store (NULL: none yet); borrowed. */
 struct taskstore *api_get_store(void);
 

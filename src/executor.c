@@ -17,6 +17,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,9 @@
 #define HTTP_MAX_BODY_FOR_JOB 65536
 #define THREAD_STACK          (256 * 1024)
 #define IO_TIMEOUT_S          2
+#define BULK_IO_TIMEOUT_S     10 /* 10,000 children: read, claimed, answered */
+#define BULK_CHUNK            60000
+#define BULK_KID_MAX          4096
 
 /* A submitted job: the request as the worker validated it (connection
  * with the password, method name, params, options), then its task. */
@@ -36,7 +40,11 @@ struct job {
     struct api_request req;
     char request_id[65];
     char task_id[TASK_ID_LEN + 1];
-    struct job *next;
+    struct job *next;     /* the queue */
+    struct job *same_bmc; /* a bulk's next child for the same BMC: runs
+                             on this job's thread after it, never beside */
+    bool needs_start;     /* still QUEUED in the store: taskstore_mark_running
+                             decides whether it runs (a cancel may win) */
 };
 
 static struct {
@@ -187,34 +195,61 @@ static double get_num(json_object *o, const char *key)
                                                  : 0;
 }
 
-static struct job *job_from_json(json_object *o)
+/* The call of a job (the method and its options) from O; PARAMS a
+ * reference (single job) or a copy of its own (a bulk child: a secret
+ * parameter is wiped when each child ends). */
+static int job_call_from_json(struct job *j, json_object *o, bool copy)
 {
-    struct job *j = calloc(1, sizeof(*j));
     json_object *params;
 
-    if (!j)
-        return NULL;
     copy_str(o, "method", j->req.method, sizeof(j->req.method));
+    copy_str(o, "request_id", j->request_id, sizeof(j->request_id));
+    copy_str(o, "requested_by", j->req.requested_by,
+             sizeof(j->req.requested_by));
+    j->req.retry_times = (int)get_num(o, "retry_times");
+    j->req.delay = get_num(o, "delay");
+    j->req.wait_for_state_seconds = get_num(o, "wait");
+    if (!json_object_object_get_ex(o, "params", &params) ||
+        !json_object_is_type(params, json_type_object))
+        j->req.params = json_object_new_object();
+    else if (!copy)
+        j->req.params = json_object_get(params);
+    else if (json_object_deep_copy(params, &j->req.params, NULL) != 0)
+        return -1;
+    return j->req.params ? 0 : -1;
+}
+
+/* The connection and task id of a job from O. */
+static void job_conn_from_json(struct job *j, json_object *o)
+{
     copy_str(o, "ip", j->req.conn.ip, sizeof(j->req.conn.ip));
     copy_str(o, "username", j->req.conn.username,
              sizeof(j->req.conn.username));
     copy_str(o, "password", j->req.conn.password,
              sizeof(j->req.conn.password));
     copy_str(o, "tls_pin", j->req.conn.tls_pin, sizeof(j->req.conn.tls_pin));
-    copy_str(o, "request_id", j->request_id, sizeof(j->request_id));
     copy_str(o, "task_id", j->task_id, sizeof(j->task_id));
-    copy_str(o, "requested_by", j->req.requested_by,
-             sizeof(j->req.requested_by));
     j->req.conn.protocol = (enum bmc_protocol)get_num(o, "protocol");
     j->req.conn.cipher_suite = (int)get_num(o, "cipher_suite");
     j->req.conn.port = (int)get_num(o, "port");
-    j->req.retry_times = (int)get_num(o, "retry_times");
-    j->req.delay = get_num(o, "delay");
-    j->req.wait_for_state_seconds = get_num(o, "wait");
-    j->req.params = json_object_object_get_ex(o, "params", &params) &&
-                            json_object_is_type(params, json_type_object)
-                        ? json_object_get(params)
-                        : json_object_new_object();
+}
+
+static void job_free(struct job *j);
+
+/* A job from the call CALL and the connection CONN (the same object for a
+ * single job); NULL when out of memory. */
+static struct job *job_from_json(json_object *call, json_object *conn,
+                                 bool copy_params)
+{
+    struct job *j = calloc(1, sizeof(*j));
+
+    if (!j)
+        return NULL;
+    job_conn_from_json(j, conn);
+    if (job_call_from_json(j, call, copy_params)) {
+        job_free(j);
+        return NULL;
+    }
     return j;
 }
 
@@ -223,7 +258,7 @@ static void job_free(struct job *j)
     if (!j)
         return;
     const struct method_def *m = methods_find(j->req.method);
-    if (m)
+    if (m && j->req.params)
         methods_params_wipe(m, j->req.params); /* e.g. a new_password */
     request_free(&j->req);                     /* wipes the password */
     free(j);
@@ -289,38 +324,40 @@ static int job_text(json_object *msg, const char *password, char *buf,
     return (int)at;
 }
 
-/* Hand the job TEXT (LEN bytes) to the executor and read its answer: 0
- * when it took the task (its reply names TASK_ID), else a code with
- * DETAILS. Signals never cut it short. */
-static enum bmc_err submit_exchange(const char *text, int len,
-                                    const char *task_id, char *details,
-                                    size_t dlen)
+/* A connection to the executor's socket, or -1. */
+static int connect_executor(void)
 {
     struct sockaddr_un sa;
-    char reply[512];
-    double deadline = clock_now_mono() + IO_TIMEOUT_S;
-    enum bmc_err rc = BMC_ERR_SERVICE_UNAVAILABLE;
-    int cr;
-    json_object *ans = NULL, *v;
-    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    int cr, fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 
-    if (fd < 0 || fill_addr(&sa))
-        goto down;
+    if (fd < 0)
+        return -1;
+    if (fill_addr(&sa)) {
+        close(fd);
+        return -1;
+    }
     while ((cr = connect(fd, (struct sockaddr *)&sa, sizeof(sa))) != 0 &&
            errno == EINTR)
         ;
-    if (cr != 0)
-        goto down;
-    if (len < 0 || msg_send(fd, text, (size_t)len, deadline) < 0) {
-        rc = submit_fail(details, dlen,
-                         "the async executor did not take the job");
-        goto out;
+    if (cr != 0) {
+        close(fd);
+        return -1;
     }
+    return fd;
+}
+
+/* The executor's answer on FD: 0 when it names TASK_ID (taken), else its
+ * code with DETAILS. */
+static enum bmc_err read_answer(int fd, const char *task_id, double deadline,
+                                char *details, size_t dlen)
+{
+    char reply[512];
+    json_object *ans, *v;
+    enum bmc_err rc;
     ssize_t n = msg_recv(fd, reply, sizeof(reply) - 1, deadline);
-    if (n <= 0) {
-        rc = submit_fail(details, dlen, "the async executor did not answer");
-        goto out;
-    }
+
+    if (n <= 0)
+        return submit_fail(details, dlen, "the async executor did not answer");
     reply[n] = '\0';
     ans = json_tokener_parse(reply);
     if (ans && json_object_object_get_ex(ans, "task_id", &v) &&
@@ -332,13 +369,29 @@ static enum bmc_err submit_exchange(const char *text, int len,
                  ? (enum bmc_err)json_object_get_int(v)
                  : BMC_ERR_SERVICE_UNAVAILABLE;
     }
-    goto out;
-down:
-    rc = submit_fail(details, dlen, "the async executor is not running");
-out:
     json_object_put(ans);
-    if (fd >= 0)
-        close(fd);
+    return rc;
+}
+
+/* Hand the job TEXT (LEN bytes) to the executor and read its answer: 0
+ * when it took the task (its reply names TASK_ID), else a code with
+ * DETAILS. Signals never cut it short. */
+static enum bmc_err submit_exchange(const char *text, int len,
+                                    const char *task_id, char *details,
+                                    size_t dlen)
+{
+    double deadline = clock_now_mono() + IO_TIMEOUT_S;
+    enum bmc_err rc;
+    int fd = connect_executor();
+
+    if (fd < 0)
+        return submit_fail(details, dlen, "the async executor is not running");
+    if (len < 0 || msg_send(fd, text, (size_t)len, deadline) < 0)
+        rc = submit_fail(details, dlen,
+                         "the async executor did not take the job");
+    else
+        rc = read_answer(fd, task_id, deadline, details, dlen);
+    close(fd);
     return rc;
 }
 
@@ -356,6 +409,118 @@ enum bmc_err executor_submit(const struct api_request *req, const char *method,
     return rc;
 }
 
+/* ---- bulk hand-off, worker side ----------------------------------------
+ * One connection carries the bulk: a head message (the call, the parent,
+ * the count), then chunks {"kids":[...]} of at most BULK_CHUNK bytes, each
+ * child its connection (password spliced as in job_text) and task id;
+ * then the executor's one answer, as for a single job. */
+
+static json_object *bulk_head_json(const struct api_request *call,
+                                   const char *method, const char *request_id,
+                                   const char *parent_id, size_t n)
+{
+    json_object *o = json_object_new_object();
+
+    json_object_object_add(o, "bulk", json_object_new_string(parent_id));
+    json_object_object_add(o, "count", json_object_new_int64((int64_t)n));
+    json_object_object_add(o, "method", json_object_new_string(method));
+    json_object_object_add(o, "params", json_object_get(call->params));
+    json_object_object_add(o, "retry_times",
+                           json_object_new_int(call->retry_times));
+    json_object_object_add(o, "delay", json_object_new_double(call->delay));
+    json_object_object_add(
+        o, "wait", json_object_new_double(call->wait_for_state_seconds));
+    json_object_object_add(
+        o, "request_id", json_object_new_string(request_id ? request_id : ""));
+    json_object_object_add(o, "requested_by",
+                           json_object_new_string(call->requested_by));
+    return o;
+}
+
+static json_object *bulk_kid_json(const struct executor_kid *k)
+{
+    json_object *o = json_object_new_object();
+    const struct bmc_conn *c = k->conn;
+
+    json_object_object_add(o, "ip", json_object_new_string(c->ip));
+    json_object_object_add(o, "username", json_object_new_string(c->username));
+    json_object_object_add(o, "protocol", json_object_new_int(c->protocol));
+    json_object_object_add(o, "cipher_suite",
+                           json_object_new_int(c->cipher_suite));
+    json_object_object_add(o, "port", json_object_new_int(c->port));
+    json_object_object_add(o, "tls_pin", json_object_new_string(c->tls_pin));
+    json_object_object_add(o, "task_id", json_object_new_string(k->task_id));
+    return o;
+}
+
+/* Send the children as chunks on FD; -1 when the executor stopped taking
+ * them. Every buffer that held a password is wiped. */
+static int send_kids(int fd, const struct executor_kid *kids, size_t n,
+                     double deadline)
+{
+    static char chunk[BULK_CHUNK], one[BULK_KID_MAX];
+    size_t at = 0;
+    int rc = 0;
+
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        json_object *o = bulk_kid_json(&kids[i]);
+        int len = job_text(o, kids[i].conn->password, one, sizeof(one));
+        json_object_put(o);
+        if (len < 0) {
+            rc = -1;
+            break;
+        }
+        if (at && at + (size_t)len + 3 > sizeof(chunk)) {
+            memcpy(chunk + at, "]}", 2);
+            rc = msg_send(fd, chunk, at + 2, deadline) < 0 ? -1 : 0;
+            at = 0;
+        }
+        if (!at) {
+            memcpy(chunk, "{\"kids\":[", 9);
+            at = 9;
+        } else {
+            chunk[at++] = ',';
+        }
+        memcpy(chunk + at, one, (size_t)len);
+        at += (size_t)len;
+    }
+    if (rc == 0 && at) {
+        memcpy(chunk + at, "]}", 2);
+        rc = msg_send(fd, chunk, at + 2, deadline) < 0 ? -1 : 0;
+    }
+    explicit_bzero(one, sizeof(one));
+    explicit_bzero(chunk, sizeof(chunk));
+    return rc;
+}
+
+enum bmc_err executor_submit_bulk(const struct api_request *call,
+                                  const char *method, const char *request_id,
+                                  const char *parent_id,
+                                  const struct executor_kid *kids, size_t n,
+                                  char *details, size_t dlen)
+{
+    double deadline = clock_now_mono() + BULK_IO_TIMEOUT_S;
+    json_object *head = bulk_head_json(call, method, request_id, parent_id, n);
+    const char *text = json_compact(head);
+    enum bmc_err rc;
+    int fd = connect_executor();
+
+    if (fd < 0) {
+        json_object_put(head);
+        return submit_fail(details, dlen, "the async executor is not running");
+    }
+    if (strlen(text) + 1 > JOB_MSG_MAX ||
+        msg_send(fd, text, strlen(text), deadline) < 0 ||
+        send_kids(fd, kids, n, deadline) < 0)
+        rc = submit_fail(details, dlen,
+                         "the async executor did not take the bulk");
+    else
+        rc = read_answer(fd, parent_id, deadline, details, dlen);
+    json_object_put(head);
+    close(fd);
+    return rc;
+}
+
 /* ---- executor side ------------------------------------------------------ */
 
 static void run_job(struct job *j)
@@ -369,24 +534,67 @@ static void run_job(struct job *j)
     log_set_request_id(NULL);
 }
 
-/* Next queued job for a thread that finished one, or NULL (then the
- * thread ends and the running count drops). */
-static struct job *next_job(void)
+/* End a job that never started, and the same-BMC children behind it. */
+static void fail_unstarted(struct job *j, const char *details)
 {
-    struct job *j;
+    while (j) {
+        struct job *after = j->same_bmc;
+        taskstore_finish(ex.store, j->task_id, TASK_FAILED, NULL,
+                         BMC_ERR_EXECUTION_FAILED, "Method execution failed",
+                         details);
+        job_free(j);
+        j = after;
+    }
+}
+
+/* The job a thread runs after one that ended: AFTER (the same BMC's next
+ * child), else the queue's head; NULL ends the thread (the running count
+ * drops). On shutdown AFTER's chain ends failed, unstarted. */
+static struct job *next_job(struct job *after)
+{
+    struct job *j = NULL;
 
     pthread_mutex_lock(&ex.lock);
-    j = executor_stop ? NULL : ex.head;
-    if (j) {
+    if (after && !executor_stop) {
+        ex.queued--;
+        j = after;
+        after = NULL;
+    } else if (!executor_stop && ex.head) {
+        j = ex.head;
         ex.head = j->next;
         if (!ex.head)
             ex.tail = NULL;
         ex.queued--;
     } else {
+        for (struct job *c = after; c; c = c->same_bmc)
+            ex.queued--;
         ex.running--;
     }
     pthread_mutex_unlock(&ex.lock);
+    fail_unstarted(after, "The service stopped before the task started");
     return j;
+}
+
+/* Whether J is to run now: a queued task becomes RUNNING here, unless it
+ * ended meanwhile (cancelled, or failed by a sweep): then it never runs. */
+static bool job_starts(struct job *j)
+{
+    int rc = TS_BUSY;
+
+    if (!j->needs_start)
+        return true;
+    for (int tries = 0; rc == TS_BUSY && tries < 5; tries++)
+        rc = taskstore_mark_running(ex.store, j->task_id, getpid());
+    if (rc == TS_OK)
+        return true;
+    log_info("task_not_started", "task=%s reason=%s", j->task_id,
+             rc == TS_NOT_FOUND ? "ended before it started"
+                                : taskstore_rc_message(rc));
+    if (rc != TS_NOT_FOUND)
+        taskstore_finish(ex.store, j->task_id, TASK_FAILED, NULL,
+                         BMC_ERR_EXECUTION_FAILED, "Method execution failed",
+                         "the task store could not start the task");
+    return false;
 }
 
 static void *job_thread(void *arg)
@@ -394,11 +602,11 @@ static void *job_thread(void *arg)
     struct job *j = arg;
 
     while (j) {
-        run_job(j);
+        if (job_starts(j))
+            run_job(j);
+        struct job *after = j->same_bmc;
         job_free(j);
-        j = next_job();
-        if (j)
-            taskstore_mark_running(ex.store, j->task_id, getpid());
+        j = next_job(after);
     }
     return NULL;
 }
@@ -421,6 +629,16 @@ static int start_thread(struct job *j)
     pthread_attr_destroy(&attr);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return rc;
+}
+
+static void enqueue_locked(struct job *j)
+{
+    j->next = NULL;
+    if (ex.tail)
+        ex.tail->next = j;
+    else
+        ex.head = j;
+    ex.tail = j;
 }
 
 /* Answer a submission: {"task_id": ID}, or {"code": CODE, "details":
@@ -487,12 +705,9 @@ static void admit(int fd, struct job *j, pid_t from)
         job_free(j);
         return;
     }
+    j->needs_start = true;
     pthread_mutex_lock(&ex.lock);
-    if (ex.tail)
-        ex.tail->next = j;
-    else
-        ex.head = j;
-    ex.tail = j;
+    enqueue_locked(j);
     ex.queued++;
     pthread_mutex_unlock(&ex.lock);
     return;
@@ -503,6 +718,210 @@ drop:
         pthread_mutex_unlock(&ex.lock);
     }
     job_free(j);
+}
+
+/* ---- bulk admission ----------------------------------------------------- */
+
+/* Read the N children of the bulk HEAD from FD into JOBS; -1 when the
+ * worker sent less or something malformed. */
+static int receive_kids(int fd, json_object *head, struct job **jobs, size_t n)
+{
+    static char buf[JOB_MSG_MAX];
+    size_t got = 0;
+
+    while (got < n) {
+        ssize_t len =
+            msg_recv(fd, buf, sizeof(buf), clock_now_mono() + IO_TIMEOUT_S);
+        json_object *msg = len > 0 ? json_parse_strict(buf, (size_t)len, 16,
+                                                       NULL, 0)
+                                   : NULL,
+                    *kids;
+        if (len > 0)
+            explicit_bzero(buf, (size_t)len);
+        if (!msg || !json_object_object_get_ex(msg, "kids", &kids) ||
+            !json_object_is_type(kids, json_type_array)) {
+            json_object_put(msg);
+            return -1;
+        }
+        size_t k = json_object_array_length(kids);
+        bool bad = k == 0;
+        for (size_t i = 0; i < k && got < n && !bad; i++) {
+            json_object *kid = json_object_array_get_idx(kids, i);
+            struct job *j = job_from_json(head, kid, true);
+            wipe_json_string(kid, "password");
+            bad = !j || !j->task_id[0];
+            if (bad) {
+                job_free(j);
+                break;
+            }
+            j->needs_start = true;
+            jobs[got++] = j;
+        }
+        json_object_put(msg);
+        if (bad)
+            return -1;
+    }
+    return 0;
+}
+
+static uint64_t bmc_key_hash(const struct bmc_conn *c)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (const char *p = c->ip; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    h = (h ^ (uint64_t)c->port) * 1099511628211ULL;
+    return (h ^ (uint64_t)c->protocol) * 1099511628211ULL;
+}
+
+static bool same_bmc(const struct bmc_conn *a, const struct bmc_conn *b)
+{
+    return a->port == b->port && a->protocol == b->protocol &&
+           !strcmp(a->ip, b->ip);
+}
+
+/* Chain the children that name the same BMC (ip, port, protocol): each
+ * later one runs after the one before it, on its thread. Chained jobs get
+ * CHAINED[i] set; the count of the others (chain heads) is returned. */
+static size_t link_same_bmc(struct job **jobs, size_t n, bool *chained)
+{
+    size_t cap = 16, heads = 0;
+    while (cap < 2 * n)
+        cap <<= 1;
+    struct job **last = calloc(cap, sizeof(*last));
+
+    for (size_t i = 0; i < n; i++) {
+        size_t at = last ? bmc_key_hash(&jobs[i]->req.conn) & (cap - 1) : 0;
+        while (last && last[at] &&
+               !same_bmc(&last[at]->req.conn, &jobs[i]->req.conn))
+            at = (at + 1) & (cap - 1);
+        if (last && last[at]) {
+            last[at]->same_bmc = jobs[i];
+            chained[i] = true;
+        } else {
+            heads++;
+        }
+        if (last)
+            last[at] = jobs[i];
+    }
+    free(last);
+    return heads;
+}
+
+/* Room for a bulk of N jobs whose HEADS can run at once: how many start
+ * now (the running count takes them), the rest counted queued; -1 when
+ * the queue cannot take the rest (BMC_ASYNC_QUEUE_MAX). */
+static long reserve_slots(size_t heads, size_t n)
+{
+    long start;
+
+    pthread_mutex_lock(&ex.lock);
+    long room = bmc_cfg.max_async_tasks - ex.running;
+    start = room <= 0 ? 0 : (long)heads < room ? (long)heads : room;
+    if ((long)n - start > 0 &&
+        ex.queued + ((long)n - start) > bmc_cfg.async_queue_max) {
+        start = -1;
+    } else {
+        ex.running += (int)start;
+        ex.queued += (int)((long)n - start);
+    }
+    pthread_mutex_unlock(&ex.lock);
+    return start;
+}
+
+static void release_slots(long start, size_t n)
+{
+    pthread_mutex_lock(&ex.lock);
+    ex.running -= (int)start;
+    ex.queued -= (int)((long)n - start);
+    pthread_mutex_unlock(&ex.lock);
+}
+
+/* A reserved running slot whose thread could not start: the chain ends
+ * failed, its jobs leave the counts. */
+static void launch_failed(struct job *j)
+{
+    pthread_mutex_lock(&ex.lock);
+    ex.running--;
+    for (struct job *c = j->same_bmc; c; c = c->same_bmc)
+        ex.queued--;
+    pthread_mutex_unlock(&ex.lock);
+    fail_unstarted(j, "the executor could not start a thread");
+}
+
+/* The claimed bulk: the first START chain heads on threads of their own,
+ * the other heads to the queue's tail (chained jobs ride their heads). */
+static void launch_bulk(struct job **jobs, size_t n, const bool *chained,
+                        long start)
+{
+    long started = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (chained[i])
+            continue;
+        if (started < start) {
+            started++;
+            if (start_thread(jobs[i]) != 0)
+                launch_failed(jobs[i]);
+            continue;
+        }
+        pthread_mutex_lock(&ex.lock);
+        enqueue_locked(jobs[i]);
+        pthread_mutex_unlock(&ex.lock);
+    }
+}
+
+static enum ts_rc claim_bulk(const char *parent, pid_t from)
+{
+    enum ts_rc rc = TS_BUSY;
+    for (int tries = 0; rc == TS_BUSY && tries < 3; tries++)
+        rc = taskstore_claim_bulk(ex.store, parent, from, getpid());
+    return rc;
+}
+
+/* Admit the bulk announced by HEAD from the worker FROM: read its
+ * children, make room, claim them (the two-party commit), answer, run. */
+static void admit_bulk(int fd, json_object *head, pid_t from)
+{
+    char parent[TASK_ID_LEN + 1], method[REQUEST_METHOD_MAX + 1];
+    double count = get_num(head, "count");
+    size_t n =
+        count >= 1 && count <= TASKSTORE_MAX_CHILDREN ? (size_t)count : 0;
+    struct job **jobs = n ? calloc(n, sizeof(*jobs)) : NULL;
+    bool *chained = n ? calloc(n, sizeof(*chained)) : NULL;
+    long start = -1;
+    enum ts_rc rc;
+
+    copy_str(head, "bulk", parent, sizeof(parent));
+    copy_str(head, "method", method, sizeof(method));
+    if (!jobs || !chained || !parent[0] || !methods_find(method) ||
+        receive_kids(fd, head, jobs, n) != 0) {
+        reply(fd, NULL, BMC_ERR_SERVICE_UNAVAILABLE, "malformed bulk job");
+        goto out;
+    }
+    start = reserve_slots(link_same_bmc(jobs, n, chained), n);
+    if (start < 0) {
+        reply(fd, NULL, BMC_ERR_SERVICE_UNAVAILABLE,
+              "the async queue cannot take every child "
+              "(BMC_ASYNC_QUEUE_MAX); retry later");
+        goto out;
+    }
+    if ((rc = claim_bulk(parent, from)) != TS_OK) {
+        release_slots(start, n);
+        reply(fd, NULL, BMC_ERR_SERVICE_UNAVAILABLE,
+              rc == TS_NOT_FOUND ? "the bulk was withdrawn before it started"
+                                 : taskstore_rc_message(rc));
+        goto out;
+    }
+    reply(fd, parent, BMC_OK, NULL);
+    log_info("bulk_admitted", "parent=%s children=%zu started=%ld", parent, n,
+             start);
+    launch_bulk(jobs, n, chained, start);
+    n = 0; /* the threads and the queue own them now */
+out:
+    for (size_t i = 0; jobs && i < n; i++)
+        job_free(jobs[i]);
+    free(jobs);
+    free(chained);
 }
 
 static void serve_connection(int fd)
@@ -525,7 +944,12 @@ static void serve_connection(int fd)
         reply(fd, NULL, BMC_ERR_SERVICE_UNAVAILABLE, "malformed job");
         return;
     }
-    j = job_from_json(msg);
+    if (json_object_object_get_ex(msg, "bulk", NULL)) {
+        admit_bulk(fd, msg, peer.pid);
+        json_object_put(msg);
+        return;
+    }
+    j = job_from_json(msg, msg, false);
     wipe_json_string(msg, "password");
     json_object_put(msg);
     if (!j || !methods_find(j->req.method) || !j->task_id[0]) {
@@ -567,10 +991,7 @@ static void fail_queued(void)
     pthread_mutex_unlock(&ex.lock);
     while (j) {
         struct job *next = j->next;
-        taskstore_finish(ex.store, j->task_id, TASK_FAILED, NULL,
-                         BMC_ERR_EXECUTION_FAILED, "Method execution failed",
-                         "The service stopped before the task started");
-        job_free(j);
+        fail_unstarted(j, "The service stopped before the task started");
         j = next;
     }
 }

@@ -36,4 +36,21 @@ enum bmc_err executor_submit(const struct api_request *req, const char *method,
                              const char *request_id, const char *task_id,
                              char *details, size_t dlen);
 
+/* One child of a bulk: its connection and its task (created QUEUED by
+ * taskstore_create_bulk under the worker's pid). */
+struct executor_kid {
+    const struct bmc_conn *conn;
+    const char *task_id;
+};
+
+/* Worker: hand a bulk to the executor, as executor_submit for one task:
+ * CALL's params and options with METHOD for each of the N children KIDS
+ * of PARENT_ID (the children still QUEUED: taskstore_claim_bulk /
+ * taskstore_abandon_bulk decide). 0 when the executor took them. */
+enum bmc_err executor_submit_bulk(const struct api_request *call,
+                                  const char *method, const char *request_id,
+                                  const char *parent_id,
+                                  const struct executor_kid *kids, size_t n,
+                                  char *details, size_t dlen);
+
 #endif

@@ -12,6 +12,9 @@
 struct auth_token;
 
 #define HTTP_MAX_BODY 65536 /* same as nginx's client_max_body_size */
+/* /action/bulk and /execute/bulk (10,000 targets): their nginx locations
+ * say client_max_body_size 4m */
+#define HTTP_MAX_BULK_BODY (4 * 1024 * 1024)
 
 struct http_request {
     char method[16];

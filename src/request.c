@@ -365,10 +365,28 @@ static enum bmc_err apply_credential(json_object *obj, struct api_request *out,
     return 0;
 }
 
-/* Validate the parsed body OBJ (as request_parse). */
-static enum bmc_err request_validate(json_object *obj, unsigned fields,
-                                     struct api_request *out, char *details,
-                                     size_t dlen)
+enum bmc_err request_check_call(json_object *obj, unsigned fields,
+                                struct api_request *out, char *details,
+                                size_t dlen)
+{
+    enum bmc_err rc = 0;
+
+    if ((fields & REQ_ACTION) &&
+        (rc = check_name_field(obj, "action", out->action, REQUEST_ACTION_MAX,
+                               details, dlen)))
+        return rc;
+    if ((fields & REQ_METHOD) &&
+        (rc = check_name_field(obj, "method", out->method, REQUEST_METHOD_MAX,
+                               details, dlen)))
+        return rc;
+    if ((fields & REQ_PARAMS) && (rc = check_params(obj, out, details, dlen)))
+        return rc;
+    return check_numbers(obj, fields, out, details, dlen);
+}
+
+enum bmc_err request_from_object(json_object *obj, unsigned fields,
+                                 struct api_request *out, char *details,
+                                 size_t dlen)
 {
     enum bmc_err rc;
     json_object *eff = NULL, *base, *pw;
@@ -389,17 +407,7 @@ static enum bmc_err request_validate(json_object *obj, unsigned fields,
         (rc = check_ipmi_limits(out, details, dlen)) ||
         (rc = check_cipher_and_port(base, out, details, dlen)))
         goto out;
-    if ((fields & REQ_ACTION) &&
-        (rc = check_name_field(obj, "action", out->action, REQUEST_ACTION_MAX,
-                               details, dlen)))
-        goto out;
-    if ((fields & REQ_METHOD) &&
-        (rc = check_name_field(obj, "method", out->method, REQUEST_METHOD_MAX,
-                               details, dlen)))
-        goto out;
-    if ((fields & REQ_PARAMS) && (rc = check_params(obj, out, details, dlen)))
-        goto out;
-    rc = check_numbers(obj, fields, out, details, dlen);
+    rc = request_check_call(obj, fields, out, details, dlen);
 out:
     /* the credential's password, copied into the view: wiped */
     if (eff && json_object_object_get_ex(eff, "password", &pw))
@@ -426,7 +434,7 @@ enum bmc_err request_parse(const char *body, size_t len, unsigned fields,
         snprintf(details, dlen, "malformed JSON body: %s", why);
         return BMC_ERR_INVALID_REQUEST;
     }
-    rc = request_validate(obj, fields, out, details, dlen);
+    rc = request_from_object(obj, fields, out, details, dlen);
     out->body = obj;
     if (rc)
         request_free(out);

@@ -39,7 +39,7 @@ struct api_request {
     char method[REQUEST_METHOD_MAX + 1];
     json_object *params; /* always an object after a successful parse */
     json_object *body;   /* the whole parsed body (request_parse only; NULL
-                            after request_validate), for a convenience
+                            from request_from_object), for a convenience
                             endpoint's method parameters */
     double delay;
     int retry_times;
@@ -53,6 +53,20 @@ struct api_request {
 enum bmc_err request_parse(const char *body, size_t len, unsigned fields,
                            struct api_request *out, char *details,
                            size_t dlen);
+
+/* As request_parse, for a body already parsed: OBJ stays the caller's
+ * (OUT->body is NULL; OUT->params is a reference to OBJ's). */
+enum bmc_err request_from_object(json_object *obj, unsigned fields,
+                                 struct api_request *out, char *details,
+                                 size_t dlen);
+
+/* Only the endpoint's own FIELDS of OBJ (action, method, params, delay,
+ * retry_times, wait_for_state_seconds) into OUT, as request_parse checks
+ * them: the call of a bulk submission, before any target is looked at.
+ * OUT must be zeroed (retry_times set to its default 1) by the caller. */
+enum bmc_err request_check_call(json_object *obj, unsigned fields,
+                                struct api_request *out, char *details,
+                                size_t dlen);
 
 /* Wipe the password and free what the request owns. */
 void request_free(struct api_request *req);

@@ -4,6 +4,7 @@
 
 #include "api.h"
 #include "auth.h"
+#include "bulk.h"
 #include "config.h"
 #include "errors.h"
 #include "exporter.h"
@@ -27,7 +28,8 @@ enum route_access {
 };
 
 struct route {
-    const char *path;   /* exact, or a prefix when it ends with '/' */
+    const char *path;   /* exact; a prefix when it ends with '/'; with "{}"
+                           one path segment there (/tasks/{}/cancel) */
     const char *method; /* "GET" or "POST" */
     const char *allow;  /* Allow header when another method is used */
     route_handler handler;
@@ -51,11 +53,32 @@ static const struct route routes[] = {
      ROUTE_BY_METHOD},
     {"/action", "POST", "POST", api_action, NULL, ROUTE_BY_METHOD},
     {"/action/async", "POST", "POST", api_action_async, NULL, ROUTE_BY_METHOD},
+    {"/execute/bulk", "POST", "POST", api_execute_bulk, NULL, ROUTE_BY_METHOD},
+    {"/action/bulk", "POST", "POST", api_action_bulk, NULL, ROUTE_BY_METHOD},
+    {"/tasks/{}/cancel", "POST", "POST", api_task_cancel, "/tasks/{id}/cancel",
+     ROUTE_OPERATOR},
 };
+
+/* "/tasks/{}/cancel": the prefix, one non-empty segment, the rest. */
+static bool segment_matches(const char *pattern, const char *hole,
+                            const char *path)
+{
+    size_t n = (size_t)(hole - pattern);
+    const char *rest = hole + 2, *slash;
+
+    if (strncmp(path, pattern, n) != 0 || path[n] == '\0' || path[n] == '/')
+        return false;
+    slash = strchr(path + n, '/');
+    return slash && strcmp(slash, rest) == 0;
+}
 
 static bool route_matches(const struct route *r, const char *path)
 {
     size_t n = strlen(r->path);
+    const char *hole = strstr(r->path, "{}");
+
+    if (hole)
+        return segment_matches(r->path, hole, path);
 
     if (r->path[n - 1] == '/')
         return strncmp(path, r->path, n) == 0 && path[n] != '\0' &&
@@ -80,12 +103,25 @@ const char *router_endpoint_name(const char *path)
     return m ? m->endpoint : "unmatched";
 }
 
+size_t router_body_limit(const char *path)
+{
+    return !strcmp(path, "/action/bulk") || !strcmp(path, "/execute/bulk")
+               ? HTTP_MAX_BULK_BODY
+               : HTTP_MAX_BODY;
+}
+
 static const struct route *route_find(const char *path)
 {
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
         if (route_matches(&routes[i], path))
             return &routes[i];
     return NULL;
+}
+
+bool router_body_optional(const char *path)
+{
+    const struct route *r = route_find(path);
+    return r && r->handler == api_task_cancel;
 }
 
 /* The least role ROUTE needs beyond a valid token; -1: no token needed. */
@@ -149,8 +185,8 @@ void router_dispatch(const struct http_request *req,
             return;
         }
         response_error(resp, BMC_ERR_METHOD_NOT_ALLOWED, NULL, NULL,
-                       "%s is not allowed on %s; use %s", req->method, r->path,
-                       r->allow);
+                       "%s is not allowed on %s; use %s", req->method,
+                       req->path, r->allow);
         resp->allow = r->allow;
         return;
     }

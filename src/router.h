@@ -17,6 +17,15 @@ typedef void (*route_handler)(const struct http_request *req,
 /* Whether any route serves PATH (so a body is worth reading). */
 bool router_knows(const char *path);
 
+/* The largest body PATH takes: HTTP_MAX_BULK_BODY on the two bulk
+ * routes, HTTP_MAX_BODY everywhere else (nginx's client_max_body_size
+ * for the same locations). */
+size_t router_body_limit(const char *path);
+
+/* Whether a POST to PATH may come without a body (the cancel route:
+ * nothing to say beyond the path). */
+bool router_body_optional(const char *path);
+
 /* BMC_AUTH=token: check REQ's token against the route's access (its
  * table row; a method's convenience endpoint and /execute, /action need a
  * valid token here and their method's role in the handler) and set

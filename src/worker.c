@@ -25,7 +25,7 @@
 static volatile sig_atomic_t worker_stop;
 static volatile sig_atomic_t worker_draining;
 static volatile sig_atomic_t worker_reopen_logs;
-static char body_buf[HTTP_MAX_BODY + 1];
+static char body_buf[HTTP_MAX_BULK_BODY + 1]; /* pages touched on use */
 
 static void on_term(int sig)
 {
@@ -126,6 +126,8 @@ int worker_parse_params(char **envp, struct http_request *req,
     if (!router_knows(req->path) || strcmp(req->method, "POST") != 0)
         return 0;
     cl = FCGX_GetParam("CONTENT_LENGTH", envp);
+    if (router_body_optional(req->path) && (!cl || !*cl || !strcmp(cl, "0")))
+        return 0;
     if (!cl || !*cl) {
         response_error(resp, BMC_ERR_INVALID_REQUEST, NULL, NULL,
                        "Content-Length is required");
@@ -144,9 +146,10 @@ int worker_parse_params(char **envp, struct http_request *req,
                        "the body is empty: a POST must carry a JSON object");
         return -1;
     }
-    if (len > HTTP_MAX_BODY) {
+    if (len > router_body_limit(req->path)) {
         response_error(resp, BMC_ERR_BODY_TOO_LARGE, NULL, NULL,
-                       "the body may be at most %d bytes", HTTP_MAX_BODY);
+                       "the body may be at most %zu bytes",
+                       router_body_limit(req->path));
         return -1;
     }
     if (!worker_is_json(FCGX_GetParam("CONTENT_TYPE", envp))) {
