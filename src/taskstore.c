@@ -3569,14 +3569,89 @@ out:
 enum ts_rc taskstore_callback_next(struct taskstore *ts, double now,
                                    struct task_callback_due *out)
 {
-    (void)ts, (void)now, (void)out;
-    return TS_NOT_FOUND;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if ((rc = ts_lock(ts)) != TS_OK)
+        return rc;
+    uint64_t eoff = ts->h->cb_head;
+    const struct ts_ext *e = eoff ? at(ts, eoff) : NULL;
+    const struct ts_rec *r = e ? at(ts, e->h.link) : NULL;
+    const char *url = r ? meta_field(ts, r, META_CALLBACK_URL) : NULL;
+
+    if (!e || e->cb_next_at > now) {
+        rc = TS_NOT_FOUND;
+    } else if (!url || r->ext != (uint32_t)(eoff >> 4)) {
+        rc = TS_ERROR; /* a list entry without its task: never expected */
+    } else {
+        taskid_format(r->id, out->id);
+        snprintf(out->url, sizeof(out->url), "%s", url);
+        out->attempts = (int)e->cb_attempts;
+        taskid_format(e->delivery_id, out->delivery_id);
+    }
+    pthread_mutex_unlock(&ts->h->mutex); /* read only */
+    return rc;
+}
+
+/* LAST_ERROR into DST (LEN bytes with its NUL), cut at a UTF-8 character
+ * boundary. */
+static void copy_utf8_cut(char *dst, size_t len, const char *src)
+{
+    size_t n = src ? strlen(src) : 0;
+
+    if (n >= len) {
+        n = len - 1;
+        while (n > 0 && ((unsigned char)src[n] & 0xc0) == 0x80)
+            n--;
+    }
+    memset(dst, 0, len);
+    if (n)
+        memcpy(dst, src, n);
+}
+
+/* The attempt's outcome into the extension at EOFF (journaled): off the
+ * list, state, attempts + 1, next time, error; back on the list when the
+ * callback stays pending. */
+static int cb_record(struct taskstore *ts, uint64_t eoff,
+                     enum callback_state state, double next_at,
+                     const char *last_error)
+{
+    struct ts_ext *e = at(ts, eoff);
+
+    if (cb_listed(ts, eoff) && cb_unlink(ts, eoff) != TS_OK)
+        return TS_ERROR;
+    if (ext_save(ts, eoff) ||
+        jsave(ts, eoff + offsetof(struct ts_ext, last_error),
+              sizeof(e->last_error)))
+        return TS_ERROR;
+    e->cb_state = (uint32_t)state;
+    e->cb_attempts++;
+    e->cb_next_at = next_at;
+    copy_utf8_cut(e->last_error, sizeof(e->last_error), last_error);
+    ext_seal(e);
+    return state == CB_PENDING ? cb_insert(ts, eoff) : TS_OK;
 }
 
 enum ts_rc taskstore_callback_record(struct taskstore *ts, const char *id,
                                      enum callback_state state, double next_at,
                                      const char *last_error)
 {
-    (void)ts, (void)id, (void)state, (void)next_at, (void)last_error;
-    return TS_NOT_FOUND;
+    uint8_t bin[16];
+    int rc;
+
+    if (state != CB_PENDING && state != CB_DELIVERED && state != CB_FAILED)
+        return TS_ERROR;
+    if ((rc = id_classify(ts, id, bin)) != TS_OK)
+        return rc;
+    if ((rc = ts_lock(ts)) != TS_OK)
+        return rc;
+    uint64_t off = record_lookup(ts, bin);
+    const struct ts_rec *r = off ? at(ts, off) : NULL;
+    struct ts_ext *e = r ? rec_ext(ts, r) : NULL;
+
+    if (!e || e->cb_state != CB_PENDING || status_active(r->status))
+        rc = TS_NOT_FOUND;
+    else
+        rc = cb_record(ts, (uint64_t)r->ext << 4, state, next_at, last_error);
+    return ts_unlock(ts, rc);
 }

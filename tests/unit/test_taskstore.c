@@ -1116,6 +1116,89 @@ START_TEST(bulk_counters_follow_every_path)
 }
 END_TEST
 
+static json_object *callback_of(struct taskstore *ts, const char *id,
+                                json_object **task)
+{
+    json_object *cb = NULL;
+    ck_assert_int_eq(taskstore_get(ts, id, task), TS_OK);
+    ck_assert(json_object_object_get_ex(*task, "callback", &cb));
+    return cb;
+}
+
+START_TEST(callback_due_record_persist)
+{
+    struct task_new t = running_task, t2 = running_task;
+    char a[TASK_ID_LEN + 1], b[TASK_ID_LEN + 1], did[TASK_ID_LEN + 1];
+    struct task_callback_due due;
+    json_object *o, *cb;
+    double now = 2e9;
+    struct taskstore *ts = store_open(0, 0, 0);
+
+    t.callback_url = "https://hooks.example/a";
+    t2.callback_url = "http://10.1.2.3:8080/b";
+    ck_assert_int_eq(taskstore_create(ts, &t, a), TS_OK);
+    ck_assert_int_eq(taskstore_create(ts, &t2, b), TS_OK);
+    cb = callback_of(ts, a, &o);
+    ck_assert_str_eq(str_of(cb, "state"), "pending");
+    ck_assert_int_eq(long_of(cb, "attempts"), 0);
+    snprintf(did, sizeof(did), "%s", str_of(cb, "delivery_id"));
+    json_object_put(o);
+    /* running tasks are not due, nor is an unknown or callback-less id */
+    ck_assert_int_eq(taskstore_callback_next(ts, now, &due), TS_NOT_FOUND);
+    ck_assert_int_eq(taskstore_callback_record(ts, a, CB_DELIVERED, 0, NULL),
+                     TS_NOT_FOUND);
+    ck_assert_int_eq(
+        taskstore_finish(ts, b, TASK_SUCCESS, NULL, 0, NULL, NULL), TS_OK);
+    ck_assert_int_eq(
+        taskstore_finish(ts, a, TASK_FAILED, NULL, 1002, "x", "y"), TS_OK);
+    /* due in the order they ended */
+    ck_assert_int_eq(taskstore_callback_next(ts, now, &due), TS_OK);
+    ck_assert_str_eq(due.id, b);
+    ck_assert_str_eq(due.url, "http://10.1.2.3:8080/b");
+    ck_assert_int_eq(due.attempts, 0);
+    /* b fails once: due again later, a first now */
+    ck_assert_int_eq(taskstore_callback_record(ts, b, CB_PENDING, now + 5,
+                                               "HTTP 500 from the receiver"),
+                     TS_OK);
+    ck_assert_int_eq(taskstore_callback_next(ts, now, &due), TS_OK);
+    ck_assert_str_eq(due.id, a);
+    ck_assert_str_eq(due.delivery_id, did);
+    ck_assert_int_eq(taskstore_callback_record(ts, a, CB_DELIVERED, 0, NULL),
+                     TS_OK);
+    ck_assert_int_eq(taskstore_callback_next(ts, now, &due), TS_NOT_FOUND);
+    ck_assert_int_eq(taskstore_callback_next(ts, now + 5, &due), TS_OK);
+    ck_assert_str_eq(due.id, b);
+    ck_assert_int_eq(due.attempts, 1);
+    /* once delivered, never again */
+    ck_assert_int_eq(taskstore_callback_record(ts, a, CB_DELIVERED, 0, NULL),
+                     TS_NOT_FOUND);
+    cb = callback_of(ts, a, &o);
+    ck_assert_str_eq(str_of(cb, "state"), "delivered");
+    ck_assert_int_eq(long_of(cb, "attempts"), 1);
+    json_object_put(o);
+    check_clean();
+    /* the pending one survives a restart, with its attempts and error */
+    taskstore_close(ts);
+    ts = store_open(0, 0, 0);
+    ck_assert_int_eq(taskstore_callback_next(ts, now + 5, &due), TS_OK);
+    ck_assert_str_eq(due.id, b);
+    cb = callback_of(ts, b, &o);
+    ck_assert_str_eq(str_of(cb, "last_error"), "HTTP 500 from the receiver");
+    json_object_put(o);
+    ck_assert_int_eq(
+        taskstore_callback_record(ts, b, CB_FAILED, 0, "budget spent"), TS_OK);
+    ck_assert_int_eq(taskstore_callback_next(ts, now + 1e6, &due),
+                     TS_NOT_FOUND);
+    cb = callback_of(ts, b, &o);
+    ck_assert_str_eq(str_of(cb, "state"), "failed");
+    ck_assert_int_eq(long_of(cb, "attempts"), 2);
+    json_object_put(o);
+    check_clean();
+    taskstore_close(ts);
+    dir_teardown();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("taskstore");
@@ -1144,5 +1227,6 @@ int main(void)
     tc = unit_case(s, "bulk", dir_setup, NULL, 120);
     tcase_add_test(tc, bulk_create_progress_children);
     tcase_add_test(tc, bulk_counters_follow_every_path);
+    tcase_add_test(tc, callback_due_record_persist);
     return unit_run(s);
 }
