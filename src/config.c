@@ -257,22 +257,78 @@ static int load_security_settings(char *err, size_t errlen)
                : 0;
 }
 
+/* Like env_string, but a bad value is never shown (it is a key). */
+static int env_secret(const char *name, size_t maxlen, char **out, char *err,
+                      size_t errlen)
+{
+    const char *v = getenv(name);
+
+    if (!v)
+        v = "";
+    if (strlen(v) > maxlen) {
+        snprintf(err, errlen, "invalid %s: expected at most %zu bytes", name,
+                 maxlen);
+        return -1;
+    }
+    if (*out)
+        explicit_bzero(*out, strlen(*out));
+    free(*out);
+    *out = strdup(v);
+    return *out ? 0 : bad_value(err, errlen, name, "", "(out of memory)");
+}
+
+/* The callback settings; webhook_load reads the files they name. */
+static int load_webhook_settings(char *err, size_t errlen)
+{
+    long long n;
+
+    if (env_string("BMC_WEBHOOK_ALLOWED", "", 4096, &bmc_cfg.webhook_allowed,
+                   err, errlen) ||
+        env_secret("BMC_WEBHOOK_SECRET", 4096, &bmc_cfg.webhook_secret, err,
+                   errlen) ||
+        env_string("BMC_WEBHOOK_SECRET_FILE", "", 4096,
+                   &bmc_cfg.webhook_secret_file, err, errlen) ||
+        env_string("BMC_WEBHOOK_CA_FILE", "", 4096, &bmc_cfg.webhook_ca_file,
+                   err, errlen) ||
+        env_long("BMC_WEBHOOK_RETRY_SECONDS", 3600, 1, 604800, &n, err,
+                 errlen) ||
+        env_double("BMC_WEBHOOK_BACKOFF_SECONDS", 5, 0.01, 0, 3600,
+                   &bmc_cfg.webhook_backoff_seconds, err, errlen) ||
+        env_double("BMC_WEBHOOK_TIMEOUT", 10, 0, 1, 600,
+                   &bmc_cfg.webhook_timeout, err, errlen))
+        return -1;
+    bmc_cfg.webhook_retry_seconds = (long)n;
+    if (bmc_cfg.webhook_secret[0] && bmc_cfg.webhook_secret_file[0]) {
+        snprintf(err, errlen,
+                 "BMC_WEBHOOK_SECRET and BMC_WEBHOOK_SECRET_FILE are both "
+                 "set: keep one");
+        return -1;
+    }
+    return 0;
+}
+
 int config_load(char *err, size_t errlen)
 {
     if (load_guide_settings(err, errlen) || load_own_settings(err, errlen) ||
-        load_security_settings(err, errlen))
+        load_security_settings(err, errlen) ||
+        load_webhook_settings(err, errlen))
         return -1;
     return 0;
 }
 
 void config_free(void)
 {
-    char **strings[] = {&bmc_cfg.state_dir,         &bmc_cfg.socket_path,
-                        &bmc_cfg.light_socket_path, &bmc_cfg.cors_origins,
-                        &bmc_cfg.redfish_ca_bundle, &bmc_cfg.ipmitool,
-                        &bmc_cfg.server_names,      &bmc_cfg.allowed_targets,
-                        &bmc_cfg.denied_targets,    &bmc_cfg.tokens_file,
-                        &bmc_cfg.credentials_file};
+    char **strings[] = {
+        &bmc_cfg.state_dir,         &bmc_cfg.socket_path,
+        &bmc_cfg.light_socket_path, &bmc_cfg.cors_origins,
+        &bmc_cfg.redfish_ca_bundle, &bmc_cfg.ipmitool,
+        &bmc_cfg.server_names,      &bmc_cfg.allowed_targets,
+        &bmc_cfg.denied_targets,    &bmc_cfg.tokens_file,
+        &bmc_cfg.credentials_file,  &bmc_cfg.webhook_allowed,
+        &bmc_cfg.webhook_secret,    &bmc_cfg.webhook_secret_file,
+        &bmc_cfg.webhook_ca_file};
+    if (bmc_cfg.webhook_secret)
+        explicit_bzero(bmc_cfg.webhook_secret, strlen(bmc_cfg.webhook_secret));
     for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
         free(*strings[i]);
         *strings[i] = NULL;

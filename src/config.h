@@ -55,6 +55,15 @@ struct bmc_config {
     bool auth_health;       /* BMC_AUTH_HEALTH, false */
     char *tokens_file;      /* BMC_TOKENS_FILE, "" */
     char *credentials_file; /* BMC_CREDENTIALS_FILE, "" */
+
+    /* callbacks (webhook.h); the secret is never printed or logged */
+    char *webhook_allowed;          /* BMC_WEBHOOK_ALLOWED, "" = none */
+    char *webhook_secret;           /* BMC_WEBHOOK_SECRET, "" */
+    char *webhook_secret_file;      /* BMC_WEBHOOK_SECRET_FILE, "" */
+    char *webhook_ca_file;          /* BMC_WEBHOOK_CA_FILE, "" */
+    long webhook_retry_seconds;     /* BMC_WEBHOOK_RETRY_SECONDS, 3600 */
+    double webhook_backoff_seconds; /* BMC_WEBHOOK_BACKOFF_SECONDS, 5 */
+    double webhook_timeout;         /* BMC_WEBHOOK_TIMEOUT, 10 (s) */
 };
 
 /* "This network" (0.0.0.0 reaches loopback) and ::, multicast, the

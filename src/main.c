@@ -18,6 +18,7 @@
 #include "sockets.h"
 #include "taskstore.h"
 #include "tlspin.h"
+#include "webhook.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -143,7 +144,8 @@ int main(int argc, char **argv)
         return problems ? 1 : 0;
     }
     if (config_load(err, sizeof(err)) || policy_load(err, sizeof(err)) ||
-        auth_load(err, sizeof(err)) || credentials_load(err, sizeof(err))) {
+        auth_load(err, sizeof(err)) || credentials_load(err, sizeof(err)) ||
+        webhook_load(err, sizeof(err))) {
         fprintf(stderr, "bmc-managerd: %s\n", err);
         return 2;
     }
@@ -162,6 +164,7 @@ int main(int argc, char **argv)
     rc = start(err, sizeof(err));
     if (rc)
         fprintf(stderr, "bmc-managerd: %s\n", err);
+    webhook_free();
     credentials_free();
     auth_free();
     policy_free();
