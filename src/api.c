@@ -364,8 +364,9 @@ void api_task_lookup_failed(struct http_response *resp, int rc,
                            json_object_new_string(details));
 }
 
-void api_task_status(const struct http_request *req,
-                     struct http_response *resp)
+/* The GET /tasks/{id} envelope of TASK (taken) in RESP. */
+static void task_envelope(struct http_response *resp, json_object *task,
+                          const char *id)
 {
     static const char *const mirrored[] = {"status",
                                            "ip",
@@ -377,7 +378,33 @@ void api_task_status(const struct http_request *req,
                                            "started_at",
                                            "completed_at",
                                            "duration",
+                                           "parent",
+                                           "progress",
                                            NULL};
+    json_object *env = response_success(resp, 200, "Task status retrieved",
+                                        "get_task_status", task);
+    json_object_object_add(env, "task_id", json_object_new_string(id));
+    mirror_keys(env, task, mirrored);
+}
+
+char *api_task_document(struct taskstore *store, const char *id)
+{
+    struct http_response resp;
+    json_object *task = NULL;
+    char *text = NULL;
+
+    if (taskstore_get(store, id, &task) != TS_OK)
+        return NULL;
+    http_response_init(&resp);
+    task_envelope(&resp, task, id);
+    text = strdup(json_compact(resp.body));
+    http_response_clear(&resp);
+    return text;
+}
+
+void api_task_status(const struct http_request *req,
+                     struct http_response *resp)
+{
     char id[TASK_ID_LEN + 2];
     json_object *task = NULL;
 
@@ -397,10 +424,7 @@ void api_task_status(const struct http_request *req,
         json_object_put(task);
         return;
     }
-    json_object *env = response_success(resp, 200, "Task status retrieved",
-                                        "get_task_status", task);
-    json_object_object_add(env, "task_id", json_object_new_string(id));
-    mirror_keys(env, task, mirrored);
+    task_envelope(resp, task, id);
 }
 
 /* ---- BMC endpoints ------------------------------------------------------ */
@@ -490,7 +514,7 @@ static void run_sync(struct api_request *areq, const struct method_def *m,
     struct engine_result res;
     enum ts_rc rc =
         api_store ? taskrun_create(api_store, m->name, &areq->conn, request_id,
-                                   areq->requested_by, TASK_RUNNING, id)
+                                   areq->requested_by, NULL, TASK_RUNNING, id)
                   : TS_ERROR;
     if (rc != TS_OK) {
         response_error(resp, BMC_ERR_SERVICE_UNAVAILABLE, m->name, NULL, "%s",
@@ -525,10 +549,10 @@ static void run_async(struct api_request *areq, const struct method_def *m,
                       const char *request_id, struct http_response *resp)
 {
     char id[TASK_ID_LEN + 1], details[256];
-    int rc = api_store
-                 ? taskrun_create(api_store, m->name, &areq->conn, request_id,
-                                  areq->requested_by, TASK_QUEUED, id)
-                 : TS_ERROR;
+    int rc = api_store ? taskrun_create(api_store, m->name, &areq->conn,
+                                        request_id, areq->requested_by,
+                                        areq->callback_url, TASK_QUEUED, id)
+                       : TS_ERROR;
     if (rc != TS_OK) {
         response_error(resp, BMC_ERR_SERVICE_UNAVAILABLE, m->name, NULL, "%s",
                        taskstore_rc_message(rc));
@@ -581,7 +605,8 @@ static void bmc_endpoint(const struct http_request *req,
                        "started");
         return;
     }
-    if (parse_body(req, resp, fields, fixed, &areq))
+    if (parse_body(req, resp, fields | (async ? REQ_CALLBACK : 0), fixed,
+                   &areq))
         return;
     snprintf(areq.requested_by, sizeof(areq.requested_by), "%s",
              req->who ? auth_token_name(req->who) : "");

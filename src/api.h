@@ -25,6 +25,10 @@ bool api_is_draining(void);
  * unknown or expired id, with the retention; else 503 3004). */
 void api_task_lookup_failed(struct http_response *resp, int rc,
                             const char *method);
+/* Task ID's GET /tasks/{id} envelope (no children page) as compact JSON
+ * (malloc, the caller frees): the body of its callback. NULL when the
+ * store cannot say. */
+char *api_task_document(struct taskstore *store, const char *id);
 /* The process's task store (NULL: none yet); borrowed. */
 struct taskstore *api_get_store(void);
 

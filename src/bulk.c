@@ -104,7 +104,8 @@ static int parse_call(const struct http_request *req, unsigned fields,
     }
     s->defaults = defaults_of(s->body);
     s->call.retry_times = 1;
-    rc = request_check_call(s->defaults, fields, &s->call, why, sizeof(why));
+    rc = request_check_call(s->defaults, fields | REQ_CALLBACK, &s->call, why,
+                            sizeof(why));
     if (rc) {
         response_error(resp, rc, name, NULL, "%s", why);
         return -1;
@@ -139,7 +140,8 @@ static int resolve_method(const struct http_request *req, const char *fixed,
 
 /* ---- the targets ------------------------------------------------------- */
 
-/* DEFAULTS with TARGET's fields over them (references, no copies). */
+/* DEFAULTS with TARGET's fields over them (references, no copies); the
+ * callback is the parent's, not a child's. */
 static json_object *merged(json_object *defaults, json_object *target)
 {
     json_object *m = json_object_new_object();
@@ -149,9 +151,10 @@ static json_object *merged(json_object *defaults, json_object *target)
         struct json_object_iterator it = json_object_iter_begin(sources[k]),
                                     end = json_object_iter_end(sources[k]);
         for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it))
-            json_object_object_add(
-                m, json_object_iter_peek_name(&it),
-                json_object_get(json_object_iter_peek_value(&it)));
+            if (k || strcmp(json_object_iter_peek_name(&it), "callback_url"))
+                json_object_object_add(
+                    m, json_object_iter_peek_name(&it),
+                    json_object_get(json_object_iter_peek_value(&it)));
     }
     return m;
 }
@@ -225,6 +228,7 @@ static enum ts_rc create_tasks(const struct submission *s,
         .status = TASK_RUNNING,
         .owner = getpid(),
         .requested_by = s->call.requested_by[0] ? s->call.requested_by : NULL,
+        .callback_url = s->call.callback_url,
     };
     enum ts_rc rc = TS_ERROR;
     struct taskstore *store = api_get_store();

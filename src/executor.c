@@ -5,6 +5,7 @@
 
 #include "clock.h"
 #include "config.h"
+#include "delivery.h"
 #include "engine.h"
 #include "errors.h"
 #include "jsonutil.h"
@@ -1020,6 +1021,7 @@ int executor_run(int listen_fd, struct taskstore *store)
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     ex.store = store;
+    delivery_start(store);
     log_info("executor_start", "max_async_tasks=%d queue_max=%d",
              bmc_cfg.max_async_tasks, bmc_cfg.async_queue_max);
     /* Non-blocking, so one wake-up takes every submission already
@@ -1043,5 +1045,6 @@ int executor_run(int listen_fd, struct taskstore *store)
         reopen_logs_if_asked();
         usleep(100 * 1000);
     }
+    delivery_stop();
     return 0;
 }

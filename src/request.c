@@ -4,6 +4,7 @@
 
 #include "config.h"
 #include "credentials.h"
+#include "webhook.h"
 #include "errors.h"
 #include "jsonutil.h"
 #include "policy.h"
@@ -320,6 +321,31 @@ static enum bmc_err check_numbers(json_object *obj, unsigned fields,
     return 0;
 }
 
+/* callback_url: only where the endpoint takes one (an async or bulk
+ * submission), and only to a receiver the allow-list names. */
+static enum bmc_err check_callback(json_object *obj, unsigned fields,
+                                   struct api_request *out, char *details,
+                                   size_t dlen)
+{
+    json_object *v;
+
+    if (!json_object_object_get_ex(obj, "callback_url", &v) || !v)
+        return 0;
+    if (!(fields & REQ_CALLBACK))
+        return fail(BMC_ERR_INVALID_PARAMETERS, details, dlen,
+                    "%scallback_url is for async and bulk calls (/execute/"
+                    "async, /action/async, /execute/bulk, /action/bulk; "
+                    "for a bulk: once, outside targets)",
+                    "");
+    const char *url = json_object_is_type(v, json_type_string)
+                          ? json_object_get_string(v)
+                          : NULL;
+    enum bmc_err rc = webhook_check_url(url, details, dlen);
+    if (!rc)
+        out->callback_url = url;
+    return rc;
+}
+
 /* "credential": a new view of OBJ (*EFF, the caller's) whose username and
  * password are the credential's, and its protocol, port and cipher_suite
  * where the body has none, so the 4002-4005 rules apply to the resolved
@@ -381,7 +407,9 @@ enum bmc_err request_check_call(json_object *obj, unsigned fields,
         return rc;
     if ((fields & REQ_PARAMS) && (rc = check_params(obj, out, details, dlen)))
         return rc;
-    return check_numbers(obj, fields, out, details, dlen);
+    if ((rc = check_numbers(obj, fields, out, details, dlen)))
+        return rc;
+    return check_callback(obj, fields, out, details, dlen);
 }
 
 enum bmc_err request_from_object(json_object *obj, unsigned fields,

@@ -5,7 +5,8 @@
  *   whose username, password and defaults the checks below see),
  *   username 4002, password 4003, protocol 4004,
  *   cipher_suite 4005, port 4001, then action, method, params, delay,
- *   retry_times, wait_for_state_seconds (each 2002 naming the field).
+ *   retry_times, wait_for_state_seconds, callback_url (each 2002 naming
+ *   the field).
  * Unknown fields are ignored, as the FastAPI service did.
  * Owns: the params and body objects and the password inside api_request
  * until request_free (which wipes the password, in the body too). */
@@ -25,6 +26,8 @@ enum request_field {
     REQ_DELAY = 1 << 3,  /* optional number >= 0 */
     REQ_RETRY = 1 << 4,  /* optional integer >= 1, default 1 */
     REQ_WAIT = 1 << 5,   /* optional number 0..max_wait_for_state */
+    REQ_CALLBACK = 1 << 6, /* optional callback_url (webhook_check_url);
+                              without this bit a callback_url is 2002 */
 };
 
 #define REQUEST_ACTION_MAX 64
@@ -46,6 +49,8 @@ struct api_request {
     double wait_for_state_seconds;
     char requested_by[65]; /* the caller's token name; "" with BMC_AUTH=none
                               (set by the endpoint, not from the body) */
+    const char *callback_url; /* REQ_CALLBACK: the checked URL, borrowed
+                                 from the parsed body; NULL: none */
 };
 
 /* Parse BODY (LEN bytes) as the body of an endpoint taking FIELDS. Returns

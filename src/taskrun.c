@@ -13,7 +13,8 @@
 
 enum ts_rc taskrun_create(struct taskstore *store, const char *method,
                           const struct bmc_conn *conn, const char *request_id,
-                          const char *requested_by, enum task_status status,
+                          const char *requested_by, const char *callback_url,
+                          enum task_status status,
                           char id_out[TASK_ID_LEN + 1])
 {
     struct task_new t = {
@@ -24,6 +25,7 @@ enum ts_rc taskrun_create(struct taskstore *store, const char *method,
         .status = status,
         .owner = getpid(),
         .requested_by = requested_by && *requested_by ? requested_by : NULL,
+        .callback_url = callback_url,
     };
     return taskstore_create(store, &t, id_out);
 }

@@ -15,11 +15,13 @@
 #include "taskstore.h"
 
 /* Create the task for METHOD on CONN (status QUEUED or RUNNING, owned by
- * this process), asked by REQUESTED_BY (a token's name; NULL or "": none).
+ * this process), asked by REQUESTED_BY (a token's name; NULL or "": none),
+ * with CALLBACK_URL's callback pending (NULL: none).
  * Returns a taskstore rc; the id goes to ID_OUT. */
 enum ts_rc taskrun_create(struct taskstore *store, const char *method,
                           const struct bmc_conn *conn, const char *request_id,
-                          const char *requested_by, enum task_status status,
+                          const char *requested_by, const char *callback_url,
+                          enum task_status status,
                           char id_out[TASK_ID_LEN + 1]);
 
 /* Run task ID: METHOD with REQ's connection, params and options

@@ -3588,6 +3588,7 @@ enum ts_rc taskstore_callback_next(struct taskstore *ts, double now,
         snprintf(out->url, sizeof(out->url), "%s", url);
         out->attempts = (int)e->cb_attempts;
         taskid_format(e->delivery_id, out->delivery_id);
+        out->ended_at = r->completed_at;
     }
     pthread_mutex_unlock(&ts->h->mutex); /* read only */
     return rc;

@@ -99,6 +99,7 @@ struct task_callback_due {
     int attempts;
     char delivery_id[TASK_ID_LEN + 1]; /* fixed per task: the receiver's
                                           de-duplication key */
+    double ended_at; /* when the task ended (the retry budget's start) */
 };
 
 struct taskstore_stats {
