@@ -284,7 +284,7 @@ static int load_webhook_settings(char *err, size_t errlen)
 
     if (env_string("BMC_WEBHOOK_ALLOWED", "", 4096, &bmc_cfg.webhook_allowed,
                    err, errlen) ||
-        env_secret("BMC_WEBHOOK_SECRET", 4096, &bmc_cfg.webhook_secret, err,
+        env_secret("BMC_WEBHOOK_SECRET", 4095, &bmc_cfg.webhook_secret, err,
                    errlen) ||
         env_string("BMC_WEBHOOK_SECRET_FILE", "", 4096,
                    &bmc_cfg.webhook_secret_file, err, errlen) ||

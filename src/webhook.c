@@ -133,8 +133,14 @@ static int secret_load(char *err, size_t errlen)
     size_t n;
 
     if (!path || !path[0]) {
-        n = strlen(bmc_cfg.webhook_secret ? bmc_cfg.webhook_secret : "");
-        memcpy(hooks.secret, bmc_cfg.webhook_secret, n);
+        const char *v = bmc_cfg.webhook_secret ? bmc_cfg.webhook_secret : "";
+        n = strlen(v);
+        if (n >= sizeof(hooks.secret)) {
+            snprintf(err, errlen, "BMC_WEBHOOK_SECRET: longer than %zu bytes",
+                     sizeof(hooks.secret) - 1);
+            return -1;
+        }
+        memcpy(hooks.secret, v, n);
         hooks.secret_len = n;
         return 0;
     }
@@ -283,8 +289,10 @@ static int url_parts_check(CURLU *u, struct hook_target *t, char *details,
         rc = refuse(details, dlen,
                     "callback_url must not contain user information");
     else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-             !host[0] || strlen(host) >= sizeof(t->host))
+             !host[0])
         rc = refuse(details, dlen, "callback_url has no host");
+    else if (strlen(host) >= sizeof(t->host))
+        rc = refuse(details, dlen, "callback_url: the host is too long");
     else if (has_part(u, CURLUPART_ZONEID))
         rc = refuse(details, dlen, "callback_url must not name an IPv6 zone");
     else

@@ -16,7 +16,7 @@ import threading
 
 import pytest
 
-from fixtures_service import WRAPPER
+from fixtures_service import DAEMON, WRAPPER
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 BUILD = pathlib.Path(os.environ.get("BMC_BUILD_DIR", REPO / "build"))
@@ -271,3 +271,39 @@ def test_not_configured_or_bad_url_sends_nothing(receiver):
     out, rc = send(url, HOST, delivery_id="a\r\nX-Evil: 1")
     assert rc == 1 and out["error"] == "bad task or delivery id"
     assert r.requests == []
+
+
+def check_config(**env):
+    e = {k: v for k, v in os.environ.items() if not k.startswith("BMC_")}
+    e.update(env)
+    return subprocess.run([str(DAEMON), "--check-config"], env=e,
+                          capture_output=True, text=True, timeout=30)
+
+
+@pytest.mark.parametrize("env, said", [
+    ({"BMC_WEBHOOK_TIMEOUT": "0"}, "BMC_WEBHOOK_TIMEOUT"),
+    ({"BMC_WEBHOOK_RETRY_SECONDS": "604801"}, "BMC_WEBHOOK_RETRY_SECONDS"),
+    ({"BMC_WEBHOOK_BACKOFF_SECONDS": "0"}, "BMC_WEBHOOK_BACKOFF_SECONDS"),
+    ({"BMC_WEBHOOK_ALLOWED": "10.0.0.0/33"}, "BMC_WEBHOOK_ALLOWED"),
+    ({"BMC_WEBHOOK_CA_FILE": "/nonexistent/ca.pem"}, "BMC_WEBHOOK_CA_FILE"),
+    ({"BMC_WEBHOOK_SECRET": SECRET, "BMC_WEBHOOK_SECRET_FILE": "/x"},
+     "both set"),
+])
+def test_daemon_refuses_bad_settings(env, said):
+    r = check_config(**env)
+    assert r.returncode == 2 and said in r.stderr, r.stderr
+    assert r.stderr.count("\n") == 1 and SECRET not in r.stderr
+
+
+def test_daemon_refuses_a_readable_secret_file(tmp_path):
+    key = tmp_path / "webhook.key"
+    key.write_text(SECRET + "\n")
+    key.chmod(0o640)
+    r = check_config(BMC_WEBHOOK_SECRET_FILE=str(key),
+                     BMC_WEBHOOK_ALLOWED="10.0.0.0/8")
+    assert r.returncode == 2 and "chmod 0600" in r.stderr, r.stderr
+    assert SECRET not in r.stderr
+    key.chmod(0o600)
+    r = check_config(BMC_WEBHOOK_SECRET_FILE=str(key),
+                     BMC_WEBHOOK_ALLOWED="10.0.0.0/8")
+    assert r.returncode == 0 and r.stderr == "", r.stderr

@@ -132,6 +132,13 @@ START_TEST(url_length_bound)
     ck_assert_int_eq(webhook_check_url(url, details, sizeof(details)),
                      BMC_ERR_INVALID_PARAMETERS);
     ck_assert_ptr_nonnull(strstr(details, "longer than 2048 bytes"));
+    /* a host name longer than DNS allows */
+    memset(url, 'a', 400);
+    memcpy(url, head, 7);
+    strcpy(url + 400, ".example/");
+    ck_assert_int_eq(webhook_check_url(url, details, sizeof(details)),
+                     BMC_ERR_INVALID_PARAMETERS);
+    ck_assert_ptr_nonnull(strstr(details, "callback_url"));
 }
 END_TEST
 
