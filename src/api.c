@@ -3,6 +3,7 @@
 #include "api.h"
 #include "auth.h"
 #include "bulk.h"
+#include "webhook.h"
 #include "bulk.h"
 
 #include "clock.h"
@@ -82,6 +83,7 @@ static json_object *health_config(void)
     json_object_object_add(c, "worker_max_requests",
                            json_object_new_int64(bmc_cfg.worker_max_requests));
     json_object_object_add(c, "node_id", json_object_new_int(bmc_cfg.node_id));
+    json_object_object_add(c, "callbacks", webhook_health());
     return c;
 }
 

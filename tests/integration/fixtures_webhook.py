@@ -18,9 +18,10 @@ class Receiver:
     """Answers STATUSES in turn (the last one repeats), after waiting on
     `release` for up to DELAY s; Location for a 3xx."""
 
-    def __init__(self, host=HOST, statuses=(200,), delay=0, tls=None):
+    def __init__(self, host=HOST, statuses=(200,), delay=0, tls=None,
+                 status=None):
         self.requests = []
-        self.statuses = list(statuses)
+        self.statuses = [status] if status is not None else list(statuses)
         self.delay = delay
         self.release = threading.Event()
         self.lock = threading.Lock()

@@ -12,11 +12,11 @@ import os
 import pathlib
 import ssl
 import subprocess
-import threading
 
 import pytest
 
 from fixtures_service import DAEMON, WRAPPER
+from fixtures_webhook import HOST  # the receivers' address (fixture `receiver`)
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 BUILD = pathlib.Path(os.environ.get("BMC_BUILD_DIR", REPO / "build"))
@@ -24,74 +24,10 @@ SEND = BUILD / "tests" / "tools" / "webhook_send"
 SECRET = "wh-Secret-7f3a9c1e-do-not-leak"
 BODY = ('{"task_id":"t-1","status":"success","note":"caf\u00e9 \u00fc"}'
         "\n").encode()
-HOST = "127.0.0.61"     # the receivers' address
 TLS_HOST = "127.0.0.62"
 
 pytestmark = pytest.mark.skipif(not SEND.exists(),
                                 reason="build webhook_send first (make check)")
-
-
-class Receiver:
-    """An HTTP(S) server that records every request and answers STATUS
-    (after waiting on `release` for up to DELAY s; Location for 3xx)."""
-
-    def __init__(self, host, status=200, delay=0, tls=None):
-        self.requests = []
-        self.status = status
-        self.delay = delay
-        self.release = threading.Event()
-        self.server = http.server.ThreadingHTTPServer((host, 0),
-                                                      self._handler())
-        self.server.daemon_threads = True
-        if tls:
-            self.server.socket = tls.wrap_socket(self.server.socket,
-                                                 server_side=True)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever,
-                                       daemon=True)
-        self.thread.start()
-
-    def _handler(self):
-        receiver = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                n = int(self.headers.get("Content-Length", "0"))
-                receiver.requests.append({"path": self.path,
-                                          "headers": dict(self.headers),
-                                          "body": self.rfile.read(n)})
-                if receiver.delay:
-                    receiver.release.wait(receiver.delay)
-                self.send_response(receiver.status)
-                if 300 <= receiver.status < 400:
-                    self.send_header("Location", "/elsewhere")
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args):
-                pass
-
-        return Handler
-
-    def stop(self):
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def receiver():
-    made = []
-
-    def make(host=HOST, **kw):
-        r = Receiver(host, **kw)
-        made.append(r)
-        return r
-
-    yield make
-    for r in made:
-        r.stop()
 
 
 @pytest.fixture(scope="module")
