@@ -20,12 +20,12 @@
 
 /* Endpoint fields a body may carry (bit set). */
 enum request_field {
-    REQ_ACTION = 1 << 0, /* required string */
-    REQ_METHOD = 1 << 1, /* required string */
-    REQ_PARAMS = 1 << 2, /* optional object, default {} */
-    REQ_DELAY = 1 << 3,  /* optional number >= 0 */
-    REQ_RETRY = 1 << 4,  /* optional integer >= 1, default 1 */
-    REQ_WAIT = 1 << 5,   /* optional number 0..max_wait_for_state */
+    REQ_ACTION = 1 << 0,   /* required string */
+    REQ_METHOD = 1 << 1,   /* required string */
+    REQ_PARAMS = 1 << 2,   /* optional object, default {} */
+    REQ_DELAY = 1 << 3,    /* optional number >= 0 */
+    REQ_RETRY = 1 << 4,    /* optional integer >= 1, default 1 */
+    REQ_WAIT = 1 << 5,     /* optional number 0..max_wait_for_state */
     REQ_CALLBACK = 1 << 6, /* optional callback_url (webhook_check_url);
                               without this bit a callback_url is 2002 */
 };
@@ -47,7 +47,7 @@ struct api_request {
     double delay;
     int retry_times;
     double wait_for_state_seconds;
-    char requested_by[65]; /* the caller's token name; "" with BMC_AUTH=none
+    char requested_by[65];    /* the caller's token name; "" with BMC_AUTH=none
                               (set by the endpoint, not from the body) */
     const char *callback_url; /* REQ_CALLBACK: the checked URL, borrowed
                                  from the parsed body; NULL: none */
