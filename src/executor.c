@@ -152,22 +152,12 @@ static void wipe_json_string(json_object *obj, const char *key)
                        (size_t)json_object_get_string_len(v));
 }
 
-static json_object *job_to_json(const struct api_request *req,
-                                const char *method, const char *request_id,
-                                const char *task_id)
+/* The call of a job into O: method, params, options, who asked. */
+static void add_call(json_object *o, const struct api_request *req,
+                     const char *method, const char *request_id)
 {
-    json_object *o = json_object_new_object();
-    const struct bmc_conn *c = &req->conn;
-
     json_object_object_add(o, "method", json_object_new_string(method));
     json_object_object_add(o, "params", json_object_get(req->params));
-    json_object_object_add(o, "ip", json_object_new_string(c->ip));
-    json_object_object_add(o, "username", json_object_new_string(c->username));
-    json_object_object_add(o, "protocol", json_object_new_int(c->protocol));
-    json_object_object_add(o, "cipher_suite",
-                           json_object_new_int(c->cipher_suite));
-    json_object_object_add(o, "port", json_object_new_int(c->port));
-    json_object_object_add(o, "tls_pin", json_object_new_string(c->tls_pin));
     json_object_object_add(o, "retry_times",
                            json_object_new_int(req->retry_times));
     json_object_object_add(o, "delay", json_object_new_double(req->delay));
@@ -175,9 +165,33 @@ static json_object *job_to_json(const struct api_request *req,
         o, "wait", json_object_new_double(req->wait_for_state_seconds));
     json_object_object_add(
         o, "request_id", json_object_new_string(request_id ? request_id : ""));
-    json_object_object_add(o, "task_id", json_object_new_string(task_id));
     json_object_object_add(o, "requested_by",
                            json_object_new_string(req->requested_by));
+}
+
+/* The connection of a job (never the password: job_text splices it) and
+ * its task id into O. */
+static void add_conn(json_object *o, const struct bmc_conn *c,
+                     const char *task_id)
+{
+    json_object_object_add(o, "ip", json_object_new_string(c->ip));
+    json_object_object_add(o, "username", json_object_new_string(c->username));
+    json_object_object_add(o, "protocol", json_object_new_int(c->protocol));
+    json_object_object_add(o, "cipher_suite",
+                           json_object_new_int(c->cipher_suite));
+    json_object_object_add(o, "port", json_object_new_int(c->port));
+    json_object_object_add(o, "tls_pin", json_object_new_string(c->tls_pin));
+    json_object_object_add(o, "task_id", json_object_new_string(task_id));
+}
+
+static json_object *job_to_json(const struct api_request *req,
+                                const char *method, const char *request_id,
+                                const char *task_id)
+{
+    json_object *o = json_object_new_object();
+
+    add_call(o, req, method, request_id);
+    add_conn(o, &req->conn, task_id);
     return o;
 }
 
@@ -424,33 +438,15 @@ static json_object *bulk_head_json(const struct api_request *call,
 
     json_object_object_add(o, "bulk", json_object_new_string(parent_id));
     json_object_object_add(o, "count", json_object_new_int64((int64_t)n));
-    json_object_object_add(o, "method", json_object_new_string(method));
-    json_object_object_add(o, "params", json_object_get(call->params));
-    json_object_object_add(o, "retry_times",
-                           json_object_new_int(call->retry_times));
-    json_object_object_add(o, "delay", json_object_new_double(call->delay));
-    json_object_object_add(
-        o, "wait", json_object_new_double(call->wait_for_state_seconds));
-    json_object_object_add(
-        o, "request_id", json_object_new_string(request_id ? request_id : ""));
-    json_object_object_add(o, "requested_by",
-                           json_object_new_string(call->requested_by));
+    add_call(o, call, method, request_id);
     return o;
 }
 
 static json_object *bulk_kid_json(const struct executor_kid *k)
 {
     json_object *o = json_object_new_object();
-    const struct bmc_conn *c = k->conn;
 
-    json_object_object_add(o, "ip", json_object_new_string(c->ip));
-    json_object_object_add(o, "username", json_object_new_string(c->username));
-    json_object_object_add(o, "protocol", json_object_new_int(c->protocol));
-    json_object_object_add(o, "cipher_suite",
-                           json_object_new_int(c->cipher_suite));
-    json_object_object_add(o, "port", json_object_new_int(c->port));
-    json_object_object_add(o, "tls_pin", json_object_new_string(c->tls_pin));
-    json_object_object_add(o, "task_id", json_object_new_string(k->task_id));
+    add_conn(o, k->conn, k->task_id);
     return o;
 }
 
