@@ -212,7 +212,12 @@ def test_bulk_bodies_up_to_4_mib(bulk_svc, redfish_sim):
 
 
 def test_thousand_targets_each_run_exactly_once(service_factory, redfish_sim):
-    svc = service_factory({"BMC_MAX_ASYNC_TASKS": 256})
+    """1,000 BMCs in one call: each gets its power-off exactly once. (A
+    connection that times out before anything was sent is retried: one
+    simulator process on 2 shared cores is slower to accept 64 new TLS
+    connections at once than a rack of BMCs.)"""
+    svc = service_factory({"BMC_MAX_ASYNC_TASKS": 64,
+                           "BMC_MIN_RETRY_DELAY_SECONDS": 0.1})
     sim = redfish_sim(profile="dmtf", addresses=address_range("127.1.0", 250)
                       + "," + address_range("127.1.1", 250) + ","
                       + address_range("127.1.2", 250) + ","
@@ -222,11 +227,13 @@ def test_thousand_targets_each_run_exactly_once(service_factory, redfish_sim):
     ips = [ip for p in ("127.1.0", "127.1.1", "127.1.2", "127.1.3")
            for ip in addresses(p, 250)]
     r = svc.post("/action/bulk", {"targets": [rf_target(sim, ip) for ip in ips],
-                                  "action": "off"})
+                                  "action": "off", "retry_times": 3, "delay": 0.2})
     assert r.status_code == 202, r.text
     assert len(r.json()["children"]) == 1000
     t = wait_parent(svc, r.json()["task_id"], timeout=300)
-    assert t["status"] == "success", t["details"]
+    if t["status"] != "success":
+        bad = [k for k in all_children(svc, t["task_id"]) if k["status"] != "success"]
+        pytest.fail(f"{t['details']}: {[(k['error_code'], k['details']) for k in bad[:5]]}")
     assert resets_by_address(sim) == {ip: 1 for ip in ips}
 
 

@@ -357,3 +357,25 @@ def test_node_down_then_back(cluster, sim, spread):
     for i in by_node[1]:
         r = cluster.get(f"/tasks/{i}")
         assert r.status_code == 200 and r.json()["status"] == "success", r.text[:200]
+
+
+def test_bulk_through_the_front(cluster, sim):
+    """A bulk (a body far over 64 KiB) goes to one node whole; its parent,
+    children and cancel are routed to that node by the ids' node byte."""
+    pad = "p" * 600
+    targets = [dict(action(sim, n), note=pad) for n in range(150)]
+    for t in targets:
+        del t["action"]
+    r = cluster.post("/action/bulk", {"targets": targets, "action": "on"})
+    assert r.status_code == 202, r.text[:300]
+    parent, kids = r.json()["task_id"], r.json()["children"]
+    assert {node_of(k) for k in kids} == {node_of(parent)}
+    c = cluster.post(f"/tasks/{parent}/cancel", {})
+    assert c.status_code == 200 and c.json()["method"] == "cancel_task", c.text
+    done = wait_ended(cluster, [parent] + kids[:5] + kids[-5:], timeout=120)
+    p = done[parent]
+    assert p["data"]["progress"]["total"] == 150
+    assert p["data"]["progress"]["queued"] == p["data"]["progress"]["running"] == 0
+    big = cluster.post("/action/bulk", {"targets": [dict(targets[0], note="q" * 5000)] * 900,
+                                        "action": "on"})
+    assert big.status_code == 413 and is_json_envelope(big)["error_code"] == 4130

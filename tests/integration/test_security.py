@@ -776,3 +776,27 @@ def test_scripts_run_as_root_runs_nothing_as_root(tmp_path):
         proc.wait(60)
         log.close()
         shutil.rmtree(top, ignore_errors=True)
+
+
+def test_bulk_and_cancel_roles(token_service):
+    """A bulk needs its method's role before anything is created (a viewer
+    learns nothing from a target's 4xxx); cancel needs operator."""
+    svc = token_service
+    call = {"targets": [closed_target(), dict(closed_target(), ip="bad")],
+            "action": "off"}
+    r = svc.post("/action/bulk", call)
+    assert r.status_code == 401 and r.json()["error_code"] == 4009
+    r = svc.post("/action/bulk", call, headers=bearer("view"))
+    assert r.status_code == 403 and r.json()["error_code"] == 4010, r.text
+    r = svc.post("/execute/bulk", {"targets": call["targets"], "method": "delete_user",
+                                   "params": {"user_id": "5"}}, headers=bearer("op"))
+    assert r.status_code == 403 and r.json()["error_code"] == 4010, r.text
+    r = svc.post("/action/bulk", call, headers=bearer("op"))
+    assert r.status_code == 202, r.text
+    parent = r.json()["task_id"]
+    t = svc.get(f"/tasks/{parent}", headers=bearer("view")).json()
+    assert t["data"]["requested_by"] == "op"
+    cancel = f"/tasks/{parent}/cancel"
+    assert svc.post(cancel, {}).status_code == 401
+    assert svc.post(cancel, {}, headers=bearer("view")).json()["error_code"] == 4010
+    assert svc.post(cancel, {}, headers=bearer("op")).status_code == 200
