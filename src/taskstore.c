@@ -2642,8 +2642,9 @@ static void chk_ext(struct chk *c, uint64_t rec)
     uint64_t n = 0;
     if (body)
         memcpy(&n, body, 8);
-    if (!kf || kb->tag != TAG_KIDS || kb->link != rec || (*kf & F_BLOB) ||
-        n != e->total || n == 0 || n > TASKSTORE_MAX_CHILDREN ||
+    if (!kf || !kb || kb->tag != TAG_KIDS || kb->link != rec ||
+        (*kf & F_BLOB) || n != e->total || n == 0 ||
+        n > TASKSTORE_MAX_CHILDREN ||
         sizeof(*kb) + 8 + 16 * n > class_size(kb->cls) ||
         blob_sum(body, 8 + 16 * n) != e->kids_sum ||
         e->queued + e->running + e->success + e->failed != n) {
