@@ -1199,6 +1199,80 @@ START_TEST(callback_due_record_persist)
 }
 END_TEST
 
+/* One run of the bulk operations killed at journal step STEP: create a
+ * bulk of 40 (some failed at once), claim it, finish a child, cancel the
+ * rest, with a callback on the parent. 1 when it ran to the end. */
+static int bulk_killed_at(int step)
+{
+    char parent[TASK_ID_LEN + 1], got[TASK_ID_LEN + 2] = {0};
+    static char kids[40][TASK_ID_LEN + 1];
+    struct task_child *k = bulk_kids(40, 7, 4242);
+    struct task_new p = bulk_parent;
+    struct taskstore_stats st;
+    int pp[2], status;
+    long n;
+
+    p.callback_url = "http://127.0.0.61/hook";
+    unlink(path);
+    struct taskstore *ts = store_open(0, 0, 0);
+    ck_assert_int_eq(pipe(pp), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(pp[0]);
+        countdown = step;
+        taskstore_test_hook = die_at_countdown;
+        if (taskstore_create_bulk(ts, &p, k, 40, parent, kids) != TS_OK ||
+            write(pp[1], parent, TASK_ID_LEN) != TASK_ID_LEN ||
+            taskstore_claim_bulk(ts, parent, 4242, getpid()) != TS_OK ||
+            taskstore_mark_running(ts, kids[1], getpid()) != TS_OK ||
+            taskstore_finish(ts, kids[1], TASK_SUCCESS, "{}", 0, NULL, NULL) !=
+                TS_OK ||
+            taskstore_cancel(ts, parent, "cancelled", &n) != TS_OK)
+            _exit(2);
+        _exit(3);
+    }
+    close(pp[1]);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) != 2,
+                  "step %d: op failed", step);
+    ssize_t r = read(pp[0], got, TASK_ID_LEN);
+    close(pp[0]);
+    taskstore_close(ts);
+    ck_assert_msg(taskstore_check_file(path, stderr) == 0,
+                  "step %d: check failed", step);
+    ts = store_open(0, 0, 0); /* rolls back, fails what was left running */
+    ck_assert_int_eq(taskstore_stats(ts, &st), TS_OK);
+    if (r == TASK_ID_LEN) {
+        ck_assert_int_eq(st.tasks, 41);
+        expect_counters(ts, got); /* and the parent ended */
+    } else {
+        ck_assert_msg(st.tasks == 0 || st.tasks == 41,
+                      "step %d: a torn bulk (%ld tasks)", step, st.tasks);
+    }
+    ck_assert_int_eq(st.running + st.queued, 0);
+    check_clean();
+    taskstore_close(ts);
+    free(k);
+    return WEXITSTATUS(status) == 3;
+}
+
+START_TEST(bulk_kill_at_every_step)
+{
+    int step = 1;
+
+    /* Crash consistency, not memory: a forked store per step takes
+     * seconds under valgrind (the other bulk tests run there). */
+    if (getenv("TEST_UNDER_VALGRIND")) {
+        dir_teardown();
+        return;
+    }
+    while (step < 5000 && !bulk_killed_at(step))
+        step++;
+    ck_assert_msg(step > 10 && step < 5000, "%d steps", step);
+    dir_teardown();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("taskstore");
@@ -1228,5 +1302,6 @@ int main(void)
     tcase_add_test(tc, bulk_create_progress_children);
     tcase_add_test(tc, bulk_counters_follow_every_path);
     tcase_add_test(tc, callback_due_record_persist);
+    tcase_add_test(tc, bulk_kill_at_every_step);
     return unit_run(s);
 }
