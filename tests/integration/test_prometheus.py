@@ -182,9 +182,16 @@ def test_counters_survive_recycled_and_killed_workers(service_factory):
     for _ in range(n):
         assert svc.get("/health").status_code == 200
     # the worker may just be recycling: wait for the next one
-    wait_until(lambda: svc.child_pids("light"), what="a light worker")
-    light = svc.child_pids("light")
-    os.kill(light[0], signal.SIGKILL)
+    # the pid a probe saw is the one killed: a second listing could fall
+    # between a recycled worker's exit and its replacement
+    seen = []
+    wait_until(lambda: seen.extend(svc.child_pids("light")) or seen,
+               what="a light worker")
+    light = seen[:1]
+    try:
+        os.kill(light[0], signal.SIGKILL)
+    except ProcessLookupError:
+        pass  # it recycled itself first: the respawn below still holds
     # one listing per probe: two could straddle the respawn and see none
     wait_until(lambda: any(p != light[0] for p in svc.child_pids("light")),
                what="light respawn")

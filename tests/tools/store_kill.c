@@ -103,9 +103,11 @@ static int sweep_until_clean(struct taskstore *ts, pid_t holder, int it)
             waitpid(holder, NULL, 0);
             reaped = 1;
         }
+        /* every tick, as the master's owner_sweep_tick: a worker SIGKILLed
+         * but not yet dead (the signal is delivered on the other core) is
+         * alive for one sweep and dead for the next */
         long failed = 0;
-        if (!done &&
-            taskstore_fail_dead_owners(ts, "worker died", &failed) == TS_OK)
+        if (taskstore_fail_dead_owners(ts, "worker died", &failed) == TS_OK)
             done = 1;
         if (done && taskstore_stats(ts, &st) == TS_OK && !st.running &&
             !st.queued)
