@@ -263,6 +263,7 @@ def test_async_failure_is_recorded(svc, bmc):
     assert t["error_message"] == "HTTP Unauthorized"
 
 
+@pytest.mark.slow  # behaviour/timing; not run in the sanitizer pass
 def test_queue_full_answers_503_without_task(service_factory, redfish_sim):
     svc = service_factory({"BMC_MAX_ASYNC_TASKS": 1, "BMC_ASYNC_QUEUE_MAX": 1})
     sim = redfish_sim(users=[f"admin:{PASSWORD}:Administrator"], latency_ms=1500)

@@ -97,6 +97,7 @@ def ipmi_svc(service_factory):
                             "BMC_MIN_RETRY_DELAY_SECONDS": 0.1})
 
 
+@pytest.mark.slow  # behaviour/timing; not run in the sanitizer pass
 @pytest.mark.parametrize("path", ["/action", "/action/async"])
 def test_ipmi_power_command_reply_lost(ipmi_svc, ipmi_sim, path):
     """ipmi_sim carries the cycle out and answers after ipmitool gave up
@@ -253,6 +254,7 @@ def test_graceful_stop_keeps_health_and_tasks_answering(service_factory,
 
 # ---- stale sync requests: refused, not run late -----------------------------
 
+@pytest.mark.slow  # behaviour/timing; not run in the sanitizer pass
 def test_queued_sync_actions_beyond_nginx_wait(service_factory, redfish_sim):
     """One BMC worker, more sync actions than it can finish before nginx
     stops waiting (BMC_TIMEOUT 2 + 10 s): those picked up too late are

@@ -307,6 +307,7 @@ def test_targets_from_file_and_stdin(cli, redfish_sim, tmp_path):
 
 # ---- exit statuses ----------------------------------------------------------
 
+@pytest.mark.slow  # behaviour/timing; not run in the sanitizer pass
 def test_exit_statuses(cli, rf, redfish_sim, ipmi_sim):
     # 1: the BMC said no (no ResetType for a graceful shutdown)
     plain = redfish_sim(profile="dmtf", addresses="127.0.1.47",

@@ -211,6 +211,7 @@ def test_bulk_bodies_up_to_4_mib(bulk_svc, redfish_sim):
     assert small.status_code == 413
 
 
+@pytest.mark.slow  # behaviour/timing; not run in the sanitizer pass
 def test_thousand_targets_each_run_exactly_once(service_factory, redfish_sim):
     """1,000 BMCs in one call: each gets its power-off exactly once. (A
     connection that times out before anything was sent is retried: one

@@ -43,6 +43,7 @@ def docs_service(service, docs_assets):
     return service
 
 
+@pytest.mark.slow  # behaviour/timing; not run in the sanitizer pass
 @pytest.mark.valgrind
 def test_swagger_ui_lists_every_endpoint(docs_service, tmp_path):
     dom = dump_dom(docs_service.url + "/docs", tmp_path)
@@ -59,6 +60,7 @@ def test_swagger_ui_lists_every_endpoint(docs_service, tmp_path):
     assert "Error codes" in dom and "4130" in dom
 
 
+@pytest.mark.slow  # behaviour/timing; not run in the sanitizer pass
 def test_redoc_lists_every_endpoint(docs_service, tmp_path):
     dom = dump_dom(docs_service.url + "/redoc", tmp_path)
     assert "BMC Manager" in dom, dom[:2000]
@@ -71,6 +73,7 @@ def test_redoc_lists_every_endpoint(docs_service, tmp_path):
     assert "Something went wrong" not in dom  # ReDoc's own error page
 
 
+@pytest.mark.slow  # behaviour/timing; not run in the sanitizer pass
 def test_pages_without_assets_say_how_to_install_them(service_factory, tmp_path):
     """The pages alone (what `make install` and the Debian package ship):
     each says its assets are missing and names nginx's command for them."""

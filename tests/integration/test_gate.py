@@ -127,6 +127,7 @@ def test_ten_sync_calls_one_bmc_never_more_than_two(svc, fleet):
     assert after["slots_in_use"] == 0 and after["waiting"] == 0
 
 
+@pytest.mark.slow  # behaviour/timing; not run in the sanitizer pass
 def test_thirty_callers_one_bmc_and_a_second_bmc_at_normal_speed(svc, fleet):
     """30 calls at once (20 async, 10 sync) on one BMC: never more than 2
     requests in flight there, all succeed; meanwhile a call to another BMC

@@ -201,6 +201,7 @@ def test_ipmi_identify(svc, ipmi_sim):
 
 @pytest.mark.parametrize("profile,rtype", [("dmtf", "GracefulRestart"),
                                            ("dell", "GracefulRestart")])
+@pytest.mark.slow  # behaviour/timing; not run in the sanitizer pass
 def test_reset_bmc_waits_until_it_answers_again(svc, redfish_sim, profile, rtype):
     sim = sim_for(redfish_sim, profile)
     data = data_of(svc.post("/reset-bmc", rf(sim, wait_seconds=25)))

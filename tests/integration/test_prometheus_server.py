@@ -90,6 +90,7 @@ def query(url, expr):
     return r.json()["data"]["result"]
 
 
+@pytest.mark.slow  # behaviour/timing; not run in the sanitizer pass
 @pytest.mark.valgrind
 def test_prometheus_scrapes_metrics_and_probes(service_factory, redfish_sim,
                                                ipmi_sim, prometheus, tmp_path):

@@ -719,6 +719,7 @@ def test_no_password_in_core_or_proc(service_factory, redfish_sim, tmp_path):
     assert set(cwd.glob("core*")) == before
 
 
+@pytest.mark.slow  # behaviour/timing; not run in the sanitizer pass
 @pytest.mark.skipif(os.geteuid() != 0, reason="scripts/run drops privileges only when started as root")
 def test_scripts_run_as_root_runs_nothing_as_root(tmp_path):
     import grp
