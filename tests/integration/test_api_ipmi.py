@@ -101,6 +101,7 @@ def test_failure_classes(svc, ipmi_sim, fields, code, message):
     assert bmc.power() == 0, "the action must not run after failed validation"
 
 
+@pytest.mark.slow  # behaviour/timing; not run in the sanitizer pass
 def test_dead_bmc_is_1002_within_deadline(svc, ipmi_sim):
     bmc = ipmi_sim()
     bmc.freeze()

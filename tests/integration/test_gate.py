@@ -229,6 +229,7 @@ def test_killed_worker_slot_is_reclaimed(service_factory, fleet):
     assert time.monotonic() - t0 < 10
 
 
+@pytest.mark.slow  # behaviour/timing; not run in the sanitizer pass
 def test_deadline_while_waiting_answers_3002(service_factory, fleet):
     """A call whose retry comes while a later call holds the only slot:
     its deadline passes in the queue (the later call's deadline is later,

@@ -181,6 +181,7 @@ def test_unknown_or_disabled_user_is_1001(ipmi_sim, user, password):
     assert "user" in out["details"]
 
 
+@pytest.mark.slow  # behaviour/timing; not run in the sanitizer pass
 def test_nothing_listening_is_1002_within_deadline(ipmi_sim):
     sim = ipmi_sim()
     sim.stop()
@@ -190,6 +191,7 @@ def test_nothing_listening_is_1002_within_deadline(ipmi_sim):
     assert sim.host in out["details"]
 
 
+@pytest.mark.slow  # behaviour/timing; not run in the sanitizer pass
 def test_frozen_bmc_is_1002_within_deadline(ipmi_sim):
     sim = ipmi_sim()
     sim.freeze()
@@ -228,6 +230,7 @@ def test_username_over_ipmi_limit_is_refused(ipmi_sim):
     assert "16 bytes" in out["details"]
 
 
+@pytest.mark.slow  # behaviour/timing; not run in the sanitizer pass
 def test_slow_bmc_with_short_timeout_fails_within_deadline(ipmi_sim):
     sim = ipmi_sim()
     sim.set_fault(get_delay=10)

@@ -185,6 +185,7 @@ def test_extra_field_rejected_falls_back_and_says_so(svc, make_bmc):
     assert [r["status"] for r in requests_of(bmc, "PATCH")] == [400, 200]
 
 
+@pytest.mark.slow  # behaviour/timing; not run in the sanitizer pass
 def test_busy_during_post_is_retried_within_deadline(svc, make_bmc):
     """HPE UnableToModifyDuringSystemPOST (metal-operator #997): a refusal,
     retried after a pause until accepted."""

@@ -335,6 +335,7 @@ def test_task_monitor_is_followed(redfish_sim):
     assert len(statuses) >= 2 and set(statuses[:-1]) == {202} and statuses[-1] == 200
 
 
+@pytest.mark.slow  # behaviour/timing; not run in the sanitizer pass
 def test_task_still_running_at_the_deadline(redfish_sim):
     sim = sim_for(redfish_sim, "dmtf", fault="task202", task_polls=100)
     out, took, _ = run(sim, "run_action", {"action_name": "off"}, timeout=3,
@@ -377,6 +378,7 @@ def test_fault_codes(redfish_sim, fault, code, needle):
         assert took < 3, (op, took)
 
 
+@pytest.mark.slow  # behaviour/timing; not run in the sanitizer pass
 @pytest.mark.parametrize("fault", ["hang", "slow"])
 def test_slow_bmc_ends_at_the_deadline(redfish_sim, fault):
     """Request timeout longer than the call: the call deadline wins (3002)
