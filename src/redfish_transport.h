@@ -65,10 +65,13 @@ int rf_transport_init(void);
  * 1002 refused/unreachable/timed out, 1003 TLS or HTTP protocol failure or a
  * body over HTTP_BODY_MAX, 1005 other transport failure (connection reset,
  * nothing received), 3002 the call deadline passed (before or during it).
- * RESP->maybe_sent is set in either case. A mutating request always opens
- * a new connection: libcurl silently re-sends a request whose reused
- * connection closes without an answer, which must never happen to a
- * reset that the BMC may have carried out. */
+ * RESP->maybe_sent is set in either case. At most once: libcurl re-sends a
+ * request whose reused connection closes without an answer, so a POST or
+ * PATCH body goes out through a read callback libcurl cannot rewind (once
+ * body bytes are out, such a failure ends the request, "the connection
+ * closed before the BMC answered", maybe_sent) and a bodyless mutating
+ * request (DELETE) always opens a new connection. A mutating POST
+ * therefore rides the connection its operation's GETs opened. */
 int rf_transport_request(const struct rf_request *req,
                          struct rf_response *resp, char *err, size_t errlen);
 
