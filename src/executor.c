@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #define JOB_MSG_MAX           (HTTP_MAX_BODY_FOR_JOB + 4096)
@@ -34,6 +35,8 @@
 #define BULK_IO_TIMEOUT_S     10 /* 10,000 children: read, claimed, answered */
 #define BULK_CHUNK            60000
 #define BULK_KID_MAX          4096
+#define IDLE_THREAD_S         10 /* a job thread waits this long for the next */
+#define THREAD_END_WAIT_S     2  /* at exit, for parked threads to end */
 
 /* A submitted job: the request as the worker validated it (connection
  * with the password, method name, params, options), then its task. */
@@ -50,8 +53,12 @@ struct job {
 
 static struct {
     pthread_mutex_t lock;
+    pthread_cond_t wake; /* a hand-off for a parked thread, or the end */
     struct job *head, *tail;
+    struct job *handoff; /* run-now jobs given to parked threads (->next) */
     int queued, running;
+    int idle;    /* parked threads not yet given a hand-off */
+    int threads; /* job threads alive */
     struct taskstore *store;
 } ex = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
@@ -594,6 +601,32 @@ static bool job_starts(struct job *j)
     return false;
 }
 
+/* A thread with nothing to run waits up to IDLE_THREAD_S for a hand-off
+ * (a job whose running slot admit already counted); NULL: none came, or
+ * the executor is ending, and the thread ends. Called with ex.lock held. */
+static struct job *park_locked(void)
+{
+    struct timespec until;
+    struct job *j;
+
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += IDLE_THREAD_S;
+    ex.idle++;
+    while (!ex.handoff && !executor_stop &&
+           pthread_cond_timedwait(&ex.wake, &ex.lock, &until) == 0)
+        ;
+    if (!(j = ex.handoff)) {
+        ex.idle--; /* no hand-off counted on this thread */
+        return NULL;
+    }
+    ex.handoff = j->next;
+    j->next = NULL;
+    return j;
+}
+
+/* Runs J, then the same BMC's next child or the queue's head, then waits
+ * for a hand-off; long-lived, so a burst of tasks does not pay for a
+ * thread each (issue 24). */
 static void *job_thread(void *arg)
 {
     struct job *j = arg;
@@ -603,12 +636,38 @@ static void *job_thread(void *arg)
             run_job(j);
         struct job *after = j->same_bmc;
         job_free(j);
-        j = next_job(after);
+        if ((j = next_job(after)))
+            continue;
+        pthread_mutex_lock(&ex.lock);
+        j = park_locked();
+        if (!j)
+            ex.threads--;
+        pthread_mutex_unlock(&ex.lock);
     }
     return NULL;
 }
 
-static int start_thread(struct job *j)
+/* Give J (its running slot counted) to a parked thread, if one waits. */
+static bool hand_off(struct job *j)
+{
+    bool given = false;
+
+    pthread_mutex_lock(&ex.lock);
+    if (ex.idle > 0) {
+        struct job **tail = &ex.handoff;
+        while (*tail)
+            tail = &(*tail)->next;
+        j->next = NULL;
+        *tail = j;
+        ex.idle--;
+        given = true;
+        pthread_cond_signal(&ex.wake);
+    }
+    pthread_mutex_unlock(&ex.lock);
+    return given;
+}
+
+static int create_thread(struct job *j)
 {
     pthread_attr_t attr;
     pthread_t t;
@@ -622,10 +681,20 @@ static int start_thread(struct job *j)
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, THREAD_STACK);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_mutex_lock(&ex.lock);
     int rc = pthread_create(&t, &attr, job_thread, j);
+    if (rc == 0)
+        ex.threads++;
+    pthread_mutex_unlock(&ex.lock);
     pthread_attr_destroy(&attr);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return rc;
+}
+
+/* Run J (its running slot counted) on a parked thread or a new one. */
+static int start_thread(struct job *j)
+{
+    return hand_off(j) ? 0 : create_thread(j);
 }
 
 static void enqueue_locked(struct job *j)
@@ -993,6 +1062,34 @@ static void fail_queued(void)
     }
 }
 
+/* After the drain: wake the parked threads to end, and wait a little for
+ * them, so none outlives the store and the log. */
+static void end_parked_threads(void)
+{
+    double until = clock_now_mono() + THREAD_END_WAIT_S;
+
+    pthread_mutex_lock(&ex.lock);
+    pthread_cond_broadcast(&ex.wake);
+    while (ex.threads > 0 && clock_remaining(until) > 0) {
+        pthread_mutex_unlock(&ex.lock);
+        usleep(10 * 1000);
+        pthread_mutex_lock(&ex.lock);
+        pthread_cond_broadcast(&ex.wake);
+    }
+    pthread_mutex_unlock(&ex.lock);
+}
+
+/* The hand-off condition waits on CLOCK_MONOTONIC (park_locked). */
+static void init_wake(void)
+{
+    pthread_condattr_t ca;
+
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&ex.wake, &ca);
+    pthread_condattr_destroy(&ca);
+}
+
 static int running_count(void)
 {
     pthread_mutex_lock(&ex.lock);
@@ -1017,6 +1114,7 @@ int executor_run(int listen_fd, struct taskstore *store)
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     ex.store = store;
+    init_wake();
     delivery_start(store);
     log_info("executor_start", "max_async_tasks=%d queue_max=%d",
              bmc_cfg.max_async_tasks, bmc_cfg.async_queue_max);
@@ -1041,6 +1139,7 @@ int executor_run(int listen_fd, struct taskstore *store)
         reopen_logs_if_asked();
         usleep(100 * 1000);
     }
+    end_parked_threads();
     delivery_stop();
     return 0;
 }

@@ -1,11 +1,13 @@
 /* executor.h - the async executor: a process forked by the master that
  * takes jobs from workers over a local SOCK_SEQPACKET socket (in the 0700
- * state directory), records each as a task and runs it in its own thread,
+ * state directory), records each as a task and runs it on a job thread,
  * at most BMC_MAX_ASYNC_TASKS at once; beyond that tasks wait `queued`, and
- * beyond BMC_ASYNC_QUEUE_MAX waiting the submission is refused (503).
+ * beyond BMC_ASYNC_QUEUE_MAX waiting the submission is refused (503). A job
+ * thread runs one task at a time and, when none waits, parks for up to 10 s
+ * for the next before it ends, so a burst reuses its threads.
  * Credentials exist only in the job message and the thread's memory, and
  * are wiped when the task ends; they are never stored or logged.
- * Owns: its job queue and threads; the worker side owns nothing. */
+ * Owns: its job queue, hand-off list and threads; the worker side owns nothing. */
 #ifndef BMC_EXECUTOR_H
 #define BMC_EXECUTOR_H
 
