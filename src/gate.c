@@ -393,10 +393,13 @@ static void gate_repair(void)
 {
     struct gate_shm *h = gm.h;
     long slots = 0, waiting = 0, busy = 0;
+    int32_t used =
+        h->entries_used < h->nentries ? h->entries_used : h->nentries;
 
     for (int32_t b = 0; b < h->nbuckets; b++)
         gm.buckets[b] = NONE;
-    for (int32_t i = 0; i < h->nentries; i++) {
+
+    for (int32_t i = 0; i < used; i++) { /* beyond: never claimed, zero */
         struct gate_entry *e = &gm.entries[i];
         e->head = e->next = NONE;
         e->holding = e->waiting = 0;
@@ -418,15 +421,14 @@ static void gate_repair(void)
         struct gate_waiter *w = &gm.waiters[i];
         if (!w->used)
             continue;
-        if (w->entry < 0 || w->entry >= h->nentries ||
-            !gm.entries[w->entry].used) {
+        if (w->entry < 0 || w->entry >= used || !gm.entries[w->entry].used) {
             w->used = 0;
             continue;
         }
         queue_link(&gm.entries[w->entry], i);
         waiting++;
     }
-    for (int32_t i = 0; i < h->nentries; i++) {
+    for (int32_t i = 0; i < used; i++) {
         busy += entry_busy(&gm.entries[i]);
         entry_changed(&gm.entries[i]);
         futex_wake(&gm.entries[i].seq); /* rare: everyone looks again */
@@ -831,8 +833,9 @@ int gate_init(size_t entries, int max_per_bmc, char *err, size_t errlen)
     gm.h->nbuckets = (int32_t)nb;
     for (size_t b = 0; b < nb; b++)
         gm.buckets[b] = NONE;
-    for (size_t i = 0; i < entries; i++)
-        gm.entries[i].head = gm.entries[i].next = NONE;
+    /* Entries stay untouched (zero pages, not resident) until entry_get
+     * claims them and sets every link: an idle service does not hold the
+     * whole table in memory (issue 24). */
     if (shmutex_init(&gm.h->mutex)) {
         snprintf(err, errlen,
                  "gate: cannot initialise the process-shared mutex");
