@@ -52,7 +52,7 @@ struct taskstore *api_get_store(void)
     return api_store;
 }
 
-static json_object *health_config(void)
+static json_object *health_config_build(void)
 {
     json_object *c = json_object_new_object();
 
@@ -85,6 +85,24 @@ static json_object *health_config(void)
     json_object_object_add(c, "node_id", json_object_new_int(bmc_cfg.node_id));
     json_object_object_add(c, "callbacks", webhook_health());
     return c;
+}
+
+/* The configuration is fixed for the process's life: built and serialised
+ * once per worker, then shared by data.config and the root's mirror, each
+ * of which copies the text instead of serialising it again (issue 24). */
+static json_object *health_config(void)
+{
+    static json_object *config;
+
+    if (!config) {
+        config = health_config_build();
+        char *text = strdup(json_compact(config));
+        if (text)
+            json_object_set_serializer(config,
+                                       json_object_userdata_to_json_string,
+                                       text, json_object_free_userdata);
+    }
+    return json_object_get(config);
 }
 
 /* The per-BMC gate now: its limit, exchanges in flight, callers waiting. */
