@@ -1582,6 +1582,10 @@ class Simulator:
                  "auth": None, "auth_ok": None, "status": None,
                  "time": round(time.time(), 3), "connection": cid,
                  "peer": "%s:%d" % peer[:2]}
+        if req.target.endswith(".Reset") and req.body:
+            # a Reset's body is only its ResetType (never a password):
+            # kept so a client can replay exactly what the service sent
+            entry["body"] = req.body[:256].decode("utf-8", "replace")
         faults = bmc.faults
         if sim_health.is_down(bmc):  # resetting after Manager.Reset
             with bmc.lock:
