@@ -90,7 +90,8 @@ static bool known_code(int rc)
            rc == BMC_ERR_INVALID_USERNAME || rc == BMC_ERR_INVALID_PASSWORD ||
            rc == BMC_ERR_INVALID_PROTOCOL ||
            rc == BMC_ERR_INVALID_CIPHER_SUITE ||
-           rc == BMC_ERR_INVALID_PARAMETERS;
+           rc == BMC_ERR_INVALID_PARAMETERS ||
+           rc == BMC_ERR_UNKNOWN_CREDENTIAL; /* "credential": 4011 */
 }
 
 static void check_accepted(const struct api_request *req, unsigned fields)
