@@ -35,7 +35,7 @@
 #define BULK_IO_TIMEOUT_S     10 /* 10,000 children: read, claimed, answered */
 #define BULK_CHUNK            60000
 #define BULK_KID_MAX          4096
-#define IDLE_THREAD_S         10 /* a job thread waits this long for the next */
+#define IDLE_THREAD_S         10 /* a parked job thread waits this long */
 #define THREAD_END_WAIT_S     2  /* at exit, for parked threads to end */
 
 /* A submitted job: the request as the worker validated it (connection

@@ -7,7 +7,8 @@
  * for the next before it ends, so a burst reuses its threads.
  * Credentials exist only in the job message and the thread's memory, and
  * are wiped when the task ends; they are never stored or logged.
- * Owns: its job queue, hand-off list and threads; the worker side owns nothing. */
+ * Owns: its job queue, hand-off list and threads; the worker side owns
+ * nothing. */
 #ifndef BMC_EXECUTOR_H
 #define BMC_EXECUTOR_H
 

@@ -398,7 +398,6 @@ static void gate_repair(void)
 
     for (int32_t b = 0; b < h->nbuckets; b++)
         gm.buckets[b] = NONE;
-
     for (int32_t i = 0; i < used; i++) { /* beyond: never claimed, zero */
         struct gate_entry *e = &gm.entries[i];
         e->head = e->next = NONE;
