@@ -5,12 +5,17 @@
  * it is draining, and one slot per child (its kind and pid, 0 while the
  * master has not respawned it, and since when it has been missing). Only
  * the master writes; readers (the light pool's /health) read single words,
- * no lock. Liveness is asked of /proc (a zombie is dead: its parent has not
- * reaped it, so it is not coming back on its own), never by signal.
+ * no lock. Liveness is asked of the kernel, never by signal: a pidfd per
+ * child, kept open by each reader and polled at once (readable once the
+ * child has exited: a zombie is dead, its parent has not reaped it, so it
+ * is not coming back on its own), and the master's /proc/PID/stat, kept
+ * open and read again, for whether it is stopped.
  *
  * Without proctable_init (tools, unit tests) proctable_check reports
  * "unknown" (known = false) and /health judges the store alone.
- * Owns: the mapping (never unmapped: it lives as long as the process). */
+ * Owns: the mapping (never unmapped: it lives as long as the process) and,
+ * in each reader, its pidfds and the master's stat descriptor (re-made in
+ * a forked child, per slot when the slot's pid changes). */
 #ifndef BMC_PROCTABLE_H
 #define BMC_PROCTABLE_H
 

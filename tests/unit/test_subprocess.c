@@ -1,9 +1,12 @@
 /* test_subprocess - subprocess.c against real programs (/bin/sh, /bin/cat,
  * /bin/sleep): capture, caps, exit status, signals, deadline kills of the
- * whole group, environment, descriptors, no tty, threads. */
+ * whole group, environment, descriptors, no tty, threads. And proctable.c
+ * against real children: alive, zombie, reaped, respawned, asked from a
+ * forked reader. */
 #include "autoconfig.h"
 
 #include "clock.h"
+#include "proctable.h"
 #include "subprocess.h"
 
 #include "unit.h"
@@ -16,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char *const no_env[] = {NULL};
@@ -330,6 +334,98 @@ START_TEST(no_descriptor_leak_in_parent)
 }
 END_TEST
 
+/* ---- proctable ---------------------------------------------------------- */
+
+static pid_t fork_sleeper(void)
+{
+    pid_t pid = fork();
+
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        for (;;)
+            pause();
+    }
+    return pid;
+}
+
+/* Until PID is a zombie (killed, not reaped). */
+static void await_zombie(pid_t pid)
+{
+    char state = 0;
+
+    for (int i = 0; i < 500 && state != 'Z'; i++) {
+        if (i)
+            usleep(10000);
+        ck_assert(proctable_stat(pid, &state) != 0);
+    }
+    ck_assert_int_eq(state, 'Z');
+}
+
+START_TEST(proctable_follows_exit_reap_and_respawn)
+{
+    struct proctable_report r;
+    pid_t worker = fork_sleeper(), executor = fork_sleeper();
+
+    ck_assert_int_eq(proctable_init(2), 0);
+    proctable_set(0, PROCTABLE_BMC_WORKER, worker);
+    proctable_set(1, PROCTABLE_EXECUTOR, executor);
+    proctable_check(&r);
+    ck_assert(r.known && r.master_running && r.executor_alive);
+    ck_assert_int_eq(r.bmc_workers_alive, 1);
+
+    kill(worker, SIGKILL); /* a zombie: dead, and the master will reap it */
+    await_zombie(worker);
+    proctable_check(&r);
+    ck_assert_int_eq(r.bmc_workers_alive, 0);
+    ck_assert_int_eq(r.bmc_workers_returning, 1);
+    ck_assert(r.executor_alive);
+
+    ck_assert_int_eq(waitpid(worker, NULL, 0), worker);
+    proctable_set(0, PROCTABLE_BMC_WORKER, 0); /* reaped, within grace */
+    proctable_check(&r);
+    ck_assert_int_eq(r.bmc_workers_alive, 0);
+    ck_assert_int_eq(r.bmc_workers_returning, 1);
+
+    worker = fork_sleeper(); /* respawned: a new process in the slot */
+    proctable_set(0, PROCTABLE_BMC_WORKER, worker);
+    proctable_check(&r);
+    ck_assert_int_eq(r.bmc_workers_alive, 1);
+    ck_assert_int_eq(r.bmc_workers_returning, 0);
+
+    kill(worker, SIGKILL);
+    kill(executor, SIGKILL);
+    waitpid(worker, NULL, 0);
+    waitpid(executor, NULL, 0);
+}
+END_TEST
+
+/* A reader forked after the parent has checked (a light worker the
+ * master forks) sees the processes as they are, not what it inherited. */
+START_TEST(proctable_reader_forked_after_a_check)
+{
+    struct proctable_report r;
+    pid_t executor = fork_sleeper();
+    int status;
+
+    ck_assert_int_eq(proctable_init(1), 0);
+    proctable_set(0, PROCTABLE_EXECUTOR, executor);
+    proctable_check(&r);
+    ck_assert(r.executor_alive);
+    kill(executor, SIGKILL);
+    await_zombie(executor);
+
+    pid_t reader = fork();
+    ck_assert_int_ge(reader, 0);
+    if (reader == 0) {
+        proctable_check(&r);
+        _exit(r.known && !r.executor_alive && r.executor_returning ? 0 : 1);
+    }
+    ck_assert_int_eq(waitpid(reader, &status, 0), reader);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    waitpid(executor, NULL, 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("subprocess");
@@ -347,5 +443,8 @@ int main(void)
     tcase_add_test(tc, many_threads_at_once);
     tcase_add_test(tc, no_descriptor_leak_in_parent);
     tcase_add_test(tc, stdin_data_reaches_the_child);
+    tc = unit_case(s, "proctable", NULL, NULL, 30);
+    tcase_add_test(tc, proctable_follows_exit_reap_and_respawn);
+    tcase_add_test(tc, proctable_reader_forked_after_a_check);
     return unit_run(s);
 }
