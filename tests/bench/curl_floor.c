@@ -1,6 +1,7 @@
 /* curl_floor - the "bare libcurl" CPU floor of one Redfish power-on
  * (issue 24): what libcurl + OpenSSL alone spend per BMC for the requests
- * the executor sends, with none of the service around them.
+ * the executor sends, with none of the service around them. Run by
+ * tests/bench/fleet (--reference curl) against its simulated BMCs.
  *
  *   usage: curl_floor < SETTINGS
  *   SETTINGS, one JSON object on stdin (the password never in argv):
@@ -18,11 +19,13 @@
  * "concurrency" threads (at most one per BMC) each take the next BMC from
  * a shared counter until none is left.
  *
- * Prints one JSON line: {"bmcs", "ok", "failed", "wall_s" (first
- * connection to last answer), "cpu_s" (utime+stime of the whole process,
- * getrusage(RUSAGE_SELF)), "requests" (curl_easy_perform calls), and
- * "first_error" when one failed}. Exit 0 when it ran (failures included),
- * 2 on bad settings. Owns nothing else: no files, no sockets but its own. */
+ * Prints one JSON line: {"bmcs", "ok", "failed", "wall_s" (from starting
+ * the threads until the last one ended), "cpu_s" (utime+stime of the whole process,
+ * getrusage(RUSAGE_SELF)), "setup_cpu_s" (the part of it spent before the
+ * first connection: loading, settings, curl_global_init), "requests"
+ * (curl_easy_perform calls), and "first_error" when one failed}. Exit 0
+ * when it ran (failures included), 2 on bad settings. It owns only its
+ * threads and the connections they open, and writes no file. */
 #include "autoconfig.h"
 
 #include <pthread.h>
@@ -337,7 +340,7 @@ static void run_all(struct run *r)
     free(tids);
 }
 
-static void print_result(struct run *r, double wall)
+static void print_result(struct run *r, double wall, double setup_cpu)
 {
     json_object *o = json_object_new_object();
 
@@ -346,6 +349,8 @@ static void print_result(struct run *r, double wall)
     json_object_object_add(o, "failed", json_object_new_int64(r->failed));
     json_object_object_add(o, "wall_s", json_object_new_double(wall));
     json_object_object_add(o, "cpu_s", json_object_new_double(cpu_seconds()));
+    json_object_object_add(o, "setup_cpu_s",
+                           json_object_new_double(setup_cpu));
     json_object_object_add(o, "requests", json_object_new_int64(r->requests));
     if (r->first_error[0])
         json_object_object_add(o, "first_error",
@@ -374,7 +379,7 @@ int main(void)
 {
     struct settings s;
     struct run r = {.s = &s, .lock = PTHREAD_MUTEX_INITIALIZER};
-    double t0;
+    double t0, setup_cpu;
 
     if (read_settings(stdin, &s) < 0) {
         fprintf(stderr, "curl_floor: stdin must be one JSON object with "
@@ -389,9 +394,10 @@ int main(void)
         fprintf(stderr, "curl_floor: out of memory\n");
         return 2;
     }
+    setup_cpu = cpu_seconds();
     t0 = now_mono();
     run_all(&r);
-    print_result(&r, now_mono() - t0);
+    print_result(&r, now_mono() - t0, setup_cpu);
     curl_slist_free_all(r.get_headers);
     curl_slist_free_all(r.post_headers);
     curl_global_cleanup();
