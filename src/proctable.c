@@ -154,25 +154,31 @@ static void watch_reset(void)
     }
 }
 
-/* The watch belongs to this process and has room for every slot. */
-static bool watch_ready(void)
+static bool watch_alloc(void)
 {
-    if (!watch.fds) {
-        watch.fds = calloc((size_t)table->nslots, sizeof(*watch.fds));
-        watch.pids = calloc((size_t)table->nslots, sizeof(*watch.pids));
-        if (!watch.fds || !watch.pids) {
-            free(watch.fds);
-            free(watch.pids);
-            watch.fds = NULL;
-            watch.pids = NULL;
-            return false;
-        }
+    watch.fds = calloc((size_t)table->nslots, sizeof(*watch.fds));
+    watch.pids = calloc((size_t)table->nslots, sizeof(*watch.pids));
+    if (watch.fds && watch.pids) {
         for (int i = 0; i < table->nslots; i++)
-            watch.fds[i].fd = -1;
-    } else if (watch.owner == getpid()) {
+            watch.fds[i].fd = -1; /* none yet: nothing to close */
         return true;
     }
-    watch_reset(); /* a child closes what it inherited */
+    free(watch.fds);
+    free(watch.pids);
+    watch.fds = NULL;
+    watch.pids = NULL;
+    return false;
+}
+
+/* The watch belongs to this process and has room for every slot; a
+ * forked child closes what it inherited and starts afresh. */
+static bool watch_ready(void)
+{
+    if (watch.fds && watch.owner == getpid())
+        return true;
+    if (!watch.fds && !watch_alloc())
+        return false;
+    watch_reset();
     watch.owner = getpid();
     return true;
 }
@@ -215,7 +221,7 @@ static bool pid_alive_slow(pid_t pid)
     return state_alive(state, NULL);
 }
 
-/* Whether slot I's pid PID is alive, after poll_slots. */
+/* Whether slot I's pid PID is alive, after proctable_check's poll. */
 static bool slot_alive(int i, pid_t pid)
 {
     if (pid <= 0)

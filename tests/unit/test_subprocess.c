@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -366,11 +367,20 @@ START_TEST(proctable_follows_exit_reap_and_respawn)
     struct proctable_report r;
     pid_t worker = fork_sleeper(), executor = fork_sleeper();
 
+    struct stat in_before, in_after;
+
+    ck_assert_int_eq(fstat(0, &in_before), 0);
+
     ck_assert_int_eq(proctable_init(2), 0);
     proctable_set(0, PROCTABLE_BMC_WORKER, worker);
     proctable_set(1, PROCTABLE_EXECUTOR, executor);
     proctable_check(&r);
     ck_assert(r.known && r.master_running && r.executor_alive);
+    /* the first check closes none of the descriptors it did not open:
+     * stdin is still the same file */
+    ck_assert_int_eq(fstat(0, &in_after), 0);
+    ck_assert(in_after.st_dev == in_before.st_dev &&
+              in_after.st_ino == in_before.st_ino);
     ck_assert_int_eq(r.bmc_workers_alive, 1);
 
     kill(worker, SIGKILL); /* a zombie: dead, and the master will reap it */
