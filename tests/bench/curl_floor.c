@@ -20,10 +20,11 @@
  * a shared counter until none is left.
  *
  * Prints one JSON line: {"bmcs", "ok", "failed", "wall_s" (from starting
- * the threads until the last one ended), "cpu_s" (utime+stime of the whole process,
- * getrusage(RUSAGE_SELF)), "setup_cpu_s" (the part of it spent before the
- * first connection: loading, settings, curl_global_init), "requests"
- * (curl_easy_perform calls), and "first_error" when one failed}. Exit 0
+ * the threads until the last one ended), "cpu_s" (utime+stime of the
+ * whole process, getrusage(RUSAGE_SELF)), "setup_cpu_s" (the part of it
+ * spent before the first connection: loading, settings,
+ * curl_global_init), "requests" (curl_easy_perform calls), and
+ * "first_error" when one failed}. Exit 0
  * when it ran (failures included), 2 on bad settings. It owns only its
  * threads and the connections they open, and writes no file. */
 #include "autoconfig.h"
